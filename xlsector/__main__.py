@@ -1,0 +1,3 @@
+from xlsector.cli import main
+
+raise SystemExit(main())
