@@ -398,10 +398,15 @@ def momentum_backtest(
     held_p = held[first:]
     names = np.array(funds, dtype=object)
     invested = gross_exposure[first:] > 0
-    labels = np.full(len(idx), CASH, dtype=object)
     mask = held_p > 0
-    for i in np.flatnonzero(invested):
-        labels[i] = "+".join(names[mask[i]])
+    if len(funds) <= 62:  # one integer per day: bit j set when fund j is held
+        keys = mask.astype(np.int64) @ (np.int64(1) << np.arange(len(funds), dtype=np.int64))
+        uniq, first_at, codes = np.unique(keys, return_index=True, return_inverse=True)
+        patterns = mask[first_at]
+    else:
+        patterns, codes = np.unique(mask, axis=0, return_inverse=True)
+    pattern_names = np.array(["+".join(names[row]) if row.any() else CASH for row in patterns], dtype=object)
+    labels = pattern_names[codes.reshape(-1)]
     trade_days = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     trades = pd.DataFrame(
         {

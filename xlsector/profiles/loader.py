@@ -1,0 +1,279 @@
+"""Find, read and validate TOML profiles (see ``docs/experiments.md`` for the format).
+
+A profile is one TOML file ``<name>.toml``::
+
+    description = "126-day momentum, top 1, 1.25x fixed leverage"
+    extends = "sector_rotation_base"      # optional: start from another profile, then override
+    strategy = "momentum"                 # "momentum" (SPEC §3) or "trend" (SectorSurfer, SPEC §2)
+    funds = ["XLK", "XLF", ...]           # columns of the prices to rotate among
+    benchmark = "SPY"                     # buy-and-hold comparison (and the momentum trend filter's input)
+    vix = "^VIX"                          # column of VIX closes (prices or --vix file), for VIX leverage
+    index = "^GSPC"                       # trend strategy: StormGuard's index column
+    start = "2000-01-01"                  # optional reported period
+    end = "2024-12-31"
+
+    [params]                              # keyword arguments of momentum_backtest / backtest
+    lookback = 126
+    leverage = 1.25
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsector.errors import ParameterError
+
+__all__ = [
+    "PROFILES_ENV",
+    "Profile",
+    "bundled_dir",
+    "experiments_dir",
+    "profile_dirs",
+    "list_profiles",
+    "load_profile",
+    "read_toml",
+    "MOMENTUM_PARAMS",
+    "TREND_PARAMS",
+]
+
+#: Environment variable with extra profile folders (``os.pathsep``-separated), searched after --profiles-dir.
+PROFILES_ENV = "XLSECTOR_PROFILES"
+STRATEGIES = ("momentum", "trend")
+TOP_KEYS = {"description", "extends", "strategy", "funds", "benchmark", "vix", "index", "bear", "start", "end",
+            "params"}
+#: Parameters a momentum profile may set in [params] (keyword arguments of momentum_backtest).
+MOMENTUM_PARAMS = {
+    "lookback", "top_k", "rebalance", "delay", "leverage", "leverage_rule", "vix_bands", "leverage_min",
+    "leverage_max", "borrow_rate", "cash_rate", "ma_filter", "slippage_bp", "commission_bp",
+}
+#: Parameters a trend profile may set in [params] (keyword arguments of xlsector.backtest).
+TREND_PARAMS = {
+    "tc", "k", "hysteresis", "decay", "schedule", "min_hold", "delay", "cost_bp", "min_history", "stormguard",
+    "shift", "sg_tc", "aqr_days", "cash_rate",
+}
+
+
+def bundled_dir() -> Path:
+    """Folder of the profiles shipped with xlsector."""
+    return Path(__file__).resolve().parent
+
+
+def experiments_dir() -> Path:
+    """Folder of the experiment files shipped with xlsector."""
+    return bundled_dir() / "experiments"
+
+
+def profile_dirs(extra: list[str | os.PathLike[str]] | str | os.PathLike[str] | None = None) -> list[Path]:
+    """Folders searched for profiles, in order: ``extra``, ``$XLSECTOR_PROFILES``, the bundled folder."""
+    if extra is None:
+        extra = []
+    elif isinstance(extra, (str, os.PathLike)):
+        extra = [extra]
+    dirs = [Path(d).expanduser() for d in extra]
+    for part in os.environ.get(PROFILES_ENV, "").split(os.pathsep):
+        if part.strip():
+            dirs.append(Path(part.strip()).expanduser())
+    for folder in dirs:
+        if not folder.is_dir():
+            raise ParameterError(f"profiles folder {folder} does not exist or is not a folder")
+    dirs.append(bundled_dir())
+    return dirs
+
+
+def list_profiles(dirs: list[str | os.PathLike[str]] | None = None) -> dict[str, Path]:
+    """Known profile names -> file, first folder first (a user's file hides a shipped one of the same name)."""
+    found: dict[str, Path] = {}
+    for folder in profile_dirs(dirs):
+        for path in sorted(folder.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes a ParameterError naming the file, line and column."""
+    file = Path(path)
+    try:
+        with open(file, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ParameterError(f"file {file} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{file}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise ParameterError(f"cannot read {file}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A loaded profile with its ``extends`` chain resolved.
+
+    ``params`` holds the keyword arguments of the strategy function; ``sources`` the files read
+    (the profile first, then its parents).
+    """
+
+    name: str
+    path: Path
+    strategy: str
+    description: str = ""
+    funds: tuple[str, ...] | None = None
+    benchmark: str | None = None
+    vix: str | None = None
+    index: str | None = None
+    bear: tuple[str, ...] | None = None
+    start: str | None = None
+    end: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[Path, ...] = ()
+
+    def with_params(self, **changes: Any) -> Profile:
+        """A copy with some ``params`` replaced (used by experiment phases); names are checked."""
+        known = MOMENTUM_PARAMS if self.strategy == "momentum" else TREND_PARAMS
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ParameterError(
+                f"unknown {self.strategy} parameter {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            )
+        params = dict(self.params)
+        params.update(changes)
+        return Profile(**{**self.__dict__, "params": params})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "strategy": self.strategy,
+            "description": self.description,
+            "funds": list(self.funds) if self.funds else None,
+            "benchmark": self.benchmark,
+            "vix": self.vix,
+            "index": self.index,
+            "bear": list(self.bear) if self.bear else None,
+            "start": self.start,
+            "end": self.end,
+            "params": dict(self.params),
+        }
+
+
+def _resolve(name_or_path: str | os.PathLike[str], dirs: list | None) -> Path:
+    text = str(name_or_path)
+    candidate = Path(text).expanduser()
+    if text.endswith(".toml") or os.sep in text or (os.altsep and os.altsep in text):
+        if not candidate.is_file():
+            raise ParameterError(f"profile file {candidate} not found")
+        return candidate
+    known = list_profiles(dirs)
+    if text not in known:
+        raise ParameterError(f"unknown profile {text!r}; known profiles: {', '.join(known) or '(none)'}")
+    return known[text]
+
+
+def _string_list(value: Any, key: str, file: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ParameterError(f"{file}: {key} must be a non-empty list of ticker strings, got {value!r}")
+    return tuple(value)
+
+
+def _optional_str(value: Any, key: str, file: Path) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ParameterError(f"{file}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _date_text(value: Any, key: str, file: Path) -> str | None:
+    if value is None:
+        return None
+    import datetime as _dt
+
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, str):
+        try:
+            _dt.date.fromisoformat(value)
+        except ValueError:
+            raise ParameterError(f"{file}: {key} must be a date YYYY-MM-DD, got {value!r}") from None
+        return value
+    raise ParameterError(f"{file}: {key} must be a date YYYY-MM-DD, got {value!r}")
+
+
+def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None) -> Profile:
+    """Load a profile by name (searched in :func:`profile_dirs`) or by file path; resolve ``extends``.
+
+    Raises ParameterError naming the file and key for an unknown name, malformed TOML (with line and
+    column), an unknown key or parameter, a wrong type, or an ``extends`` cycle.
+    """
+    path = _resolve(name_or_path, dirs)
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    seen: set[Path] = set()
+    current: Path | None = path
+    while current is not None:
+        real = current.resolve()
+        if real in seen:
+            raise ParameterError(f"{current}: extends cycle ({' -> '.join(p.stem for p, _ in chain)} -> {current.stem})")
+        seen.add(real)
+        data = read_toml(current)
+        unknown = sorted(set(data) - TOP_KEYS)
+        if unknown:
+            raise ParameterError(
+                f"{current}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(TOP_KEYS))}"
+            )
+        if "params" in data and not isinstance(data["params"], dict):
+            raise ParameterError(f"{current}: params must be a table ([params]), got {data['params']!r}")
+        chain.append((current, data))
+        parent = data.get("extends")
+        if parent is None:
+            current = None
+        elif not isinstance(parent, str) or not parent:
+            raise ParameterError(f"{current}: extends must be a profile name, got {parent!r}")
+        else:
+            base_dirs = list(dirs or []) + [current.parent]
+            current = _resolve(parent, base_dirs)
+
+    merged: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    for file, data in reversed(chain):  # parents first, the profile itself last
+        for key, value in data.items():
+            if key == "params":
+                params.update(value)
+            elif key != "extends":
+                merged[key] = (file, value)
+
+    strategy_file, strategy = merged.get("strategy", (path, "momentum"))
+    if strategy not in STRATEGIES:
+        raise ParameterError(f"{strategy_file}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    known = MOMENTUM_PARAMS if strategy == "momentum" else TREND_PARAMS
+    for file, data in chain:
+        bad = sorted(set(data.get("params", {})) - known)
+        if bad:
+            raise ParameterError(
+                f"{file}: unknown {strategy} parameter {bad[0]!r} in [params]; known: {', '.join(sorted(known))}"
+            )
+
+    def get(key: str):
+        return merged.get(key, (path, None))
+
+    description = get("description")[1] or ""
+    if not isinstance(description, str):
+        raise ParameterError(f"{get('description')[0]}: description must be a string, got {description!r}")
+    funds_file, funds = get("funds")
+    bear_file, bear = get("bear")
+    return Profile(
+        name=path.stem,
+        path=path,
+        strategy=strategy,
+        description=description,
+        funds=None if funds is None else _string_list(funds, "funds", funds_file),
+        benchmark=_optional_str(get("benchmark")[1], "benchmark", get("benchmark")[0]),
+        vix=_optional_str(get("vix")[1], "vix", get("vix")[0]),
+        index=_optional_str(get("index")[1], "index", get("index")[0]),
+        bear=None if bear is None else _string_list(bear, "bear", bear_file),
+        start=_date_text(get("start")[1], "start", get("start")[0]),
+        end=_date_text(get("end")[1], "end", get("end")[0]),
+        params=params,
+        sources=tuple(p for p, _ in chain),
+    )

@@ -1,0 +1,120 @@
+"""Run a loaded profile on prices: the momentum rotation or the SectorSurfer trend backtest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from xlsector.errors import ParameterError
+from xlsector.profiles.loader import Profile
+
+__all__ = ["ProfileRun", "run_profile", "columns_needed"]
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """One profile's backtest: the result object, its metrics table and the reported period."""
+
+    profile: Profile
+    result: Any  # MomentumResult or BacktestResult
+    returns: pd.Series
+    holdings: pd.Series
+    benchmark_returns: pd.Series | None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """xlsector.metrics table (strategy, benchmark, definition) over the reported period."""
+        from xlsector.metrics import count_trades, metrics
+
+        lev = getattr(self.result, "leverage", None)
+        return metrics(self.returns, holdings=self.holdings, switches=count_trades(self.holdings),
+                       leverage=lev, benchmark=self.benchmark_returns)
+
+    @property
+    def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return self.returns.index[0], self.returns.index[-1]
+
+
+def columns_needed(profile: Profile, prices: pd.DataFrame) -> list[str]:
+    """Columns of ``prices`` the profile uses, checked: an absent fund is an error naming profile and ticker."""
+    funds = list(profile.funds) if profile.funds else [
+        c for c in prices.columns if c not in {profile.benchmark, profile.vix, profile.index}
+    ]
+    wanted = funds + [c for c in (profile.benchmark, profile.index) if c] + list(profile.bear or ())
+    missing = [c for c in wanted if c not in prices.columns]
+    if missing:
+        raise ParameterError(
+            f"profile {profile.name} ({profile.path}) needs column {missing[0]!r}, absent from the prices "
+            f"(columns: {', '.join(map(str, prices.columns))}); pass --prices FILE with these tickers"
+        )
+    return funds
+
+
+def _restrict(series: pd.Series, start: str | None) -> pd.Series:
+    """Report from ``start``: the last date before it becomes the start point (return 0)."""
+    if start is None:
+        return series
+    pos = max(int(series.index.searchsorted(pd.Timestamp(start))) - 1, 0)
+    out = series.iloc[pos:].copy()
+    out.iloc[0] = 0.0
+    return out
+
+
+def run_profile(
+    profile: Profile,
+    prices: pd.DataFrame,
+    *,
+    vix: pd.Series | None = None,
+    overrides: dict[str, Any] | None = None,
+    start: str | None = None,
+) -> ProfileRun:
+    """Backtest ``profile`` on ``prices`` (dates × tickers).
+
+    ``vix``: VIX closes used when the profile's ``vix`` column is not in ``prices``. ``overrides``:
+    parameters replacing the profile's ``[params]`` (experiment phases). ``start`` overrides the
+    profile's start. Errors from the strategy name the profile file.
+    """
+    if overrides:
+        profile = profile.with_params(**overrides)
+    funds = columns_needed(profile, prices)
+    start = start or profile.start
+    try:
+        if profile.strategy == "momentum":
+            from xlsector.momentum import momentum_backtest
+
+            vix_input: str | pd.Series | None = None
+            if profile.vix and profile.vix in prices.columns:
+                vix_input = profile.vix
+            elif vix is not None:
+                vix_input = vix
+            elif profile.params.get("leverage_rule", "fixed") != "fixed":
+                raise ParameterError(
+                    f"profile {profile.name} ({profile.path}) uses VIX leverage but no VIX closes were given: "
+                    f"add a {profile.vix or '^VIX'!r} column to the prices or pass --vix FILE"
+                )
+            result = momentum_backtest(
+                prices, funds=funds, benchmark=profile.benchmark, vix=vix_input,
+                start=start, end=profile.end, **profile.params,
+            )
+            return ProfileRun(profile, result, result.returns, result.holdings, result.benchmark_returns)
+
+        from xlsector.backtest import backtest
+
+        data = prices if profile.end is None else prices.loc[: pd.Timestamp(profile.end)]
+        result = backtest(
+            data[funds],
+            index=data[profile.index] if profile.index else None,
+            bear=data[list(profile.bear)] if profile.bear else None,
+            benchmark=data[profile.benchmark] if profile.benchmark else None,
+            **profile.params,
+        )
+        returns = _restrict(result.returns, start)
+        holdings = result.holdings.loc[returns.index]
+        bench = _restrict(result.benchmark_returns, start)
+        return ProfileRun(profile, result, returns, holdings, bench)
+    except ParameterError as exc:
+        if str(profile.path) in str(exc):
+            raise
+        raise ParameterError(f"profile {profile.name} ({profile.path}): {exc}") from None
