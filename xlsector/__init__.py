@@ -7,6 +7,8 @@ numba, openpyxl, xlwings and yfinance load only when a function that needs them 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -61,3 +63,18 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _Package(types.ModuleType):
+    """Keeps ``xlsector.backtest``, ``xlsector.metrics`` and ``xlsector.momentum`` the public functions
+    after submodules of the same names are imported: the import system binds each submodule as an
+    attribute of the package, which would shadow the function. Import those submodules with
+    ``from xlsector.backtest import ...``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _EXPORTS and value.__name__ == f"{__name__}.{name}":
+            value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

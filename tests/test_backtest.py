@@ -1,0 +1,243 @@
+"""The rotation backtest: fast kernels against the slow reference loop, look-ahead, bad input, real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xlsector as xs
+from xlsector import _kernels
+from xlsector.backtest import Strategy, prepare, returns_from_holdings, run_kernel
+from xlsector.errors import DataError, ParameterError
+
+from . import reference
+
+
+def random_prices(seed: int, days: int = 400, funds: int = 4, *, late: bool = True, drift: float = 0.0003):
+    """Seeded random walks on business days; with ``late`` one fund starts late and one stops early."""
+    rng = np.random.default_rng(seed)
+    rets = rng.normal(drift, 0.015, (days, funds))
+    prices = 50 * np.exp(np.cumsum(rets, axis=0))
+    frame = pd.DataFrame(prices, index=pd.bdate_range("2001-01-01", periods=days),
+                         columns=[f"F{i}" for i in range(funds)])
+    if late and funds >= 3:
+        frame.iloc[: days // 5, 2] = np.nan
+        frame.iloc[-days // 6:, 1] = np.nan
+    return frame
+
+
+def random_index(seed: int, days: int) -> pd.Series:
+    rng = np.random.default_rng(seed + 1000)
+    # big swings so that StormGuard really changes state within a short sample
+    rets = 0.02 * np.sin(np.arange(days) / 25.0) / 22 + rng.normal(0, 0.006, days)
+    return pd.Series(1000 * np.exp(np.cumsum(rets)), index=pd.bdate_range("2001-01-01", periods=days), name="SPX")
+
+
+def assert_matches_reference(prices, **params):
+    index = params.pop("index", None)
+    bear = params.pop("bear", None)
+    result = xs.backtest(prices, index=index, bear=bear, **params)
+    hold, rets, trades = reference.rotation(prices, index=index, bear=bear, **params)
+    assert list(result.holdings) == list(hold)
+    assert result.switches == trades
+    np.testing.assert_allclose(result.returns.to_numpy(), rets.to_numpy(), rtol=0, atol=1e-12)
+    return result
+
+
+@pytest.mark.parametrize("tc", [2, 3, 7, 15, 33.5, 80, 200])
+@pytest.mark.parametrize("hysteresis", [0.0, 0.02])
+def test_fast_path_equals_reference_loop(tc, hysteresis):
+    prices = random_prices(int(tc * 10))
+    result = assert_matches_reference(prices, tc=tc, hysteresis=hysteresis, min_history=10)
+    assert result.switches > 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(schedule="week", delay=0, cost_bp=25),
+        dict(schedule="month", min_hold=30, hysteresis=0.05, decay=10),
+        dict(schedule="daily", min_hold=5, hysteresis=0.01, delay=0, min_history=0),
+        dict(stormguard="standard", shift=0.002, hysteresis=0.01),
+        dict(stormguard="quick", shift=0.002, schedule="week"),
+    ],
+)
+def test_schedules_stormguard_and_costs_equal_reference(params):
+    prices = random_prices(7, days=600)
+    if "stormguard" in params:
+        params = dict(params, index=random_index(7, 600))
+    assert_matches_reference(prices, tc=12, **params)
+
+
+def test_bear_universe_and_cash_rate_equal_reference():
+    prices = random_prices(11, days=600, funds=3, late=False)
+    bear = random_prices(12, days=600, funds=2, late=False).rename(columns=lambda c: "B" + c)
+    index = random_index(3, 600)
+    result = assert_matches_reference(prices, tc=10, stormguard="quick", shift=0.001, index=index, bear=bear)
+    assert set(result.holdings) & {"BF0", "BF1"}, "the bear universe was never held"
+
+    rate = pd.Series(0.03, index=prices.index)
+    with_cash = xs.backtest(prices, tc=10, stormguard="standard", shift=0.001, index=index, cash_rate=rate)
+    daily_cash = pd.Series(np.r_[0.0, np.full(599, 0.03 / 252)], index=prices.index)
+    hold, rets, _ = reference.rotation(prices, tc=10, stormguard="standard", shift=0.001, index=index,
+                                       cash=daily_cash)
+    assert (with_cash.holdings == "CASH").sum() > 20
+    np.testing.assert_allclose(with_cash.returns.to_numpy(), rets.to_numpy(), atol=1e-12)
+
+
+def test_numpy_fallback_equals_compiled_kernel():
+    prices = random_prices(5, days=700, funds=6)
+    index = random_index(5, 700)
+    strategy = Strategy(tc=20, hysteresis=0.02, stormguard="quick", shift=0.002, schedule="week", min_hold=3)
+    inputs = prepare(prices, strategy, index=index)
+    tcs = np.arange(2, 60, dtype=float)
+    args = (inputs.returns, inputs.penalty, inputs.n_bull, tcs, strategy.k, strategy.hysteresis, tcs,
+            inputs.decision, inputs.month_end, inputs.sg_bull, inputs.sg_mode, strategy.aqr_days,
+            strategy.min_hold, strategy.delay, strategy.cost_bp / 1e4, inputs.start)
+    fast = _kernels.rotate(*args)
+    vectorised = _kernels.rotate_numpy(*args)
+    plain = _kernels.rotate_python(*args)
+    for other in (vectorised, plain):
+        np.testing.assert_array_equal(fast[0], other[0])
+        np.testing.assert_allclose(fast[1], other[1], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(fast[2], other[2])
+
+
+def test_numba_is_used_where_installed():
+    pytest.importorskip("numba")
+    assert _kernels.HAVE_NUMBA or _kernels.os.environ.get("XLSECTOR_NO_NUMBA")
+
+
+def test_backtest_many_rows_equal_single_backtests():
+    prices = random_prices(21, days=500)
+    tcs = [2, 5, 9, 26, 120]
+    grid = xs.backtest_many(prices, tcs, hysteresis=0.015)
+    for row, tc in enumerate(tcs):
+        single = xs.backtest(prices, tc=tc, hysteresis=0.015)
+        np.testing.assert_array_equal(grid.returns[row], single.returns.to_numpy())
+        assert [grid.assets[i] for i in grid.holdings[row]] == list(single.holdings)
+        assert grid.switches[row] == single.switches
+    rebuilt = returns_from_holdings(grid.holdings, grid.asset_returns, 10.0)
+    np.testing.assert_allclose(rebuilt, grid.returns, atol=1e-15)
+
+
+def test_result_objects_are_consistent():
+    prices = random_prices(3)
+    result = xs.backtest(prices, tc=20)
+    assert result.returns.iloc[0] == 0.0 and result.equity.iloc[0] == 1.0
+    np.testing.assert_allclose(result.equity.to_numpy(), np.cumprod(1 + result.returns.to_numpy()))
+    trades = result.trades
+    assert len(trades) == result.switches
+    assert list(trades.columns) == ["date", "from", "to"]
+    assert trades["from"].iloc[0] == "CASH"
+    # each trade's "to" is the holding from its date on
+    for _, trade in trades.iterrows():
+        assert result.holdings.loc[trade["date"]] == trade["to"]
+    assert 0.9 < result.exposure <= 1.0
+    assert result.benchmark_returns.index.equals(result.returns.index)
+
+
+def test_delay_means_the_new_holding_earns_from_day_d_plus_delay_plus_1():
+    # Two funds; B overtakes A sharply on day 40 → decided at day 40's close
+    dates = pd.bdate_range("2020-01-01", periods=60)
+    a = np.full(60, 100.0)
+    b = np.full(60, 100.0)
+    a[1:] = 100 * np.cumprod(np.full(59, 1.001))
+    b[40:] = a[39] * 1.2
+    b[1:40] = 100 * np.cumprod(np.full(39, 1.0005))
+    prices = pd.DataFrame({"A": a, "B": b}, index=dates)
+    for delay in (0, 1):
+        result = xs.backtest(prices, tc=5, hysteresis=0.0, min_history=0, delay=delay)
+        switch_day = result.trades.iloc[-1]["date"]
+        assert result.trades.iloc[-1]["to"] == "B"
+        assert switch_day == dates[40 + delay + 1]
+
+
+def test_hysteresis_reduces_switching():
+    prices = random_prices(8, days=800, funds=6, late=False)
+    counts = [xs.backtest(prices, tc=10, hysteresis=h).switches for h in (0.0, 0.01, 0.05)]
+    assert counts[0] > counts[1] > counts[2]
+
+
+# ------------------------------------------------------------------------------------ look-ahead
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    cut=st.integers(60, 299),
+    tc=st.sampled_from([2, 5, 13, 40]),
+    schedule=st.sampled_from(["daily", "week", "month"]),
+    stormguard=st.sampled_from([None, "standard", "quick"]),
+    delay=st.sampled_from([0, 1]),
+)
+def test_appending_future_rows_never_changes_past_holdings(seed, cut, tc, schedule, stormguard, delay):
+    prices = random_prices(seed, days=300, late=False)
+    index = random_index(seed, 300)
+    params = dict(tc=tc, schedule=schedule, stormguard=stormguard, shift=0.002, delay=delay, hysteresis=0.01,
+                  min_history=5)
+    full = xs.backtest(prices, index=index, **params)
+    past = xs.backtest(prices.iloc[:cut], index=index.iloc[:cut], **params)
+    n = len(past.holdings)
+    assert list(full.holdings.iloc[:n]) == list(past.holdings)
+    np.testing.assert_allclose(full.returns.iloc[:n].to_numpy(), past.returns.to_numpy(), atol=1e-15)
+
+
+# ------------------------------------------------------------------------------------ bad input
+
+def test_bad_parameters_name_the_argument():
+    prices = random_prices(1)
+    with pytest.raises(ParameterError, match="tc must be a number >= 1.*-3"):
+        xs.backtest(prices, tc=-3)
+    with pytest.raises(ParameterError, match="tc must be a number >= 1"):
+        xs.backtest(prices, tc=0)
+    with pytest.raises(ParameterError, match="delay must be 0 or 1"):
+        xs.backtest(prices, delay=2)
+    with pytest.raises(ParameterError, match="schedule must be one of"):
+        xs.backtest(prices, schedule="yearly")
+    with pytest.raises(ParameterError, match="unknown strategy parameter 'tcc'"):
+        xs.backtest(prices, tcc=3)
+    with pytest.raises(ParameterError, match="stormguard needs index"):
+        xs.backtest(prices, stormguard="standard")
+    with pytest.raises(ParameterError, match="hysteresis must be a number >= 0"):
+        xs.backtest(prices, hysteresis=-0.1)
+    with pytest.raises(ParameterError, match="tcs must all be numbers >= 1"):
+        xs.backtest_many(prices, [5, 0.5])
+
+
+def test_bad_prices_name_the_rule_and_value():
+    prices = random_prices(1, late=False)
+    bad = prices.copy()
+    bad.iloc[10, 1] = -4.0
+    with pytest.raises(DataError, match=r"prices must be > 0; column F1 has -4 on 2001-01-15"):
+        xs.backtest(bad)
+    with pytest.raises(DataError, match="sorted and unique; unsorted date"):
+        xs.backtest(prices.iloc[::-1])
+    with pytest.raises(DataError, match="duplicate date"):
+        xs.backtest(pd.concat([prices.iloc[:5], prices.iloc[4:]]))
+    text = prices.astype(object)
+    text.iloc[3, 0] = "n/a"
+    with pytest.raises(DataError, match="numeric"):
+        xs.backtest(text)
+    with pytest.raises(DataError, match="too few rows"):
+        xs.backtest(prices.iloc[:10])
+
+
+# ------------------------------------------------------------------------------------ real data
+
+def test_real_sector_etfs_backtest_is_sane(etf_prices, sp500_index):
+    sectors = etf_prices[["XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY"]].loc["1998-12-22":"2024-12-31"]
+    result = xs.backtest(sectors, tc=20, hysteresis=0.01, stormguard="standard", index=sp500_index,
+                         benchmark=etf_prices["SPY"])
+    # The first eligible day: the nine ETFs start 1998-12-22, plus min_history=22 market days.
+    assert result.dates[0] == sectors.index[22]
+    assert 20 < result.switches < 600
+    assert (result.holdings == "CASH").mean() > 0.05  # StormGuard took it out of the 2001-02 and 2008 bears
+    in_2008 = result.holdings.loc["2008-10-01":"2008-12-31"]
+    assert (in_2008 == "CASH").mean() > 0.5
+    # The benchmark is SPY buy-and-hold over exactly the same days: rebuild it from the prices.
+    spy = etf_prices["SPY"].loc[result.dates]
+    np.testing.assert_allclose(np.prod(1 + result.benchmark_returns.to_numpy()), spy.iloc[-1] / spy.iloc[0],
+                               rtol=1e-12)

@@ -1,0 +1,377 @@
+"""Backtest of the one-fund rotation (SPEC §2): prices + strategy parameters → returns, holdings, trades.
+
+Semantics, day by day (``t`` indexes the market days of ``prices``):
+
+1. Trends: every fund's EMA2 (trend constant ``tc``, scale ``k``) is updated with day t's return.
+2. Holding: the strategy earns day t's return of the asset it holds; a newly entered holding pays the
+   trading cost on its first day: ``r_net = (1 + r)·(1 − cost_bp/10⁴) − 1``.
+3. Decision at day t's close: StormGuard's state (if on) may change; on a decision day (the schedule) the
+   rotation compares trends: the best eligible fund replaces the target when its trend exceeds the
+   target's trend plus the target's remaining hysteresis bonus and the target has been held
+   ``min_hold`` days. A new target is held from day ``t + delay + 1``.
+
+Eligibility: a fund may be picked on day t when it has a price on day t and at least ``min_history``
+market days of prices before it. Funds that stop trading become ineligible (and earn 0 while still
+held). The backtest period starts on the first day on which two funds are eligible (one, for a
+one-fund universe): that day has return 0 and equity 1; the first pick is made at its close. Trends
+are computed from each fund's own first price, before the period starts too.
+
+Out of market (StormGuard bear state): the best-trending fund of the ``bear`` universe (same rotation
+rules), else cash earning ``cash_rate`` (annual, decimal; day t earns the rate known on day t−1 / 252).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from xlsector import _kernels
+from xlsector.errors import DataError, DataQualityWarning, ParameterError
+from xlsector.rotation import STORMGUARD_MODES, Strategy, decision_days, month_ends, stormguard_arrays
+from xlsector.trend import ffill, price_array, returns_array
+
+CASH = "CASH"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the kernel needs, prepared once from pandas objects (reused across trend constants)."""
+
+    dates: pd.Index
+    assets: list[str]
+    n_bull: int
+    returns: np.ndarray  # days × assets, NaN-free; last column is cash
+    penalty: np.ndarray  # days × funds: 0 where a fund may be picked, INELIGIBLE where not
+    start: int
+    decision: np.ndarray
+    month_end: np.ndarray
+    sg_bull: np.ndarray
+    sg_mode: int
+    strategy: Strategy
+    benchmark: Callable[[], np.ndarray]  # daily returns of the benchmark over all days, computed on demand
+    benchmark_label: str
+    cash_returns: np.ndarray
+
+
+def prepare(
+    prices: pd.DataFrame,
+    strategy: Strategy,
+    *,
+    index: pd.Series | None = None,
+    bear: pd.DataFrame | None = None,
+    cash_rate: float | pd.Series | None = None,
+    benchmark: pd.Series | str | None = None,
+) -> Inputs:
+    """Validate the data and build the kernel's arrays (see the module docstring for the rules)."""
+    if isinstance(prices, pd.Series):
+        prices = prices.to_frame()
+    values = price_array(prices)
+    if values.shape[1] == 0:
+        raise DataError("prices has no fund columns")
+    if values.shape[1] + (0 if bear is None else bear.shape[1]) > 250:
+        raise DataError("prices has more than 250 funds; the rotation picks one fund out of a small universe")
+    dates = prices.index
+    n_bull = values.shape[1]
+    fund_values = values
+    names = [str(c) for c in prices.columns]
+    if bear is not None:
+        bear_values = price_array(_align(bear, dates, "bear"), "bear")
+        fund_values = np.hstack([values, bear_values])
+        names += [str(c) for c in bear.columns]
+    if len(set(names)) != len(names):
+        raise DataError("fund names must be unique across prices and bear")
+    present = ~np.isnan(fund_values)
+    n_days = len(dates)
+    first = np.where(present.any(axis=0), np.argmax(present, axis=0), n_days)
+    last = n_days - 1 - np.argmax(present[::-1], axis=0)
+    day = np.arange(n_days)[:, None]
+    eligible = (day >= first + strategy.min_history) & (day <= last)
+    need = min(2, n_bull)
+    ready = eligible[:, :n_bull].sum(axis=1) >= need
+    if not ready.any():
+        raise DataError(
+            f"prices has too few rows: no day has {need} fund(s) with min_history={strategy.min_history} "
+            f"days of prices ({len(dates)} rows)"
+        )
+    start = int(np.argmax(ready))
+    cash_returns = _cash_returns(cash_rate, dates)
+    all_returns = np.empty((n_days, fund_values.shape[1] + 1))
+    all_returns[:, :-1] = returns_array(fund_values, before=0.0)
+    all_returns[:, -1] = cash_returns
+    sg_mode = STORMGUARD_MODES[strategy.stormguard]
+    sg_bull = np.ones(len(dates), bool)
+    if sg_mode:
+        if index is None:
+            raise ParameterError("stormguard needs index= (the S&P 500 price index series)")
+        index_values = price_array(_align(index, dates, "index"), "index")[:, 0]
+        sg_bull = stormguard_arrays(index_values, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)[1]
+    bench, label = _benchmark(benchmark, prices, values, start)
+    return Inputs(
+        dates=dates, assets=names + [CASH], n_bull=n_bull, returns=all_returns,
+        penalty=np.where(eligible, 0.0, _kernels.INELIGIBLE),
+        start=start, decision=decision_days(dates, strategy.schedule),
+        month_end=month_ends(dates) if sg_mode == 1 else np.zeros(n_days, bool),
+        sg_bull=sg_bull, sg_mode=sg_mode, strategy=strategy, benchmark=bench, benchmark_label=label,
+        cash_returns=cash_returns,
+    )
+
+
+def _align(frame: pd.Series | pd.DataFrame, dates: pd.Index, name: str) -> pd.Series | pd.DataFrame:
+    """Put a side series on the prices' dates, carrying its last value over dates it lacks (with a warning)."""
+    if not isinstance(frame, (pd.Series, pd.DataFrame)):
+        raise ParameterError(f"{name} must be a pandas Series/DataFrame, got {type(frame).__name__}")
+    if frame.index.equals(dates):
+        return frame
+    missing = dates.difference(frame.index)
+    aligned = frame.reindex(dates.union(frame.index)).ffill().reindex(dates)
+    if len(missing):
+        warnings.warn(
+            f"{name} lacks {len(missing)} of the prices' dates (first {missing[0]}); its last value was carried over",
+            DataQualityWarning, stacklevel=4,
+        )
+    return aligned
+
+
+def _cash_returns(cash_rate: float | pd.Series | None, dates: pd.Index) -> np.ndarray:
+    out = np.zeros(len(dates))
+    if cash_rate is None:
+        return out
+    if isinstance(cash_rate, pd.Series):
+        rate = _align(cash_rate.astype(float), dates, "cash_rate").to_numpy()
+        rate = np.nan_to_num(rate)
+    elif isinstance(cash_rate, (int, float, np.floating)) and not isinstance(cash_rate, bool) \
+            and np.isfinite(cash_rate) and -1 < cash_rate < 1:
+        rate = np.full(len(dates), float(cash_rate))
+    else:
+        raise ParameterError(f"cash_rate must be an annual rate as a decimal (0.02 = 2 %) or a Series, got {cash_rate!r}")
+    out[1:] = rate[:-1] / 252.0  # the rate known at yesterday's close
+    return out
+
+
+def _benchmark(benchmark, prices: pd.DataFrame, values: np.ndarray, start: int):
+    """The benchmark's label and a function computing its daily returns on demand (most callers never
+    ask): a price Series, a column of ``prices``, or (None) the equal-weight buy-and-hold of the funds
+    that have a price on the first day of the period."""
+    if benchmark is None:
+        held = ~np.isnan(values[start])
+
+        def equal_weight() -> np.ndarray:
+            growth = ffill(values[:, held]) / values[start, held]
+            total = np.nansum(growth, axis=1) / held.sum()
+            out = np.zeros(len(values))
+            out[start + 1:] = total[start + 1:] / total[start:-1] - 1.0
+            return out
+
+        return equal_weight, f"equal-weight buy-and-hold of {int(held.sum())} funds"
+    if isinstance(benchmark, str):
+        if benchmark not in prices.columns:
+            raise ParameterError(f"benchmark {benchmark!r} is not a column of prices")
+        series, label = prices[benchmark], f"buy-and-hold {benchmark}"
+    elif isinstance(benchmark, pd.Series):
+        series, label = _align(benchmark, prices.index, "benchmark"), f"buy-and-hold {benchmark.name or 'benchmark'}"
+    else:
+        raise ParameterError(f"benchmark must be a price Series, a column name or None, got {type(benchmark).__name__}")
+    bench_values = price_array(series, "benchmark")
+    return (lambda: returns_array(bench_values, before=0.0)[:, 0]), label
+
+
+def run_kernel(inputs: Inputs, tcs: np.ndarray, decays: np.ndarray):
+    s = inputs.strategy
+    return _kernels.rotate(
+        inputs.returns, inputs.penalty, inputs.n_bull, tcs, s.k, s.hysteresis, decays, inputs.decision,
+        inputs.month_end, inputs.sg_bull, inputs.sg_mode, s.aqr_days, s.min_hold, s.delay, s.cost_bp / 1e4,
+        inputs.start,
+    )
+
+
+def returns_from_holdings(holdings: np.ndarray, asset_returns: np.ndarray, cost_bp: float) -> np.ndarray:
+    """Net daily returns of any holdings path (days, or paths × days) over the same days as ``asset_returns``.
+
+    Day 0 is the start of the period (return 0). On later days the path earns its holding's return; a new
+    holding (different from the previous day's) pays ``cost_bp`` on its first day.
+    """
+    holdings = np.atleast_2d(holdings)
+    days = np.arange(holdings.shape[1])
+    gross = asset_returns[days[None, :], holdings]
+    switched = np.zeros(holdings.shape, bool)
+    switched[:, 1:] = holdings[:, 1:] != holdings[:, :-1]
+    net = np.where(switched, (1.0 + gross) * (1.0 - cost_bp / 1e4) - 1.0, gross)
+    net[:, 0] = 0.0
+    return net
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """One backtest over the period starting on its first eligible day (see :mod:`xlsector.backtest`).
+
+    All Series share the period's dates. ``returns`` are net daily strategy returns (0 on the first
+    day), ``equity`` is 1.0 on the first day, ``holdings`` names the asset earning each day's return
+    ("CASH" out of the market or before the first trade executes).
+    """
+
+    dates: pd.Index
+    assets: list[str]
+    holding_ids: np.ndarray
+    net: np.ndarray
+    switches: int
+    strategy: Strategy
+    benchmark_daily: Callable[[], np.ndarray]
+    benchmark_label: str
+    cash_net: np.ndarray
+
+    @cached_property
+    def returns(self) -> pd.Series:
+        return pd.Series(self.net, index=self.dates, name="strategy")
+
+    @cached_property
+    def equity(self) -> pd.Series:
+        return pd.Series(np.cumprod(1.0 + self.net), index=self.dates, name="equity")
+
+    @cached_property
+    def holdings(self) -> pd.Series:
+        names = np.asarray(self.assets, dtype=object)
+        return pd.Series(names[self.holding_ids], index=self.dates, name="holding")
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """Executed trades: ``date`` is the first day of the new holding (the trade is at the prior close)."""
+        ids = self.holding_ids
+        at = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+        names = np.asarray(self.assets, dtype=object)
+        return pd.DataFrame({"date": self.dates[at], "from": names[ids[at - 1]], "to": names[ids[at]]})
+
+    @property
+    def exposure(self) -> float:
+        """Fraction of the period's days (after the first) invested in a fund rather than cash."""
+        invested = self.holding_ids[1:] != len(self.assets) - 1
+        return float(invested.mean()) if len(invested) else float("nan")
+
+    @cached_property
+    def benchmark_returns(self) -> pd.Series:
+        """Daily returns of the buy-and-hold benchmark over the same days (0 on the first day)."""
+        daily = self.benchmark_daily()
+        return pd.Series(_from_start(daily, len(daily) - len(self.dates)), index=self.dates, name=self.benchmark_label)
+
+    def metrics(self) -> pd.DataFrame:
+        """SPEC §5 metrics of the strategy and the benchmark over the same days, each with its definition."""
+        from xlsector.metrics import metrics
+
+        rf = pd.Series(self.cash_net, index=self.dates) if self.cash_net.any() else None
+        return metrics(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
+                       benchmark=self.benchmark_returns)
+
+
+def backtest(
+    prices: pd.DataFrame,
+    *,
+    index: pd.Series | None = None,
+    bear: pd.DataFrame | None = None,
+    cash_rate: float | pd.Series | None = None,
+    benchmark: pd.Series | str | None = None,
+    **strategy: Any,
+) -> BacktestResult:
+    """Backtest the one-fund rotation on ``prices`` (dates × funds, adjusted closes).
+
+    Parameters
+    ----------
+    prices : DataFrame
+        Adjusted closes, dates increasing and unique, NaN before a fund's first price.
+    index : Series, optional
+        S&P 500 price index (no dividends) for StormGuard.
+    bear : DataFrame, optional
+        Bear-market universe (e.g. treasuries), held in StormGuard's bear state instead of cash.
+    cash_rate : float or Series, optional
+        Annual cash rate as a decimal (constant or per day); 0 when omitted.
+    benchmark : Series or str, optional
+        Buy-and-hold benchmark prices (or a column of ``prices``); default equal-weight buy-and-hold.
+    **strategy
+        :class:`~xlsector.rotation.Strategy` parameters: ``tc``, ``k``, ``hysteresis``, ``decay``,
+        ``schedule``, ``min_hold``, ``delay``, ``cost_bp``, ``min_history``, ``stormguard``, ``shift``,
+        ``sg_tc``, ``aqr_days``.
+    """
+    params = Strategy.from_kwargs(**strategy)
+    inputs = prepare(prices, params, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark)
+    return result_for(inputs, params)
+
+
+def result_for(inputs: Inputs, params: Strategy) -> BacktestResult:
+    holdings, net, switches = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
+    s = inputs.start
+    return BacktestResult(
+        dates=inputs.dates[s:], assets=inputs.assets, holding_ids=holdings[0], net=net[0],
+        switches=int(switches[0]), strategy=params, benchmark_daily=inputs.benchmark,
+        benchmark_label=inputs.benchmark_label, cash_net=_from_start(inputs.cash_returns, s),
+    )
+
+
+def _from_start(daily: np.ndarray, start: int) -> np.ndarray:
+    out = daily[start:].copy()
+    out[0] = 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class GridResult:
+    """Backtests of the same strategy for many trend constants (rows), over the same period (columns)."""
+
+    tcs: np.ndarray
+    dates: pd.Index
+    assets: list[str]
+    holdings: np.ndarray  # n_tcs × n_days, index into assets
+    returns: np.ndarray  # n_tcs × n_days net daily returns (0 on the first day)
+    switches: np.ndarray  # n_tcs
+    asset_returns: np.ndarray  # n_days × n_assets (0 on the first day)
+    decision: np.ndarray  # n_days: rotation decision days
+    cost: float  # fraction of the traded value per trade
+    strategy: Strategy
+    benchmark_daily: Callable[[], np.ndarray]
+    benchmark_label: str
+    start: int  # row of the first day of the period in the input prices
+
+    @cached_property
+    def benchmark_returns(self) -> np.ndarray:
+        """Daily returns of the buy-and-hold benchmark over the period (0 on the first day)."""
+        return _from_start(self.benchmark_daily(), self.start)
+
+
+def backtest_many(
+    prices: pd.DataFrame,
+    tcs: Iterable[float] = range(2, 201),
+    *,
+    index: pd.Series | None = None,
+    bear: pd.DataFrame | None = None,
+    cash_rate: float | pd.Series | None = None,
+    benchmark: pd.Series | str | None = None,
+    **strategy: Any,
+) -> GridResult:
+    """Run :func:`backtest` for every trend constant in ``tcs`` at once (one compiled pass).
+
+    ``strategy`` must not contain ``tc``; ``decay`` (None = each run's own tc) applies to every run.
+    Row m of every output equals ``backtest(prices, tc=tcs[m], ...)`` exactly.
+    """
+    if "tc" in strategy:
+        raise ParameterError("backtest_many takes tcs=, not tc=")
+    grid = np.asarray(list(tcs), dtype=float)
+    if grid.ndim != 1 or grid.size == 0:
+        raise ParameterError("tcs must be a non-empty list of trend constants")
+    base = Strategy.from_kwargs(tc=grid[0], **strategy)
+    for tc in grid:
+        if not np.isfinite(tc) or tc < 1:
+            raise ParameterError(f"tcs must all be numbers >= 1 (market days), got {tc!r}")
+    inputs = prepare(prices, base, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark)
+    decays = grid if base.decay is None else np.full(grid.size, base.decay)
+    holdings, net, switches = run_kernel(inputs, grid, decays)
+    s = inputs.start
+    asset_returns = inputs.returns[s:].copy()
+    asset_returns[0] = 0.0
+    return GridResult(
+        tcs=grid, dates=inputs.dates[s:], assets=inputs.assets, holdings=holdings, returns=net,
+        switches=switches, asset_returns=asset_returns, decision=inputs.decision[s:], cost=base.cost_bp / 1e4,
+        strategy=base, benchmark_daily=inputs.benchmark, benchmark_label=inputs.benchmark_label,
+        start=s,
+    )

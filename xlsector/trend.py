@@ -1,0 +1,232 @@
+"""Trend maths (SPEC §1): daily returns, the EMA and EMA2 of scaled daily returns, their weights, momentum.
+
+For a price series P (adjusted close), ``DR(n) = P(n)/P(n-1) - 1`` and, with ``a = 1/tc``::
+
+    EMA(n)  = a * k * DR(n) + (1 - a) * EMA(n-1)
+    EMA2(n) = a * EMA(n)    + (1 - a) * EMA2(n-1)
+
+Both start at 0 on each column's own first price (its first DR is 0). Before that first price a column
+is NaN. ``k`` (22 by default, 21 in the source paper's table) turns a daily figure into a roughly
+monthly one. EMA2 is the SectorSurfer "trend".
+
+NaN policy: a NaN *inside* a series (a gap) is a data error here; :func:`xlsector.data.validate_prices`
+fills gaps with a warning before prices reach the core. A NaN after a column's last price (a fund that
+closed) gives a daily return of 0 from then on.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+
+from xlsector.errors import DataError, ParameterError
+
+Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
+
+DEFAULT_K = 22.0
+
+
+def check_tc(tc: float, name: str = "tc") -> float:
+    """Return ``tc`` as a float, or raise ParameterError unless it is a finite number >= 1."""
+    if isinstance(tc, bool) or not isinstance(tc, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name} must be a number >= 1 (market days), got {tc!r}")
+    value = float(tc)
+    if not np.isfinite(value) or value < 1:
+        raise ParameterError(f"{name} must be a number >= 1 (market days), got {tc!r}")
+    return value
+
+
+def check_k(k: float) -> float:
+    """Return the scale ``k`` as a float, or raise ParameterError unless it is a finite number > 0."""
+    if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or not k > 0 \
+            or not np.isfinite(k):
+        raise ParameterError(f"k (the scale) must be a number > 0, e.g. 22 or 21, got {k!r}")
+    return float(k)
+
+
+def price_array(prices: pd.Series | pd.DataFrame, name: str = "prices") -> np.ndarray:
+    """Prices as a 2-D float array (days × columns) after checking the rules every core function relies on.
+
+    Rules: a Series or DataFrame; numeric; dates (if a DatetimeIndex) strictly increasing; every price > 0
+    where present. Raises DataError naming the rule, the column and the first offending date.
+    """
+    if not isinstance(prices, (pd.Series, pd.DataFrame)):
+        raise DataError(f"{name} must be a pandas Series or DataFrame, got {type(prices).__name__}")
+    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
+    try:
+        values = frame.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+        raise DataError(f"{name} must be numeric; column {bad[0] if bad else '?'!s} is not ({exc})") from None
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex) and len(index) > 1:
+        steps = np.diff(index.asi8)
+        if (steps <= 0).any():
+            i = int(np.argmax(steps <= 0)) + 1
+            rule = "duplicate" if steps[i - 1] == 0 else "unsorted"
+            raise DataError(
+                f"{name} dates must be sorted and unique; {rule} date {index[i].date()} at row {i + 1}"
+            )
+    with np.errstate(invalid="ignore"):
+        bad = values <= 0
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{name} must be > 0; column {frame.columns[col]!s} has {float(values[row, col]):g} on "
+            f"{_label(index[row])}"
+        )
+    if np.isinf(values).any():
+        row, col = np.argwhere(np.isinf(values))[0]
+        raise DataError(f"{name} must be finite; column {frame.columns[col]!s} is infinite on {_label(index[row])}")
+    return values
+
+
+def _label(key: object) -> str:
+    return str(key.date()) if isinstance(key, pd.Timestamp) else f"row {key}"
+
+
+def ffill(values: np.ndarray) -> np.ndarray:
+    """Carry each column's last non-NaN value forward (leading NaNs stay NaN)."""
+    present = ~np.isnan(values)
+    last = np.maximum.accumulate(np.where(present, np.arange(len(values))[:, None], 0), axis=0)
+    return np.take_along_axis(values, last, axis=0)
+
+
+def returns_array(values: np.ndarray, *, before: float = np.nan) -> np.ndarray:
+    """Daily returns of a days × columns price array: 0 on each column's first price, ``before`` (NaN)
+    before it, 0 after its last price (a closed fund earns nothing); across a gap the move lands on the
+    next price."""
+    out = np.empty(values.shape)
+    out[0] = 0.0
+    present = ~np.isnan(values)
+    gaps = present.sum(axis=0) != _span(present)
+    if gaps.any():  # interior gaps: carry the last price over them
+        values = ffill(values)
+    with np.errstate(invalid="ignore"):
+        np.divide(values[1:], values[:-1], out=out[1:])
+    out[1:] -= 1.0
+    missing = np.isnan(out)
+    out[missing] = 0.0  # first price (no previous), after the last price, and before the first
+    if before != 0.0 and missing.any():
+        out[np.arange(len(values))[:, None] < _first(present)] = before
+    return out
+
+
+def _first(present: np.ndarray) -> np.ndarray:
+    """Row of each column's first present value (len(present) for an empty column)."""
+    return np.where(present.any(axis=0), np.argmax(present, axis=0), len(present))
+
+
+def _span(present: np.ndarray) -> np.ndarray:
+    """Rows from each column's first to its last present value (0 for an empty column)."""
+    last = len(present) - 1 - np.argmax(present[::-1], axis=0)
+    return np.maximum(last - _first(present) + 1, 0)
+
+
+def to_returns(prices: Frame) -> Frame:
+    """Daily simple returns ``P(n)/P(n-1) - 1``; 0 on each column's first price and NaN before it.
+
+    Parameters
+    ----------
+    prices : Series or DataFrame, shape (days,) or (days, funds)
+        Adjusted closes, dates increasing.
+    """
+    values = price_array(prices)
+    out = returns_array(values)
+    if isinstance(prices, pd.Series):
+        return pd.Series(out[:, 0], index=prices.index, name=prices.name)
+    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
+
+
+def ema_arrays(returns: np.ndarray, tc: float, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """EMA and EMA2 of ``k × returns`` along axis 0 of a days × columns array (NaN rows keep the state
+    and stay NaN in the output)."""
+    from xlsector import _kernels  # numba loads on first use, not on import
+
+    a = 1.0 / tc
+    scaled = np.ascontiguousarray(np.nan_to_num(returns, nan=0.0) * (a * k))
+    e1 = np.empty_like(scaled)
+    e2 = np.empty_like(scaled)
+    _kernels.ema_pair(scaled, a, e1, e2)
+    missing = np.isnan(returns)
+    e1[missing] = np.nan
+    e2[missing] = np.nan
+    return e1, e2
+
+
+def _ema_pair(prices: Frame, tc: float, k: float) -> tuple[Frame, Frame]:
+    tc = check_tc(tc)
+    k = check_k(k)
+    e1, e2 = ema_arrays(returns_array(price_array(prices)), tc, k)
+    if isinstance(prices, pd.Series):
+        wrap = lambda x: pd.Series(x[:, 0], index=prices.index, name=prices.name)  # noqa: E731
+    else:
+        wrap = lambda x: pd.DataFrame(x, index=prices.index, columns=prices.columns)  # noqa: E731
+    return wrap(e1), wrap(e2)
+
+
+def ema(prices: Frame, tc: float, *, k: float = DEFAULT_K) -> Frame:
+    """First-stage exponential average of ``k × daily return``: ``EMA(n) = a·k·DR(n) + (1−a)·EMA(n−1)``.
+
+    Parameters
+    ----------
+    prices : Series or DataFrame
+        Adjusted closes; each column starts at 0 on its own first price, NaN before it.
+    tc : float
+        Trend constant in market days (``a = 1/tc``), >= 1.
+    k : float, default 22
+        Scale (21 in the source paper's worked table).
+    """
+    return _ema_pair(prices, tc, k)[0]
+
+
+def ema2(prices: Frame, tc: float, *, k: float = DEFAULT_K) -> Frame:
+    """The trend: second-order exponential average ``EMA2(n) = a·EMA(n) + (1−a)·EMA2(n−1)``.
+
+    Same parameters and NaN policy as :func:`ema`. For a constant daily return r from the first day,
+    ``EMA2(n) = k·r·(1 − (1−a)^n − n·a·(1−a)^n)``.
+    """
+    return _ema_pair(prices, tc, k)[1]
+
+
+def ema_weights(tc: float, ages: int | np.ndarray = 250, *, k: float = DEFAULT_K) -> np.ndarray:
+    """Weight of the daily return of age t (t = 0 is today) in the EMA: ``k·a·(1−a)^t``.
+
+    ``ages`` is either a count (ages 0..ages−1) or an array of ages.
+    """
+    a = 1.0 / check_tc(tc)
+    t = _ages(ages)
+    return check_k(k) * a * (1.0 - a) ** t
+
+
+def ema2_weights(tc: float, ages: int | np.ndarray = 250, *, k: float = DEFAULT_K) -> np.ndarray:
+    """Weight of the daily return of age t in EMA2: ``k·a²·(t+1)·(1−a)^t`` (rises, peaks near tc, falls)."""
+    a = 1.0 / check_tc(tc)
+    t = _ages(ages)
+    return check_k(k) * a * a * (t + 1.0) * (1.0 - a) ** t
+
+
+def _ages(ages: int | np.ndarray) -> np.ndarray:
+    if np.isscalar(ages):
+        if isinstance(ages, bool) or not float(ages).is_integer() or int(ages) < 1:
+            raise ParameterError(f"ages must be a whole number >= 1 or an array of ages, got {ages!r}")
+        return np.arange(int(ages), dtype=float)
+    t = np.asarray(ages, dtype=float)
+    if (t < 0).any() or not np.isfinite(t).all():
+        raise ParameterError("ages must be finite and >= 0")
+    return t
+
+
+def ema2_lag(tc: float) -> float:
+    """Mean age of the EMA2 weights, ``2(tc − 1)`` market days: how far the trend lags the prices."""
+    return 2.0 * (check_tc(tc) - 1.0)
+
+
+def momentum(prices: Frame, days: int) -> Frame:
+    """N-day total-return momentum ``P(n)/P(n−days) − 1`` (NaN until a column has ``days`` returns)."""
+    if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
+        raise ParameterError(f"days must be a whole number >= 1, got {days!r}")
+    price_array(prices)
+    return prices / prices.shift(days) - 1.0
