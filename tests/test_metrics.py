@@ -1,0 +1,501 @@
+"""Tests of xlsector.metrics (SPEC section 5).
+
+Each formula is checked twice: on a hand-sized series whose answer is worked out in the comments, and
+against an independent implementation (a plain Python loop, a brute force, pandas groupby, or an
+identity). Hypothesis checks the invariants; real SPY prices check the figures against the prices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlsector.errors import DataQualityWarning, ParameterError
+from xlsector.metrics import (
+    DEFINITIONS,
+    average_leverage,
+    best_year,
+    bps,
+    cagr,
+    calmar_ratio,
+    count_trades,
+    exposure,
+    max_drawdown,
+    metrics,
+    sharpe_ratio,
+    sortino_ratio,
+    total_return,
+    turnover,
+    ulcer_index,
+    volatility,
+    win_rate_days,
+    win_rate_spells,
+    worst_year,
+    yearly_returns,
+)
+
+SQRT252 = math.sqrt(252)
+
+# ----------------------------------------------------------------------------------------------------
+# the hand example
+#   dates    2020-12-30  2020-12-31  2021-01-04  2021-12-31
+#   r        0 (start)   +0.10       -0.50       +0.20
+#   V        1           1.10        0.55        0.66
+#   peak     1           1.10        1.10        1.10
+#   dd       0           0           -0.50       -0.40
+#   holding  A           A           B           CASH
+# calendar days = 2020-12-30 -> 2021-12-31 = 366
+# ----------------------------------------------------------------------------------------------------
+DATES = pd.to_datetime(["2020-12-30", "2020-12-31", "2021-01-04", "2021-12-31"])
+R = pd.Series([0.0, 0.1, -0.5, 0.2], index=DATES)
+HOLD = pd.Series(["A", "A", "B", "CASH"], index=DATES)
+X = [0.1, -0.5, 0.2]  # the return days
+
+
+def test_hand_total_return_and_cagr():
+    # V_end = 1.1 * 0.5 * 1.2 = 0.66 -> total return -0.34
+    assert total_return(R) == pytest.approx(-0.34, abs=1e-15)
+    # CAGR = 0.66^(365.25 / 366) - 1 = -0.339438 (0.66^0.997951 = exp(-0.415515 * 0.997951) = 0.660562)
+    assert cagr(R) == pytest.approx(0.66 ** (365.25 / 366) - 1, rel=1e-14)
+    assert cagr(R) == pytest.approx(-0.339438, abs=1e-6)
+
+
+def test_hand_volatility_sharpe_sortino():
+    # mean = -0.2/3 = -0.0666667; deviations 0.1666667, -0.4333333, 0.2666667
+    # squares 0.0277778 + 0.1877778 + 0.0711111 = 0.2866667; / (3 - 1) = 0.1433333; std = 0.3785939
+    assert volatility(R) == pytest.approx(0.3785939 * SQRT252, rel=1e-6)  # 6.009992
+    # Sharpe = -0.0666667 / 0.3785939 * 15.874508 = -2.795345
+    assert sharpe_ratio(R) == pytest.approx(-2.795345, rel=1e-6)
+    # downside: min(r, 0) = 0, -0.5, 0 -> mean square = 0.25 / 3 = 0.0833333, root 0.2886751
+    # Sortino = -0.0666667 / 0.2886751 * 15.874508 = -3.666061
+    assert sortino_ratio(R) == pytest.approx(-3.666061, rel=1e-6)
+
+
+def test_hand_drawdowns():
+    # dd = 0, -0.5, -0.4 on the return days -> max drawdown -0.5
+    assert max_drawdown(R) == pytest.approx(-0.5, abs=1e-15)
+    # ulcer = sqrt((0^2 + 50^2 + 40^2) / 3) = sqrt(1366.667) = 36.968455 (percent)
+    assert ulcer_index(R) == pytest.approx(36.968455, rel=1e-7)
+    # Calmar = CAGR / 0.5
+    assert calmar_ratio(R) == pytest.approx((0.66 ** (365.25 / 366) - 1) / 0.5, rel=1e-14)
+
+
+def test_hand_win_rates_trades_exposure():
+    # positive days: +0.1 and +0.2 out of 3 return days
+    assert win_rate_days(R) == pytest.approx(2 / 3)
+    # spells on the return days: A (+10 %, a win), B (-50 %, a loss), CASH (ignored) -> 1 / 2
+    assert win_rate_spells(R, HOLD) == 0.5
+    # A -> A no trade, A -> B trade, B -> CASH trade
+    assert count_trades(HOLD) == 2
+    # return days held: A, B, CASH -> 2 of 3 invested
+    assert exposure(HOLD) == pytest.approx(2 / 3)
+    # 2 trades in 366 calendar days
+    assert turnover(2, R) == pytest.approx(2 * 365.25 / 366)
+    # the first (start) row is not used: mean of 2 and 3
+    assert average_leverage(pd.Series([9.0, 2.0, 3.0], index=DATES[:3])) == 2.5
+
+
+def test_hand_yearly_returns():
+    # 2020: only 2020-12-31 -> V 1.1 / V_start 1 - 1 = +0.10
+    # 2021: V 0.66 / V(2020-12-31) 1.1 - 1 = -0.40
+    years = yearly_returns(R)
+    assert list(years.index) == [2020, 2021]
+    assert years.to_numpy() == pytest.approx([0.1, -0.4], abs=1e-15)
+    assert best_year(R) == pytest.approx(0.1, abs=1e-15)
+    assert worst_year(R) == pytest.approx(-0.4, abs=1e-15)
+
+
+def test_start_on_december_31_adds_no_year():
+    # the start date 2020-12-31 has no return day in 2020, so 2020 has no entry; its +0.10 is the
+    # move into the start and is not used: 2021 = 0.5 * 1.2 - 1 = -0.40
+    r = R.iloc[1:]
+    assert list(yearly_returns(r).index) == [2021]
+    assert yearly_returns(r).iloc[0] == pytest.approx(0.5 * 1.2 - 1)
+
+
+def test_hand_bps():
+    # 0.4 * 1.0 + 0.3 * 0.10 + 0.2 * 0.55 - 0.1 * 0.20 = 0.4 + 0.03 + 0.11 - 0.02 = 0.52
+    assert bps(1.0, 0.10, 0.55, -0.20) == pytest.approx(0.52)
+    assert bps(1.0, 0.10, 0.55, 0.20) == pytest.approx(0.52)  # sign of the drawdown is irrelevant
+
+
+def test_hand_table():
+    table = metrics(R, holdings=HOLD)
+    assert list(table.columns) == ["strategy", "definition"]
+    assert table.index.name == "metric"
+    s = table["strategy"]
+    assert s["Days"] == 3
+    assert s["Years"] == pytest.approx(366 / 365.25)
+    assert s["CAGR"] == pytest.approx(cagr(R), rel=1e-15)
+    assert s["Max drawdown"] == -0.5
+    assert s["Win rate (spells)"] == 0.5
+    assert s["Trades"] == 2
+    assert s["Exposure"] == pytest.approx(2 / 3)
+    assert s["Best year"] == pytest.approx(0.1)
+    assert s["BPS"] == pytest.approx(bps(sharpe_ratio(R), cagr(R), 2 / 3, -0.5), rel=1e-14)
+    assert "Average leverage" not in s.index  # only when leverage is given
+    # every label has its definition text, in DEFINITIONS order
+    assert all(table.loc[label, "definition"] == DEFINITIONS[label] for label in table.index)
+    order = [label for label in DEFINITIONS if label in table.index]
+    assert list(table.index) == order
+
+
+def test_table_switches_win_over_holdings_and_leverage_row():
+    lev = pd.Series([1.0, 1.0, 2.0, 1.0], index=DATES)
+    table = metrics(R, holdings=HOLD, switches=5, leverage=lev)
+    assert table.loc["Trades", "strategy"] == 5
+    assert table.loc["Turnover (trades/yr)", "strategy"] == pytest.approx(5 * 365.25 / 366)
+    assert table.loc["Average leverage", "strategy"] == pytest.approx(4 / 3)
+
+
+# ----------------------------------------------------------------------------------------------------
+# independent implementations
+# ----------------------------------------------------------------------------------------------------
+
+
+def _series(values, start="2001-03-01", freq="B"):
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq=freq), dtype=float)
+
+
+def _loop_equity(x):
+    v, out = 1.0, [1.0]
+    for r in x:
+        v *= 1 + r
+        out.append(v)
+    return out
+
+
+def _loop_max_drawdown(x):
+    equity = _loop_equity(x)  # brute force over every pair (peak before trough)
+    return min(min(equity[j] / equity[i] - 1 for i in range(j + 1)) for j in range(len(equity)))
+
+
+def _loop_ulcer(x):
+    peak, squares = 1.0, []
+    for v in _loop_equity(x)[1:]:
+        peak = max(peak, v)
+        squares.append((100 * (v / peak - 1)) ** 2)
+    return math.sqrt(sum(squares) / len(squares))
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    rng = np.random.default_rng(20261121)
+    x = rng.normal(0.0004, 0.012, 400)
+    r = _series(np.concatenate(([0.0], x)), start="2003-06-02")
+    return r, list(x)
+
+
+def test_volatility_sharpe_sortino_against_statistics_module(seeded):
+    r, x = seeded
+    assert volatility(r) == pytest.approx(statistics.stdev(x) * SQRT252, rel=1e-12)
+    rf = 0.03  # annual -> 0.03 / 252 a day
+    excess = [v - rf / 252 for v in x]
+    assert sharpe_ratio(r, rf=rf) == pytest.approx(
+        statistics.fmean(excess) / statistics.stdev(excess) * SQRT252, rel=1e-12
+    )
+    downside = math.sqrt(sum(min(v, 0.0) ** 2 for v in excess) / len(excess))
+    assert sortino_ratio(r, rf=rf) == pytest.approx(statistics.fmean(excess) / downside * SQRT252, rel=1e-12)
+
+
+def test_rf_series_is_daily_and_extra_dates_are_ignored(seeded):
+    r, _ = seeded
+    daily = 0.0001
+    longer = pd.Series(daily, index=pd.date_range("2003-01-01", "2005-12-31", freq="B"))
+    assert sharpe_ratio(r, rf=longer) == pytest.approx(sharpe_ratio(r, rf=daily * 252), rel=1e-12)
+    assert sortino_ratio(r, rf=longer) == pytest.approx(sortino_ratio(r - daily), rel=1e-12)
+
+
+def test_drawdown_and_ulcer_against_loops(seeded):
+    r, x = seeded
+    assert max_drawdown(r) == pytest.approx(_loop_max_drawdown(x), rel=1e-12)
+    assert ulcer_index(r) == pytest.approx(_loop_ulcer(x), rel=1e-12)
+
+
+def test_cagr_of_a_constant_daily_return_is_its_compounding():
+    # every calendar day +0.03 %: V_end = 1.0003^n over n calendar days -> CAGR = 1.0003^365.25 - 1
+    c, n = 0.0003, 1000
+    r = _series([0.0] + [c] * n, freq="D")
+    assert cagr(r) == pytest.approx((1 + c) ** 365.25 - 1, rel=1e-10)
+    assert total_return(r) == pytest.approx((1 + c) ** n - 1, rel=1e-10)
+
+
+def test_yearly_returns_against_pandas_groupby(seeded):
+    r, _ = seeded
+    days = r.iloc[1:]
+    expected = (1 + days).groupby(days.index.year).prod() - 1
+    got = yearly_returns(r)
+    assert list(got.index) == list(expected.index)
+    assert got.to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
+    # the years compound to the whole period
+    assert np.prod(1 + got.to_numpy()) - 1 == pytest.approx(total_return(r), rel=1e-12)
+
+
+def test_spells_trades_exposure_against_groupby_loop():
+    rng = np.random.default_rng(7)
+    names = np.repeat(rng.choice(["XLK", "XLE", "CASH", "TLT"], 60), rng.integers(1, 9, 60))
+    r = _series(rng.normal(0.0, 0.01, names.size))
+    h = pd.Series(names, index=r.index)
+    wins = spells = 0
+    position = 1  # spells over the return days (row 0 is the start)
+    for name, run in itertools.groupby(names[1:]):
+        n = len(list(run))
+        growth = math.prod(1 + v for v in r.iloc[position : position + n])
+        position += n
+        if name != "CASH":
+            spells += 1
+            wins += growth > 1
+    assert win_rate_spells(r, h) == wins / spells
+    assert count_trades(h) == sum(a != b for a, b in itertools.pairwise(names))
+    assert exposure(h) == sum(n != "CASH" for n in names[1:]) / (names.size - 1)
+
+
+def test_win_rate_days_counts_zero_days_as_not_winning():
+    r = _series([0.0, 0.01, 0.0, 0.0, -0.01])
+    assert win_rate_days(r) == 0.25
+
+
+# ----------------------------------------------------------------------------------------------------
+# degenerate input: NaN, never an exception or a RuntimeWarning (RuntimeWarning is an error in pytest)
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_single_date_gives_nan_and_flat_series_gives_zero():
+    one = _series([0.0])
+    for f in (total_return, cagr, volatility, sharpe_ratio, sortino_ratio, max_drawdown, ulcer_index):
+        assert math.isnan(f(one)), f.__name__
+    flat = _series([0.0] * 30)
+    assert cagr(flat) == 0.0
+    assert max_drawdown(flat) == 0.0
+    assert ulcer_index(flat) == 0.0
+    assert volatility(flat) == 0.0
+    assert math.isnan(sharpe_ratio(flat))  # zero std
+    assert math.isnan(sortino_ratio(flat))  # no downside
+    assert math.isnan(calmar_ratio(flat))  # no drawdown
+    assert yearly_returns(one).empty and math.isnan(best_year(one))
+
+
+def test_constant_cash_rate_has_no_sharpe():
+    # 100 % in cash at a constant daily rate: std is rounding noise, not risk
+    r = _series([0.0] + [0.0001] * 500)
+    assert math.isnan(sharpe_ratio(r))
+    assert math.isnan(sharpe_ratio(r, rf=0.02))
+
+
+def test_nan_returns_and_total_loss():
+    assert math.isnan(cagr(_series([0.0, 0.01, np.nan, 0.02])))
+    assert math.isnan(max_drawdown(_series([0.0, np.nan])))
+    lost = _series([0.0, 0.5, -1.0, 0.1])
+    assert cagr(lost) == -1.0
+    assert max_drawdown(lost) == -1.0
+    metrics(lost)  # no warning, no exception
+    table = metrics(_series([]))
+    assert table.loc["Days", "strategy"] == 0 and math.isnan(table.loc["CAGR", "strategy"])
+
+
+# ----------------------------------------------------------------------------------------------------
+# bad input: ParameterError naming the argument
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_bad_input_messages():
+    with pytest.raises(ParameterError, match="returns must be a pandas Series, got list"):
+        cagr([0.0, 0.1])
+    with pytest.raises(ParameterError, match="returns must have a DatetimeIndex"):
+        cagr(pd.Series([0.0, 0.1]))
+    with pytest.raises(ParameterError, match="returns dates must be sorted"):
+        cagr(R.iloc[::-1])
+    with pytest.raises(ParameterError, match="returns must hold numbers"):
+        volatility(pd.Series(["a", "b", "c"], index=DATES[:3]))
+    with pytest.raises(ParameterError, match="rf must give a daily risk-free return on every return date"):
+        sharpe_ratio(R, rf=pd.Series(0.0, index=DATES[:2]))
+    with pytest.raises(ParameterError, match="rf must be None, an annual rate"):
+        sharpe_ratio(R, rf="2%")
+    with pytest.raises(ParameterError, match="holdings must have exactly the same dates as returns"):
+        metrics(R, holdings=HOLD.iloc[1:])
+    with pytest.raises(ParameterError, match="holdings must name the asset held on every date"):
+        metrics(R, holdings=pd.Series(["A", None, "B", "B"], index=DATES))
+    with pytest.raises(ParameterError, match="switches must be a number >= 0, got -1"):
+        metrics(R, switches=-1)
+    with pytest.raises(ParameterError, match="switches must be a number >= 0"):
+        turnover("many", R)
+
+
+# ----------------------------------------------------------------------------------------------------
+# benchmark: the same days as the strategy
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_benchmark_uses_exactly_the_strategy_days(seeded):
+    r, _ = seeded
+    rng = np.random.default_rng(3)
+    wide = pd.date_range("2002-01-01", "2006-12-29", freq="B")  # starts before and ends after r
+    bench = pd.Series(rng.normal(0.0003, 0.01, wide.size), index=wide)
+    table = metrics(r, benchmark=bench)
+    assert list(table.columns) == ["strategy", "benchmark", "definition"]
+    same_days = bench.loc[r.index]  # its value on the start date is not used, as for the strategy
+    expected = metrics(same_days)["strategy"]
+    pd.testing.assert_series_equal(table["benchmark"], expected, check_names=False)
+    # and it differs from the benchmark's whole history
+    assert table.loc["CAGR", "benchmark"] != pytest.approx(cagr(bench))
+    assert table.loc["Days", "benchmark"] == len(r) - 1
+
+
+def test_benchmark_on_another_calendar_warns_and_gives_nan():
+    bench = pd.Series(0.01, index=DATES[[0, 1, 3]])  # lacks 2021-01-04
+    with pytest.warns(DataQualityWarning, match="benchmark has no return on 1 of the strategy's 3"):
+        table = metrics(R, benchmark=bench, holdings=HOLD)
+    assert math.isnan(table.loc["CAGR", "benchmark"])
+    assert math.isnan(table.loc["Trades", "benchmark"])  # holdings rows do not apply to the benchmark
+
+
+def test_benchmark_missing_only_on_start_date_is_fine():
+    bench = pd.Series([0.01, 0.02, 0.03], index=DATES[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = metrics(R, benchmark=bench)
+    assert table.loc["Total return", "benchmark"] == pytest.approx(1.01 * 1.02 * 1.03 - 1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# properties
+# ----------------------------------------------------------------------------------------------------
+
+daily = st.floats(min_value=-0.5, max_value=0.5, allow_nan=False, allow_subnormal=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(daily, min_size=1, max_size=80))
+def test_drawdown_and_ulcer_bounds(x):
+    r = _series([0.0] + x)
+    mdd = max_drawdown(r)
+    assert -1.0 < mdd <= 0.0
+    assert ulcer_index(r) >= 0.0
+    assert ulcer_index(r) <= -100 * mdd + 1e-9  # the RMS of the drawdowns never exceeds the worst one
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(daily, min_size=2, max_size=80), st.randoms(use_true_random=False))
+def test_permuting_days_keeps_order_free_figures(x, random):
+    shuffled = list(x)
+    random.shuffle(shuffled)
+    a, b = _series([0.0] + x), _series([0.0] + shuffled)
+    assert volatility(b) == pytest.approx(volatility(a), rel=1e-9, abs=1e-15)
+    assert total_return(b) == pytest.approx(total_return(a), rel=1e-9, abs=1e-12)
+    assert win_rate_days(b) == win_rate_days(a)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(min_value=1.0, max_value=1000.0), min_size=2, max_size=60),
+    st.floats(min_value=1e-3, max_value=1e3),
+)
+def test_rescaling_prices_leaves_every_metric_unchanged(prices, scale):
+    p = _series(prices)
+    to_returns = lambda q: (q / q.shift() - 1).fillna(0.0)
+    a = metrics(to_returns(p))["strategy"].to_numpy()
+    b = metrics(to_returns(p * scale))["strategy"].to_numpy()
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(daily, min_size=2, max_size=80), st.floats(min_value=0.01, max_value=100.0))
+def test_sharpe_does_not_depend_on_the_scale_of_returns(x, k):
+    # mean and std both scale by k > 0 (without a risk-free rate)
+    a, b = sharpe_ratio(_series([0.0] + x)), sharpe_ratio(_series([0.0] + [k * v for v in x]))
+    if math.isnan(a):
+        return
+    assert b == pytest.approx(a, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(daily, min_size=0, max_size=80), st.sampled_from(["D", "B", "W"]))
+def test_years_compound_to_the_whole_period_and_table_never_warns(x, freq):
+    r = _series([0.0] + x, start="1999-11-15", freq=freq)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = metrics(r, holdings=pd.Series("A", index=r.index), leverage=pd.Series(1.0, index=r.index))
+    years = yearly_returns(r)
+    if x:
+        assert np.prod(1 + years.to_numpy()) - 1 == pytest.approx(total_return(r), rel=1e-9, abs=1e-12)
+    assert table.loc["Trades", "strategy"] == 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# real data: SPY (../shared/data/etf_adjclose_daily.csv, Yahoo adjusted closes, dividends reinvested)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _returns_from_prices(prices: pd.Series) -> pd.Series:
+    r = prices / prices.shift() - 1
+    r.iloc[0] = 0.0  # the first date is the start point
+    return r
+
+
+def test_spy_buy_and_hold_cagr_matches_its_prices(etf_prices):
+    spy = etf_prices["SPY"].loc["1999-01-04":"2024-12-31"]
+    r = _returns_from_prices(spy)
+    # independent: straight from the first and last adjusted closes and the calendar
+    years = (spy.index[-1] - spy.index[0]).days / 365.25
+    direct = (spy.iloc[-1] / spy.iloc[0]) ** (1 / years) - 1
+    assert cagr(r) == pytest.approx(direct, rel=1e-9)
+    # plausible: the S&P 500 with dividends returned about 8 % a year over 1999-2024
+    assert 0.06 < cagr(r) < 0.10
+    assert metrics(r).loc["CAGR", "strategy"] == cagr(r)
+
+
+def test_spy_max_drawdown_2007_2009_is_the_2008_crash(etf_prices):
+    spy = etf_prices["SPY"].loc["2007-01-01":"2009-12-31"]
+    r = _returns_from_prices(spy)
+    mdd = max_drawdown(r)
+    # SPY peaked on 2007-10-09 and bottomed on 2009-03-09; the S&P 500 price index fell 56.8 % between
+    # those closes (1565.15 -> 676.53) and SPY with dividends reinvested about 55 %
+    assert mdd < -0.50
+    running_peak = spy.cummax()
+    assert mdd == pytest.approx((spy / running_peak).min() - 1, rel=1e-9)  # straight from the prices
+    assert (spy / running_peak).idxmin() == pd.Timestamp("2009-03-09")
+    assert spy.loc[:"2009-03-09"].idxmax() == pd.Timestamp("2007-10-09")
+
+
+def test_spy_benchmark_over_the_strategy_days(etf_prices):
+    # XLK as the "strategy", SPY (full history from 1993) as the benchmark: same days only
+    xlk = _returns_from_prices(etf_prices["XLK"].loc["2010-01-04":"2019-12-31"])
+    spy_all = _returns_from_prices(etf_prices["SPY"].dropna())
+    table = metrics(xlk, benchmark=spy_all)
+    spy = etf_prices["SPY"].loc["2010-01-04":"2019-12-31"]
+    direct = (spy.iloc[-1] / spy.iloc[0]) ** (365.25 / (spy.index[-1] - spy.index[0]).days) - 1
+    assert table.loc["CAGR", "benchmark"] == pytest.approx(direct, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the public name xlsector.metrics is the function even after the submodule is imported
+# (xlsector/__init__.py keeps it so; the module's names are imported with "from xlsector.metrics import")
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_xlsector_metrics_is_callable_in_any_import_order():
+    code = (
+        "import pandas as pd, xlsector.metrics, xlsector;"
+        "r = pd.Series([0.0, 0.1], index=pd.to_datetime(['2020-01-01', '2020-01-02']));"
+        "t = xlsector.metrics(r); assert t.loc['Total return', 'strategy'] > 0.0999;"
+        "from xlsector.metrics import cagr; assert cagr(r) > 0"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_docs_table_shows_every_definition():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for label, definition in DEFINITIONS.items():
+        assert f"| {label} | {definition.replace('|', chr(92) + '|')} |" in text, label
