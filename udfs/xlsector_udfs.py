@@ -309,9 +309,11 @@ def _up_to(frame: pd.DataFrame, as_of: pd.Timestamp | None, name: str = "as_of")
 
 def _blank_nan(values: np.ndarray) -> list[list[Any]]:
     """2-D float array -> rows of Python floats with None (a blank cell) for NaN."""
-    out = np.asarray(values, dtype=float).astype(object)
-    out[np.isnan(np.asarray(values, dtype=float))] = None
-    return out.tolist()
+    values = np.asarray(values, dtype=float)
+    rows = values.tolist()
+    for i in np.flatnonzero(np.isnan(values).any(axis=1)):  # usually only rows before a fund starts
+        rows[i] = [None if x != x else x for x in rows[i]]
+    return rows
 
 
 def _row_labels(index: pd.Index) -> list[Any]:
