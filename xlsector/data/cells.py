@@ -211,7 +211,7 @@ def _kind(values: np.ndarray) -> str:
 
 
 def _is_serial_column(values: np.ndarray) -> bool:
-    numbers = values[[not _is_blank(v) for v in values]]
+    numbers = values[~np.asarray(pd.isna(values), dtype=bool)]  # numeric kind: blanks are None/NaN
     if numbers.size == 0:
         return False
     try:
