@@ -1,0 +1,761 @@
+"""Tuning the trend constant (SPEC §4): scores, trend chart, Forward Walk Progressive Tuning, stationarity.
+
+Every function here runs the rotation for the whole grid of trend constants ONCE
+(:func:`xlsector.backtest.backtest_many`) and then only selects among the precomputed paths.
+
+Definitions
+-----------
+* **Score** of a trend constant on [start, d] ("cumulative"): the sum of the strategy's daily log returns
+  ``Σ log(1 + r_t)`` over the return days after ``start`` through ``d``, i.e. the log of the growth of 1
+  (computed as ``log(Π(1 + r_t))`` with the product taken day by day, which equals the sum of the logs up
+  to rounding). **Recency-weighted** ("half-life h"): ``Σ 2^(−age_t/h)·log(1 + r_t)``, age_t = market days
+  from t to d (0 on d). Every output says which score it uses (``score_label``).
+* **Tuned tc**: the trend constant of the grid with the highest score; ties go to the smallest tc.
+* **Plateau** of a trend chart: the contiguous run of grid tcs around the peak whose score is at least
+  ``peak + log(1 − plateau)`` (default plateau = 0.05: the tcs whose growth of 1 is within 5 % of the
+  peak's). A narrow plateau (few tcs) is a sharp, well-defined peak; a wide one a flat optimum.
+* **FWPT** (:func:`fwpt`): see its docstring for the exact retune, deferral and stitching rules.
+
+The dates: every table states its period; FWPT metrics are computed **after the born-on date only** (out
+of sample); the in-sample best tc is chosen on the whole period (hindsight) and shown over the same days.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from xlsector._kernels import HAVE_NUMBA
+from xlsector.errors import ParameterError
+
+__all__ = [
+    "score_label",
+    "scores",
+    "TrendChart",
+    "trend_chart",
+    "FwptResult",
+    "fwpt",
+    "split_sample",
+    "progressive_tune",
+    "SCORE_DEFINITIONS",
+]
+
+SCORE_DEFINITIONS = {
+    "cumulative": "sum of daily log returns log(1 + r) of the strategy over the window (log of the growth of 1)",
+    "recency": "sum of 2^(-age/half_life) * log(1 + r) over the window, age = market days before the window's last day",
+}
+DEFAULT_TCS = range(2, 201)
+
+
+# ----------------------------------------------------------------------------------------------- kernels
+
+
+def _growth_stats_py(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: growth of 1 over columns 1.. (column 0 is the start point) and max drawdown (<= 0)."""
+    n_rows, n_days = returns.shape
+    growth = np.ones(n_rows)
+    peak = np.ones(n_rows)
+    worst = np.zeros(n_rows)
+    for t in range(1, n_days):
+        growth = growth * (1.0 + returns[:, t])
+        peak = np.maximum(peak, growth)
+        worst = np.minimum(worst, growth / peak - 1.0)
+    return growth, worst
+
+
+def _fwpt_walk_py(returns, targets, decision, t0, retune_days, defer):
+    """The FWPT selection walk (see :func:`fwpt`), plain loop over days, vectorised over trend constants.
+
+    Returns ``active`` (tc row in force after each day's close), and the retune events as arrays
+    (day, best row, kind: 0 initial, 1 kept, 2 adopted, 3 deferred, 4 pending: pick not known yet).
+    """
+    n_tcs, n_days = returns.shape
+    growth = np.ones(n_tcs)
+    active = np.zeros(n_days, np.int64)
+    ev_day = np.zeros(n_days, np.int64)
+    ev_best = np.zeros(n_days, np.int64)
+    ev_kind = np.zeros(n_days, np.int64)
+    n_ev = 0
+    current = 0
+    last = t0
+    due = False
+    for t in range(1, n_days):
+        growth = growth * (1.0 + returns[:, t])
+        if t < t0:
+            continue
+        if t == t0:
+            current = int(np.argmax(np.log(growth)))
+            active[:t0 + 1] = current
+            ev_day[n_ev], ev_best[n_ev], ev_kind[n_ev] = t, current, 0
+            n_ev += 1
+            continue
+        if not due and t - last >= retune_days:
+            due = True
+        if due and decision[t]:
+            best = int(np.argmax(np.log(growth)))
+            kind = 1
+            if best != current:
+                new_pick = targets[best, t]
+                old_pick = targets[current, t]
+                if not defer:
+                    kind = 2
+                elif new_pick < 0 or old_pick < 0:
+                    kind = 4
+                elif new_pick == old_pick:
+                    kind = 2
+                else:
+                    kind = 3
+            if kind == 2:
+                current = best
+            if kind <= 2:
+                due = False
+                last = t
+            ev_day[n_ev], ev_best[n_ev], ev_kind[n_ev] = t, best, kind
+            n_ev += 1
+        active[t] = current
+    return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev]
+
+
+if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
+    import numba
+
+    @numba.njit(cache=True)
+    def _growth_stats(returns):
+        n_rows, n_days = returns.shape
+        growth = np.ones(n_rows)
+        worst = np.zeros(n_rows)
+        for m in range(n_rows):
+            g = 1.0
+            pk = 1.0
+            w = 0.0
+            for t in range(1, n_days):
+                g = g * (1.0 + returns[m, t])
+                if g > pk:
+                    pk = g
+                d = g / pk - 1.0
+                if d < w:
+                    w = d
+            growth[m] = g
+            worst[m] = w
+        return growth, worst
+
+    @numba.njit(cache=True)
+    def _fwpt_walk(returns, targets, decision, t0, retune_days, defer):
+        n_tcs, n_days = returns.shape
+        growth = np.ones(n_tcs)
+        active = np.zeros(n_days, np.int64)
+        ev_day = np.zeros(n_days, np.int64)
+        ev_best = np.zeros(n_days, np.int64)
+        ev_kind = np.zeros(n_days, np.int64)
+        n_ev = 0
+        current = 0
+        last = t0
+        due = False
+        for t in range(1, n_days):
+            for m in range(n_tcs):
+                growth[m] = growth[m] * (1.0 + returns[m, t])
+            if t < t0:
+                continue
+            if t == t0:
+                current = int(np.argmax(np.log(growth)))
+                for s in range(t0 + 1):
+                    active[s] = current
+                ev_day[n_ev] = t
+                ev_best[n_ev] = current
+                ev_kind[n_ev] = 0
+                n_ev += 1
+                continue
+            if not due and t - last >= retune_days:
+                due = True
+            if due and decision[t]:
+                best = int(np.argmax(np.log(growth)))
+                kind = 1
+                if best != current:
+                    new_pick = targets[best, t]
+                    old_pick = targets[current, t]
+                    if not defer:
+                        kind = 2
+                    elif new_pick < 0 or old_pick < 0:
+                        kind = 4
+                    elif new_pick == old_pick:
+                        kind = 2
+                    else:
+                        kind = 3
+                if kind == 2:
+                    current = best
+                if kind <= 2:
+                    due = False
+                    last = t
+                ev_day[n_ev] = t
+                ev_best[n_ev] = best
+                ev_kind[n_ev] = kind
+                n_ev += 1
+            active[t] = current
+        return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev]
+else:  # pragma: no cover
+    _growth_stats = _growth_stats_py
+    _fwpt_walk = _fwpt_walk_py
+
+EVENT_KINDS = {0: "initial", 1: "kept", 2: "adopted", 3: "deferred", 4: "pending"}
+
+
+# ----------------------------------------------------------------------------------------------- scores
+
+
+def score_label(half_life: float | None = None) -> str:
+    """Human label of a score: 'cumulative log return' or 'recency-weighted log return (half-life N days)'."""
+    if half_life is None:
+        return "cumulative log return (sum of log(1 + r))"
+    return f"recency-weighted log return (weight 2^(-age/{half_life:g}), half-life {half_life:g} market days)"
+
+
+def _check_half_life(half_life: Any) -> float | None:
+    if half_life is None or half_life == "cumulative":
+        return None
+    if isinstance(half_life, bool) or not isinstance(half_life, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(half_life) or half_life <= 0:
+        raise ParameterError(f"score must be 'cumulative' or a half-life in market days > 0, got {half_life!r}")
+    return float(half_life)
+
+
+def scores(returns: np.ndarray, *, half_life: float | None = None) -> np.ndarray:
+    """Score of each row of ``returns`` (n_tcs × n_days of daily simple returns; column 0 = start point).
+
+    ``half_life=None``: cumulative log return ``log(Π(1 + r))`` over columns 1..; else the recency-weighted
+    sum ``Σ 2^(−age/half_life)·log(1 + r)`` with age 0 on the last column. Returns an array of n_tcs.
+    """
+    r = np.atleast_2d(np.asarray(returns, dtype=np.float64))
+    half_life = _check_half_life(half_life)
+    if r.shape[1] < 2:
+        return np.zeros(r.shape[0])
+    if half_life is None:
+        growth, _ = _growth_stats(np.ascontiguousarray(r))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.maximum(growth, 0.0))
+    ages = np.arange(r.shape[1] - 2, -1, -1, dtype=np.float64)
+    weights = np.exp2(-ages / half_life)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log1p(np.maximum(r[:, 1:], -1.0)) @ weights
+
+
+def _tcs(tcs: Iterable[float]) -> np.ndarray:
+    try:
+        grid = np.asarray(list(tcs), dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"tcs must be a list of trend constants (numbers >= 1), got {tcs!r}") from None
+    if grid.ndim != 1 or grid.size == 0:
+        raise ParameterError("tcs must be a non-empty list of trend constants (the grid is empty)")
+    if not np.all(np.isfinite(grid)) or grid.min() < 1:
+        raise ParameterError(f"tcs must all be numbers >= 1 (market days), got min {grid.min()!r}")
+    return grid
+
+
+def _grid(prices, tcs, **kwargs):
+    from xlsector.backtest import backtest_many
+
+    return backtest_many(prices, tcs, **kwargs)
+
+
+def _plateau(values: np.ndarray, peak: int, tolerance: float) -> tuple[int, int]:
+    floor = values[peak] + math.log1p(-tolerance)
+    lo = peak
+    while lo > 0 and values[lo - 1] >= floor:
+        lo -= 1
+    hi = peak
+    while hi < len(values) - 1 and values[hi + 1] >= floor:
+        hi += 1
+    return lo, hi
+
+
+def _cagr(growth: np.ndarray, dates: pd.Index) -> np.ndarray:
+    days = (dates[-1] - dates[0]) / pd.Timedelta(days=1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.where(growth > 0, np.power(np.maximum(growth, 0.0), 365.25 / days) - 1.0, -1.0)
+    return out if days > 0 else np.full(growth.shape, np.nan)
+
+
+# ----------------------------------------------------------------------------------------------- trend chart
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """Score against trend constant over one period (in sample: the whole window is used to score).
+
+    ``table``: index ``tc``; columns ``score``, ``growth`` (growth of 1), ``CAGR``, ``switches``,
+    ``max_drawdown`` (same definitions as :mod:`xlsector.metrics`), ``in_plateau`` (bool).
+    """
+
+    table: pd.DataFrame
+    peak_tc: float
+    peak_score: float
+    plateau: tuple[float, float]
+    plateau_tolerance: float
+    score_label: str
+    period: tuple[pd.Timestamp, pd.Timestamp]
+    definitions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def plateau_width(self) -> float:
+        """Width of the plateau in tc units (hi − lo); 0 = a single-point peak."""
+        return self.plateau[1] - self.plateau[0]
+
+    @property
+    def plateau_count(self) -> int:
+        return int(self.table["in_plateau"].sum())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "period": [f"{self.period[0]:%Y-%m-%d}", f"{self.period[1]:%Y-%m-%d}"],
+            "sample": "in sample (every tc scored on the whole period)",
+            "score": self.score_label,
+            "peak_tc": self.peak_tc,
+            "peak_score": self.peak_score,
+            "plateau_tolerance": self.plateau_tolerance,
+            "plateau": list(self.plateau),
+            "plateau_width": self.plateau_width,
+            "plateau_count": self.plateau_count,
+        }
+
+
+def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: float) -> TrendChart:
+    window = np.ascontiguousarray(grid.returns[:, i0:i1 + 1])
+    growth, worst = _growth_stats(window)
+    if half_life is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.log(np.maximum(growth, 0.0))
+    else:
+        score = scores(window, half_life=half_life)
+    dates = grid.dates[i0:i1 + 1]
+    peak = int(np.argmax(score))
+    lo, hi = _plateau(score, peak, plateau)
+    in_plateau = np.zeros(score.size, bool)
+    in_plateau[lo:hi + 1] = True
+    if i0 == 0:
+        switches = np.asarray(grid.switches)
+    else:
+        h = grid.holdings[:, i0:i1 + 1]
+        switches = (h[:, 1:] != h[:, :-1]).sum(axis=1)
+    table = pd.DataFrame(
+        {
+            "score": score,
+            "growth": growth,
+            "CAGR": _cagr(growth, dates),
+            "switches": switches,
+            "max_drawdown": worst,
+            "in_plateau": in_plateau,
+        },
+        index=pd.Index(grid.tcs, name="tc"),
+    )
+    definitions = {
+        "score": score_label(half_life),
+        "growth": "growth of 1 over the period: product of (1 + r) of the return days",
+        "CAGR": "growth^(365.25 / calendar days) - 1 (as xlsector.metrics.cagr)",
+        "switches": "trades: days whose holding differs from the previous day's",
+        "max_drawdown": "min(V / running max V) - 1, running max from V_start = 1 (as xlsector.metrics.max_drawdown)",
+        "in_plateau": f"tc in the contiguous run around the peak with score >= peak + log(1 - {plateau:g})",
+        "sample": "in sample: each tc is scored on the same days it is shown for",
+    }
+    return TrendChart(
+        table=table, peak_tc=float(grid.tcs[peak]), peak_score=float(score[peak]),
+        plateau=(float(grid.tcs[lo]), float(grid.tcs[hi])), plateau_tolerance=plateau,
+        score_label=score_label(half_life), period=(dates[0], dates[-1]), definitions=definitions,
+    )
+
+
+def _check_plateau(plateau: Any) -> float:
+    if isinstance(plateau, bool) or not isinstance(plateau, (int, float)) or not 0 < plateau < 1:
+        raise ParameterError(f"plateau must be a fraction between 0 and 1 (0.05 = within 5 % of the peak), got {plateau!r}")
+    return float(plateau)
+
+
+def trend_chart(
+    prices: pd.DataFrame,
+    *,
+    tcs: Iterable[float] = DEFAULT_TCS,
+    score: str | float = "cumulative",
+    plateau: float = 0.05,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    **strategy: Any,
+) -> TrendChart:
+    """Trend chart: score, CAGR, switches and max drawdown of the rotation for every trend constant.
+
+    Parameters
+    ----------
+    prices : DataFrame
+        Adjusted closes (dates × funds), as for :func:`xlsector.backtest`.
+    tcs : iterable of float
+        Grid of trend constants (default 2..200).
+    score : "cumulative" or float
+        Cumulative log return, or a half-life in market days for the recency-weighted score.
+    plateau : float
+        Tolerance of the plateau around the peak (fraction of the peak's growth of 1).
+    start, end : date, optional
+        Scoring window inside the backtest period (default: the whole period). The rotation itself always
+        runs from the data start, so trends and hysteresis are warmed up.
+    **strategy
+        Parameters of :func:`xlsector.backtest.backtest_many` (hysteresis, schedule, delay, cost_bp,
+        stormguard, index, bear, cash_rate, benchmark, ...).
+
+    Returns
+    -------
+    TrendChart
+    """
+    grid_tcs = _tcs(tcs)
+    half_life = _check_half_life(score)
+    plateau = _check_plateau(plateau)
+    if end is not None:
+        prices = prices.loc[: pd.Timestamp(end)]
+    grid = _grid(prices, grid_tcs, **strategy)
+    i0 = 0 if start is None else max(int(grid.dates.searchsorted(pd.Timestamp(start))) - 1, 0)
+    if i0 >= len(grid.dates) - 1:
+        raise ParameterError(f"start must be before the last date {grid.dates[-1]:%Y-%m-%d}, got {start}")
+    return _chart_from_grid(grid, i0, len(grid.dates) - 1, half_life, plateau)
+
+
+# ----------------------------------------------------------------------------------------------- FWPT
+
+
+@dataclass(frozen=True)
+class FwptResult:
+    """Forward Walk Progressive Tuning over the out-of-sample days (born-on date → last date).
+
+    Attributes
+    ----------
+    born_on : the first market day on or after the requested born-on date (the first tuning uses data
+        through its close; it is the start point of every out-of-sample series: return 0, equity 1).
+    earliest_born_on : the earliest allowed born-on date (five years after the oldest fund's first price).
+    retunes : DataFrame (date, best_tc, action, tc, tries) of every tuning: "initial", "kept" (best =
+        current), "adopted", "deferred" (the new tc would force an immediate trade; consecutive re-tries
+        with the same best tc are one row, ``tries`` counts them), "pending" (the new tc's pick is not
+        known yet: the last days of the data); ``tc`` is the tc in force after that close.
+    tc : Series (out-of-sample dates) of the tc whose path gives the holding earning each day's return.
+    holdings, returns, equity : walk-forward path over the out-of-sample days.
+    trades : DataFrame (date, from, to) of the walk-forward's switches.
+    in_sample_tc : tc with the best score over the whole period (hindsight).
+    in_sample_returns, benchmark_returns : over the same days.
+    metrics : xlsector.metrics figures side by side: columns ``walk_forward``, ``in_sample_best``,
+        ``benchmark``, ``definition``.
+    """
+
+    born_on: pd.Timestamp
+    earliest_born_on: pd.Timestamp
+    retune_days: int
+    defer: bool
+    tcs: np.ndarray
+    retunes: pd.DataFrame
+    tc: pd.Series
+    holdings: pd.Series
+    returns: pd.Series
+    equity: pd.Series
+    trades: pd.DataFrame
+    in_sample_tc: float
+    in_sample_returns: pd.Series
+    benchmark_returns: pd.Series
+    benchmark_label: str
+    metrics: pd.DataFrame
+    data_start: pd.Timestamp
+    score_label: str = score_label(None)
+
+    @property
+    def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return self.returns.index[0], self.returns.index[-1]
+
+    @property
+    def current_tc(self) -> float:
+        """The tc in force after the last close (the one to use for the next decision)."""
+        return float(self.retunes["tc"].iloc[-1])
+
+
+def _targets(grid) -> np.ndarray:
+    """Target decided at each day's close per tc (n_tcs × n_days); -1 where not known from the grid."""
+    targets = getattr(grid, "targets", None)
+    if targets is not None:
+        return np.ascontiguousarray(targets, dtype=np.int64)
+    lag = grid.strategy.delay + 1
+    out = np.full(grid.holdings.shape, -1, dtype=np.int64)
+    out[:, :-lag] = grid.holdings[:, lag:]
+    return out
+
+
+def _first_prices(prices: pd.DataFrame) -> pd.Series:
+    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
+    return frame.apply(lambda col: col.first_valid_index())
+
+
+def _born_on(prices: pd.DataFrame, grid, born_on) -> tuple[int, pd.Timestamp, pd.Timestamp]:
+    firsts = _first_prices(prices).dropna()
+    if firsts.empty:
+        raise ParameterError("prices has no fund with any price")
+    oldest = firsts.sort_values().index[0]
+    earliest = pd.Timestamp(firsts.min()) + pd.DateOffset(years=5)
+    counts = prices.notna().sum(axis=1) if isinstance(prices, pd.DataFrame) else prices.notna()
+    enough = counts[counts >= min(2, prices.shape[1] if isinstance(prices, pd.DataFrame) else 1)]
+    data_start = pd.Timestamp(enough.index[0]) if len(enough) else pd.Timestamp(grid.dates[0])
+    last = pd.Timestamp(grid.dates[-1])
+    if born_on is None:
+        wanted = max(data_start + pd.DateOffset(years=5), earliest)
+        if wanted >= last:
+            raise ParameterError(
+                f"born_on: no fund has five years of prices before the last date {last:%Y-%m-%d} "
+                f"(the oldest, {oldest}, starts {firsts.min():%Y-%m-%d}); FWPT needs a first tuning on at "
+                "least five years of data"
+            )
+    else:
+        try:
+            wanted = pd.Timestamp(born_on)
+        except (TypeError, ValueError):
+            raise ParameterError(f"born_on must be a date, got {born_on!r}") from None
+        if wanted < earliest:
+            raise ParameterError(
+                f"born_on must be on or after {earliest:%Y-%m-%d} (five years after the first price of the "
+                f"oldest fund, {oldest}, on {firsts.min():%Y-%m-%d}), got {wanted:%Y-%m-%d}"
+            )
+        if wanted < grid.dates[0]:
+            raise ParameterError(
+                f"born_on must be on or after the backtest start {grid.dates[0]:%Y-%m-%d}, got {wanted:%Y-%m-%d}"
+            )
+        if wanted >= last:
+            raise ParameterError(
+                f"born_on must be before the last date {last:%Y-%m-%d} (no out-of-sample days), got {wanted:%Y-%m-%d}"
+            )
+    t0 = int(grid.dates.searchsorted(wanted))
+    return t0, earliest, data_start
+
+
+def fwpt(
+    prices: pd.DataFrame,
+    *,
+    born_on: str | pd.Timestamp | None = None,
+    retune_days: int = 125,
+    tcs: Iterable[float] = DEFAULT_TCS,
+    defer: bool = True,
+    **strategy: Any,
+) -> FwptResult:
+    """Forward Walk Progressive Tuning of the trend constant (SPEC §4).
+
+    Rules (t indexes the market days of the backtest period, scores are cumulative log returns from the
+    period's start through the close of t, the tuned tc is the grid's best, ties to the smallest tc):
+
+    1. **Born on**: ``born_on`` (default: five years after the data start, the first date on which at
+       least two funds have prices) is moved to the first market day on or after it, ``t0``. It must be at
+       least five years after the first price of the oldest fund, else ParameterError. The first tuning
+       uses data through the close of ``t0``; that tc is in force from then on (the walk-forward holds what
+       that tc's path holds, as if it had always run with it).
+    2. **Retune**: once ``retune_days`` market days have passed since the last completed tuning, a retune
+       is due; it happens on the next decision day of the rotation's schedule (daily/week/month end),
+       using data through that close.
+    3. **Deferral** (``defer=True``): if the newly tuned tc's pick at that close (the target its path
+       decides) differs from the current tc's pick, adopting it would force an immediate trade: the old tc
+       stays and the retune is re-tried (re-tuned) on each following decision day until the best tc is
+       the current one or picks the same fund. With ``defer=False`` the new tc is adopted at once.
+    4. **Stitching**: a tc adopted at the close of d governs the holdings from day d + delay + 1 on (the
+       first holding its decision at d can set); the walk-forward holding of each day is that tc's
+       holding on that day. Its net returns are recomputed from the stitched holdings with the same cost
+       (:func:`xlsector.backtest.returns_from_holdings`), so a tc change that changes the holding pays it.
+
+    Parameters
+    ----------
+    prices : DataFrame
+        Adjusted closes (dates × funds).
+    born_on : date, optional
+    retune_days : int
+        Market days between retunes (>= 1). Default 125.
+    tcs : iterable of float
+        Grid of trend constants (default 2..200).
+    defer : bool
+        Defer a retune that would force an immediate trade (default True).
+    **strategy
+        Parameters of :func:`xlsector.backtest.backtest_many` (hysteresis, schedule, delay, cost_bp,
+        stormguard, index, bear, cash_rate, benchmark, ...).
+
+    Returns
+    -------
+    FwptResult
+        Metrics after the born-on date only (out of sample), with the in-sample best tc and the benchmark
+        over the same days.
+    """
+    from xlsector.backtest import returns_from_holdings
+    from xlsector.metrics import count_trades, metrics
+
+    grid_tcs = _tcs(tcs)
+    if isinstance(retune_days, bool) or not isinstance(retune_days, (int, np.integer)) or retune_days < 1:
+        raise ParameterError(f"retune_days must be a whole number >= 1 (market days), got {retune_days!r}")
+    if not isinstance(defer, (bool, np.bool_)):
+        raise ParameterError(f"defer must be True or False, got {defer!r}")
+    grid = _grid(prices, grid_tcs, **strategy)
+    t0, earliest, data_start = _born_on(prices, grid, born_on)
+    n_days = len(grid.dates)
+    returns = np.ascontiguousarray(grid.returns)
+    active, ev_day, ev_best, ev_kind = _fwpt_walk(
+        returns, _targets(grid), np.ascontiguousarray(grid.decision, dtype=np.bool_), t0, int(retune_days), bool(defer)
+    )
+    lag = grid.strategy.delay + 1
+    governing = np.empty(n_days, np.int64)  # tc row whose path gives the holding of day t
+    governing[:lag] = active[0]
+    governing[lag:] = active[:-lag]
+    governing[: t0 + 1] = active[t0]
+    days = np.arange(n_days)
+    stitched = grid.holdings[governing, days]
+    net = returns_from_holdings(stitched, grid.asset_returns, grid.cost * 1e4)[0]
+
+    oos = grid.dates[t0:]
+    wf = pd.Series(net[t0:], index=oos, name="walk_forward")
+    wf.iloc[0] = 0.0
+    growth, _ = _growth_stats(returns)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        best_full = int(np.argmax(np.log(np.maximum(growth, 0.0))))
+    ins = pd.Series(returns[best_full, t0:], index=oos, name="in_sample_best")
+    ins.iloc[0] = 0.0
+    bench = pd.Series(np.asarray(grid.benchmark_returns)[t0:], index=oos, name="benchmark")
+    bench.iloc[0] = 0.0
+    names = np.asarray(grid.assets, dtype=object)
+    holdings = pd.Series(names[stitched[t0:]], index=oos, name="holding")
+    ins_holdings = pd.Series(names[grid.holdings[best_full, t0:]], index=oos)
+
+    m_wf = metrics(wf, holdings=holdings, switches=count_trades(holdings), benchmark=bench)
+    m_in = metrics(ins, holdings=ins_holdings, switches=count_trades(ins_holdings))
+    table = pd.DataFrame(
+        {
+            "walk_forward": m_wf["strategy"],
+            "in_sample_best": m_in["strategy"].reindex(m_wf.index),
+            "benchmark": m_wf["benchmark"],
+            "definition": m_wf["definition"],
+        }
+    )
+    table.attrs["period"] = (oos[0], oos[-1])
+    table.attrs["sample"] = (
+        "walk_forward: out of sample (each tc chosen on data before the days it trades); "
+        f"in_sample_best: tc {grid.tcs[best_full]:g} chosen on the whole period (hindsight); "
+        f"benchmark: {grid.benchmark_label}"
+    )
+
+    ev_tc = []
+    current = None
+    for kind, best in zip(ev_kind, ev_best):
+        if kind in (0, 2):
+            current = best
+        ev_tc.append(grid.tcs[current])
+    retunes = pd.DataFrame(
+        {
+            "date": grid.dates[ev_day],
+            "best_tc": grid.tcs[ev_best],
+            "action": [EVENT_KINDS[int(k)] for k in ev_kind],
+            "tc": ev_tc,
+        }
+    )
+    # a deferred retune is re-tried on every following decision day: keep the first try of each run of
+    # deferrals (same best tc) and count the tries
+    kinds = np.asarray(ev_kind)
+    repeat = np.zeros(kinds.size, bool)
+    repeat[1:] = (kinds[1:] == 3) & (kinds[:-1] == 3) & (np.asarray(ev_best)[1:] == np.asarray(ev_best)[:-1])
+    group = np.cumsum(~repeat) - 1
+    retunes["tries"] = np.bincount(group)[group]
+    retunes = retunes.loc[~repeat].reset_index(drop=True)
+    change = np.flatnonzero(stitched[t0 + 1:] != stitched[t0:-1]) + t0 + 1
+    trades = pd.DataFrame({"date": grid.dates[change], "from": names[stitched[change - 1]], "to": names[stitched[change]]})
+    return FwptResult(
+        born_on=pd.Timestamp(oos[0]), earliest_born_on=earliest, retune_days=int(retune_days), defer=bool(defer),
+        tcs=grid.tcs, retunes=retunes, tc=pd.Series(grid.tcs[governing[t0:]], index=oos, name="tc"),
+        holdings=holdings, returns=wf, equity=(1.0 + wf).cumprod().rename("equity"), trades=trades,
+        in_sample_tc=float(grid.tcs[best_full]), in_sample_returns=ins, benchmark_returns=bench,
+        benchmark_label=grid.benchmark_label, metrics=table, data_start=data_start,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- stationarity
+
+
+def split_sample(
+    prices: pd.DataFrame,
+    *,
+    tcs: Iterable[float] = DEFAULT_TCS,
+    score: str | float = "cumulative",
+    plateau: float = 0.05,
+    **strategy: Any,
+) -> pd.DataFrame:
+    """Split-sample stationarity: trend charts of the first half, the second half and the whole period.
+
+    One rotation run over the whole period (so the second half starts with warmed-up trends and the
+    holdings the strategy really had); the halves split the backtest period's return days in two.
+
+    Returns
+    -------
+    DataFrame
+        Index ``tc``; columns ``first_half``, ``second_half``, ``whole`` (scores). ``attrs`` holds
+        ``periods`` (name -> (start point, last date)), ``peaks`` (name -> peak tc), ``plateaus``,
+        ``score`` (label) and ``sample`` ("in sample").
+    """
+    grid_tcs = _tcs(tcs)
+    half_life = _check_half_life(score)
+    plateau = _check_plateau(plateau)
+    grid = _grid(prices, grid_tcs, **strategy)
+    n = len(grid.dates)
+    if n < 3:
+        raise ParameterError(f"prices: the backtest period has {n} days; a split sample needs at least 3")
+    mid = (n - 1) // 2
+    windows = {"first_half": (0, mid), "second_half": (mid, n - 1), "whole": (0, n - 1)}
+    frame = pd.DataFrame(index=pd.Index(grid.tcs, name="tc"))
+    periods, peaks, plateaus = {}, {}, {}
+    for name, (i0, i1) in windows.items():
+        chart = _chart_from_grid(grid, i0, i1, half_life, plateau)
+        frame[name] = chart.table["score"].to_numpy()
+        periods[name] = (chart.period[0], chart.period[1])
+        peaks[name] = chart.peak_tc
+        plateaus[name] = chart.plateau
+    frame.attrs.update(
+        periods=periods, peaks=peaks, plateaus=plateaus, score=score_label(half_life),
+        sample="in sample: each column scores every tc on its own window",
+    )
+    return frame
+
+
+def progressive_tune(
+    prices: pd.DataFrame,
+    *,
+    window: int = 250,
+    step: int = 125,
+    tcs: Iterable[float] = DEFAULT_TCS,
+    **strategy: Any,
+) -> pd.DataFrame:
+    """Progressive-tune stationarity: every ``step`` market days, the best tc on the prior ``window`` days.
+
+    Tuning dates are days ``window, window + step, ...`` of the backtest period; the score is the
+    cumulative log return over the ``window`` return days ending on the tuning date (its close).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``date`` (tuning date), ``window_start`` (start point of the window), ``tc`` (best),
+        ``score``. ``attrs``: ``score`` label, ``window``, ``step``.
+    """
+    for value, name in ((window, "window"), (step, "step")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParameterError(f"{name} must be a whole number >= 1 (market days), got {value!r}")
+    grid_tcs = _tcs(tcs)
+    grid = _grid(prices, grid_tcs, **strategy)
+    n = len(grid.dates)
+    if n <= window:
+        raise ParameterError(f"window must be shorter than the backtest period ({n} days), got {window}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log1p(np.maximum(grid.returns, -1.0))
+    logs[:, 0] = 0.0
+    cum = np.cumsum(logs, axis=1)
+    ends = np.arange(window, n, step)
+    window_scores = cum[:, ends] - cum[:, ends - window]
+    best = np.argmax(window_scores, axis=0)
+    frame = pd.DataFrame(
+        {
+            "date": grid.dates[ends],
+            "window_start": grid.dates[ends - window],
+            "tc": grid.tcs[best],
+            "score": window_scores[best, np.arange(ends.size)],
+        }
+    )
+    frame.attrs.update(score=score_label(None) + f" over the prior {window} market days", window=window, step=step,
+                       sample="in sample per window")
+    return frame
