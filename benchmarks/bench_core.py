@@ -1,0 +1,74 @@
+"""Benchmark of the numeric core (issue: build the foundation). Prints median timings; not a test.
+
+Work size: 12 funds × 7000 market days (seeded random walks), hysteresis on (0.01), daily decisions.
+
+    python benchmarks/bench_core.py [--repeat 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def work_prices(funds: int = 12, days: int = 7000, seed: int = 42) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rets = rng.normal(0.0003, 0.013, (days, funds))
+    return pd.DataFrame(100 * np.exp(np.cumsum(rets, axis=0)), index=pd.bdate_range("1998-01-02", periods=days),
+                        columns=[f"F{i:02d}" for i in range(funds)])
+
+
+def median_ms(fn, repeat: int) -> tuple[float, float, float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), min(times), max(times)
+
+
+def import_time() -> float:
+    code = "import time; t = time.perf_counter(); import xlsector; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+            for _ in range(7)]
+    return statistics.median(runs) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    import xlsector as xs
+    from xlsector import _kernels
+
+    prices = work_prices()
+    xs.backtest(prices, tc=30)  # warm-up: load (or compile) the kernels
+    xs.backtest_many(prices, range(2, 201))
+    print(f"kernel: {'numba' if _kernels.HAVE_NUMBA else 'numpy fallback'}; cores: {os.cpu_count()}; "
+          f"median (min..max) of {args.repeat} runs")
+    rows = [
+        ("ema2, 12 funds x 7000 days", lambda: xs.ema2(prices, 30)),
+        ("backtest, 12 x 7000, hysteresis on", lambda: xs.backtest(prices, tc=30, hysteresis=0.01)),
+        ("backtest + .returns/.holdings/.trades", lambda: _touch(xs.backtest(prices, tc=30))),
+        ("backtest_many, tcs 2..200 (199 runs)", lambda: xs.backtest_many(prices, range(2, 201), hysteresis=0.01)),
+    ]
+    for label, fn in rows:
+        med, lo, hi = median_ms(fn, args.repeat)
+        print(f"{label:<42} {med:8.2f} ms  ({lo:.2f}..{hi:.2f})")
+    print(f"{'import xlsector (fresh interpreter)':<42} {import_time():8.2f} ms")
+
+
+def _touch(result) -> None:
+    result.returns, result.holdings, result.trades
+
+
+if __name__ == "__main__":
+    main()
