@@ -1,0 +1,40 @@
+"""``xlsector render WORKBOOK [-o OUT] [--data SOURCE]``: recompute every computed sheet and chart."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "render",
+        help="recompute every computed sheet, table and chart of a workbook (no Excel needed)",
+        description="Read Settings and Data from WORKBOOK (the bundled sample when Data is empty), recompute "
+        "every computed sheet with the core, store each formula's value as its cached value, and write the "
+        "result atomically (in place unless -o is given).",
+    )
+    parser.add_argument("workbook", help="the .xlsx to render (e.g. workbooks/fwpt.xlsx)")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write here instead of replacing WORKBOOK")
+    parser.add_argument(
+        "--data", metavar="SOURCE",
+        help="prices from SOURCE instead of the Data sheet: a CSV/xlsx file, 'sample', or 'yahoo:T1,T2'",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--timings", action="store_true", help="print the time of each stage")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from xlsector.workbook.render import render_workbook
+
+    report = render_workbook(args.workbook, args.output, data=args.data,
+                             progress=None if args.quiet else sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.timings:
+        for stage, seconds in report.timings.items():
+            print(f"{stage:>14}: {seconds:6.3f} s")
+    print(report.path)
+    return 0

@@ -1,0 +1,161 @@
+"""Chart builders (openpyxl): lines over a date axis, scatter of score against tc, bands for states.
+
+Every chart is rebuilt by each render (openpyxl reads charts back only approximately), its data on the
+same sheet, so the chart follows the table when Excel or LibreOffice recalculates nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from openpyxl.chart import AreaChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.chart.axis import DateAxis
+from openpyxl.worksheet.worksheet import Worksheet
+
+__all__ = ["band_chart", "date_line_chart", "scatter_chart"]
+
+_COLORS = ["1F77B4", "FF7F0E", "2CA02C", "D62728", "9467BD", "8C564B", "E377C2", "7F7F7F", "BCBD22",
+           "17BECF", "393B79", "AD494A", "637939"]
+
+
+def _size(chart, width: float, height: float) -> None:
+    chart.width = width
+    chart.height = height
+    chart.legend.position = "b"
+
+
+def _style_line(series, i: int, width_emu: int = 15875, dash: str | None = None) -> None:
+    props = series.graphicalProperties
+    props.line.solidFill = _COLORS[i % len(_COLORS)]
+    props.line.width = width_emu
+    if dash:
+        props.line.dashStyle = dash
+    series.smooth = False
+    series.marker.symbol = "none"
+
+
+def date_line_chart(
+    ws: Worksheet,
+    *,
+    title: str,
+    date_col: int,
+    series_cols: Sequence[int],
+    header_row: int,
+    last_row: int,
+    anchor: str,
+    y_title: str,
+    y_format: str | None = None,
+    width: float = 26,
+    height: float = 12,
+    dashed: Sequence[int] = (),
+    log_scale: bool = False,
+) -> LineChart:
+    """Line chart of columns ``series_cols`` (headers in ``header_row``) against the dates in ``date_col``."""
+    chart = LineChart()
+    chart.title = title
+    _size(chart, width, height)
+    chart.y_axis.title = y_title
+    chart.y_axis.crossAx = 500
+    if y_format:
+        chart.y_axis.number_format = y_format
+    if log_scale:
+        chart.y_axis.scaling.logBase = 10
+    chart.x_axis = DateAxis(crossAx=100)
+    chart.x_axis.number_format = "yyyy"
+    chart.x_axis.majorTimeUnit = "years"
+    chart.x_axis.title = "Date"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    for i, col in enumerate(series_cols):
+        data = Reference(ws, min_col=col, min_row=header_row, max_row=last_row)
+        chart.add_data(data, titles_from_data=True)
+        _style_line(chart.series[-1], i, dash="dash" if col in dashed else None)
+    chart.set_categories(Reference(ws, min_col=date_col, min_row=header_row + 1, max_row=last_row))
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+def scatter_chart(
+    ws: Worksheet,
+    *,
+    title: str,
+    x_col: int,
+    y_cols: Sequence[int],
+    header_row: int,
+    last_row: int,
+    anchor: str,
+    x_title: str,
+    y_title: str,
+    y_format: str | None = None,
+    markers: bool = True,
+    width: float = 20,
+    height: float = 11,
+) -> ScatterChart:
+    """Scatter (x = ``x_col``) of each of ``y_cols``: e.g. score against trend constant."""
+    chart = ScatterChart()
+    chart.title = title
+    chart.style = 13
+    _size(chart, width, height)
+    chart.x_axis.title = x_title
+    chart.y_axis.title = y_title
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    if y_format:
+        chart.y_axis.number_format = y_format
+    xref = Reference(ws, min_col=x_col, min_row=header_row + 1, max_row=last_row)
+    for i, col in enumerate(y_cols):
+        yref = Reference(ws, min_col=col, min_row=header_row, max_row=last_row)
+        series = Series(yref, xref, title_from_data=True)
+        color = _COLORS[i % len(_COLORS)]
+        if markers:
+            series.marker.symbol = "circle"
+            series.marker.size = 4
+            series.marker.graphicalProperties.solidFill = color
+            series.marker.graphicalProperties.line.solidFill = color
+            series.graphicalProperties.line.noFill = True
+        else:
+            series.marker.symbol = "none"
+            series.graphicalProperties.line.solidFill = color
+            series.graphicalProperties.line.width = 19050
+        chart.series.append(series)
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+def band_chart(
+    ws: Worksheet,
+    *,
+    title: str,
+    date_col: int,
+    series_cols: Sequence[int],
+    header_row: int,
+    last_row: int,
+    anchor: str,
+    y_title: str,
+    stacked: bool = True,
+    width: float = 26,
+    height: float = 7,
+) -> AreaChart:
+    """Filled bands over dates (0/1 state columns): in/out of market, or which fund is held (stacked)."""
+    chart = AreaChart()
+    chart.title = title
+    chart.grouping = "stacked" if stacked else "standard"
+    _size(chart, width, height)
+    chart.y_axis.title = y_title
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 1
+    chart.y_axis.majorUnit = 1
+    chart.y_axis.delete = False
+    chart.x_axis = DateAxis(crossAx=100)
+    chart.x_axis.number_format = "yyyy"
+    chart.x_axis.majorTimeUnit = "years"
+    chart.x_axis.delete = False
+    for i, col in enumerate(series_cols):
+        chart.add_data(Reference(ws, min_col=col, min_row=header_row, max_row=last_row), titles_from_data=True)
+        series = chart.series[-1]
+        series.graphicalProperties.solidFill = _COLORS[i % len(_COLORS)]
+        series.graphicalProperties.line.noFill = True
+    chart.set_categories(Reference(ws, min_col=date_col, min_row=header_row + 1, max_row=last_row))
+    ws.add_chart(chart, anchor)
+    return chart
+

@@ -1,0 +1,184 @@
+"""Evaluate the xlsector-function formulas the template uses, by calling the Excel functions themselves.
+
+The render stores each such formula's result as the cell's cached value, so it must be exactly what Excel
+with the add-in would compute: this module parses the formula, reads the cells it references from the
+workbook being written and calls the same Python function from :mod:`udfs.xlsector_udfs`.
+
+Supported shapes (all the template writes): a call ``NAME(arg, ...)`` of an xlsector function, ``INDEX``
+(row[, column]) of such a call, ``ROWS(range)``; arguments are ranges (``B6:B9``, ``Data!$A$1:$K$99``,
+``'My sheet'!A1``), workbook-level defined names, numbers, ``"text"``, ``TRUE``/``FALSE``, or omitted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from openpyxl.utils import range_boundaries
+from openpyxl.workbook.workbook import Workbook
+
+from xlsector.errors import XlsectorError
+
+__all__ = ["FormulaEvaluator", "UDF_NAMES", "uses_udf"]
+
+UDF_NAMES = (
+    "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
+    "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
+)
+_UDF_RE = re.compile(r"\b(" + "|".join(UDF_NAMES) + r")\s*\(")
+_TOKEN_RE = re.compile(
+    r"""\s*(?:
+        (?P<string>"(?:[^"]|"")*")
+      | (?P<ref>(?:(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)(?![\w(])
+      | (?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)
+      | (?P<name>[A-Za-z_][\w.]*)
+      | (?P<punct>[(),])
+    )""",
+    re.X,
+)
+
+
+def uses_udf(formula: str) -> bool:
+    """True when ``formula`` calls an xlsector function."""
+    return bool(_UDF_RE.search(formula))
+
+
+class _Ref:
+    def __init__(self, sheet: str, ref: str):
+        self.sheet = sheet
+        self.ref = ref.replace("$", "")
+
+
+class FormulaEvaluator:
+    """Evaluates formulas against an (in-memory) openpyxl workbook; memoises identical calls."""
+
+    def __init__(self, wb: Workbook, functions: Any | None = None):
+        if functions is None:
+            import udfs.xlsector_udfs as functions  # noqa: PLW0127 - the add-in's functions
+        self.wb = wb
+        self.functions = functions
+        self._memo: dict[str, Any] = {}
+
+    # -- parsing ------------------------------------------------------------------------------------
+    def _tokens(self, text: str) -> list[tuple[str, str]]:
+        out = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            match = _TOKEN_RE.match(text, pos)
+            if not match or match.end() == pos:
+                raise XlsectorError(f"cannot evaluate formula ={text}: unexpected text at {text[pos:pos + 20]!r}")
+            kind = match.lastgroup
+            out.append((kind, match.group(kind)))
+            pos = match.end()
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+        return out
+
+    def evaluate(self, formula: str, sheet: str) -> Any:
+        """Value of ``formula`` (with or without the leading ``=``) in a cell of ``sheet``."""
+        text = formula[1:] if formula.startswith("=") else formula
+        tokens = self._tokens(text)
+        value, pos = self._expr(tokens, 0, sheet)
+        if pos != len(tokens):
+            raise XlsectorError(f"cannot evaluate formula ={text}: trailing {tokens[pos][1]!r}")
+        return self._scalar(value)
+
+    def _expr(self, tokens: list[tuple[str, str]], pos: int, sheet: str) -> tuple[Any, int]:
+        kind, text = tokens[pos]
+        if kind == "string":
+            return text[1:-1].replace('""', '"'), pos + 1
+        if kind == "number":
+            return float(text), pos + 1
+        if kind == "ref":
+            if "!" in text:
+                sheet_part, ref = text.rsplit("!", 1)
+                sheet_name = sheet_part[1:-1].replace("''", "'") if sheet_part.startswith("'") else sheet_part
+                return _Ref(sheet_name, ref), pos + 1
+            return _Ref(sheet, text), pos + 1
+        if kind == "name":
+            if pos + 1 < len(tokens) and tokens[pos + 1][1] == "(":
+                return self._call(text.upper(), tokens, pos + 2, sheet)
+            upper = text.upper()
+            if upper in ("TRUE", "FALSE"):
+                return upper == "TRUE", pos + 1
+            return self._name(text), pos + 1
+        raise XlsectorError(f"cannot evaluate formula: unexpected {text!r}")
+
+    def _call(self, name: str, tokens: list[tuple[str, str]], pos: int, sheet: str) -> tuple[Any, int]:
+        args: list[Any] = []
+        start = pos
+        if tokens[pos][1] == ")":
+            pos += 1
+        else:
+            while True:
+                if tokens[pos][1] in (",", ")"):
+                    args.append(None)  # omitted argument
+                else:
+                    value, pos = self._expr(tokens, pos, sheet)
+                    args.append(value)
+                sep = tokens[pos][1]
+                pos += 1
+                if sep == ")":
+                    break
+                if sep != ",":
+                    raise XlsectorError(f"cannot evaluate {name}(...): expected , or ) got {sep!r}")
+        key = name + "|" + sheet + "|" + " ".join(t for _, t in tokens[start:pos])
+        if key in self._memo:
+            return self._memo[key], pos
+        result = self._apply(name, args)
+        self._memo[key] = result
+        return result, pos
+
+    # -- values -------------------------------------------------------------------------------------
+    def _name(self, name: str) -> _Ref:
+        defined = self.wb.defined_names.get(name)
+        if defined is None:
+            raise XlsectorError(f"cannot evaluate formula: unknown name {name}")
+        destinations = list(defined.destinations)
+        if len(destinations) != 1:
+            raise XlsectorError(f"cannot evaluate formula: name {name} is not one range")
+        sheet, ref = destinations[0]
+        return _Ref(sheet, ref)
+
+    def _cells(self, ref: _Ref) -> list[list[Any]]:
+        ws = self.wb[ref.sheet]
+        min_col, min_row, max_col, max_row = range_boundaries(ref.ref)
+        return [list(row) for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
+                                                   max_col=max_col, values_only=True)]
+
+    def _arg(self, value: Any) -> Any:
+        if isinstance(value, _Ref):
+            cells = self._cells(value)
+            return cells
+        return value
+
+    def _apply(self, name: str, args: list[Any]) -> Any:
+        if name == "ROWS":
+            (ref,) = args
+            min_col, min_row, max_col, max_row = range_boundaries(ref.ref)
+            return float(max_row - min_row + 1)
+        if name == "INDEX":
+            array = self._arg(args[0])
+            row = int(self._scalar(args[1]))
+            col = int(self._scalar(args[2])) if len(args) > 2 and args[2] is not None else 1
+            if not isinstance(array, list):
+                return array
+            if array and not isinstance(array[0], list):
+                array = [[v] for v in array]
+            return array[row - 1][col - 1]
+        if name in UDF_NAMES:
+            function = getattr(self.functions, name)
+            return function(*[self._arg(a) for a in args])
+        raise XlsectorError(f"cannot evaluate formula: function {name} is not supported by the render")
+
+    def _scalar(self, value: Any) -> Any:
+        if isinstance(value, _Ref):
+            value = self._cells(value)
+        while isinstance(value, list) and len(value) >= 1 and (len(value) == 1 or not isinstance(value[0], list)):
+            value = value[0]
+            if not isinstance(value, list):
+                break
+        if isinstance(value, list):  # a multi-cell result in one cell: Excel shows the top-left value
+            value = value[0][0] if value and isinstance(value[0], list) else value[0]
+        return value

@@ -1,0 +1,178 @@
+"""Write computed tables into a worksheet and remember what was written.
+
+Each computed sheet records the rectangle the render filled in a hidden workbook-level defined name
+``_xlsector_<sheet>``; the next render clears exactly that rectangle (values and styles) before writing,
+so cells the user typed outside it survive. Formula cells are written with their value alongside, which
+:mod:`xlsector.workbook.xlsx_patch` stores as the cell's cached value after saving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlsector.workbook import style
+
+__all__ = ["SheetWriter", "area_name", "clean"]
+
+
+def area_name(sheet: str) -> str:
+    return "_xlsector_" + "".join(ch if ch.isalnum() else "_" for ch in sheet)
+
+
+def clean(value: Any) -> Any:
+    """A value openpyxl can write: NaN/inf/NaT -> None, numpy scalars -> Python, Timestamps -> datetime."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime().replace(tzinfo=None)
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).to_pydatetime()
+    return value
+
+
+class SheetWriter:
+    """Writes one computed sheet: clears the previous render's area, tracks the new one and the formulas."""
+
+    def __init__(self, wb: Workbook, ws: Worksheet, cached: dict[str, dict[str, Any]]):
+        self.wb = wb
+        self.ws = ws
+        self.cached = cached.setdefault(ws.title, {})
+        self.min_row = self.min_col = 10**9
+        self.max_row = self.max_col = 0
+        self._clear_previous()
+        ws._charts = []  # every chart on a computed sheet is the render's
+
+    # -- area bookkeeping -------------------------------------------------------------------------
+    def _clear_previous(self) -> None:
+        defined = self.wb.defined_names.get(area_name(self.ws.title))
+        if defined is None:
+            return
+        for _, ref in defined.destinations:
+            min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+            for key in [k for k in self.ws._cells if min_row <= k[0] <= max_row and min_col <= k[1] <= max_col]:
+                del self.ws._cells[key]
+
+    def _touch(self, row: int, col: int) -> None:
+        self.min_row = min(self.min_row, row)
+        self.max_row = max(self.max_row, row)
+        self.min_col = min(self.min_col, col)
+        self.max_col = max(self.max_col, col)
+
+    def finish(self) -> None:
+        """Record the rectangle written in the hidden name ``_xlsector_<sheet>``."""
+        name = area_name(self.ws.title)
+        if self.max_row == 0:
+            self.wb.defined_names.pop(name, None)
+            return
+        sheet = self.ws.title.replace("'", "''")
+        ref = (f"'{sheet}'!${get_column_letter(self.min_col)}${self.min_row}:"
+               f"${get_column_letter(self.max_col)}${self.max_row}")
+        self.wb.defined_names[name] = DefinedName(name, attr_text=ref, hidden=True)
+
+    # -- writing ------------------------------------------------------------------------------------
+    def value(self, row: int, col: int, value: Any, number_format: str | None = None):
+        cell = self.ws.cell(row=row, column=col, value=clean(value))
+        if number_format:
+            cell.number_format = number_format
+        self._touch(row, col)
+        return cell
+
+    def formula(self, row: int, col: int, formula: str, cached: Any, number_format: str | None = None):
+        """A formula cell; ``cached`` is the value stored with it (the file's cached result)."""
+        cell = self.ws.cell(row=row, column=col, value=formula)
+        if number_format:
+            cell.number_format = number_format
+        self.cached[cell.coordinate] = clean(cached)
+        self._touch(row, col)
+        return cell
+
+    def text(self, row: int, col: int, text: str, kind: str = "plain"):
+        cell = self.value(row, col, text)
+        if kind == "subtitle":
+            style.subtitle(self.ws, cell.coordinate, text)
+        elif kind == "note":
+            style.note(self.ws, cell.coordinate, text)
+        return cell
+
+    def header(self, row: int, col: int, names: Sequence[str]) -> None:
+        style.header_row(self.ws, row, col, list(names))
+        for j in range(len(names)):
+            self._touch(row, col + j)
+
+    def column(self, row: int, col: int, values: Sequence[Any] | np.ndarray, number_format: str | None = None) -> int:
+        """Write values down from (row, col); returns the last row written."""
+        ws = self.ws
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            items = [float(v) if math.isfinite(v) else None for v in values.tolist()]
+        elif isinstance(values, pd.DatetimeIndex):
+            items = [None if pd.isna(v) else v for v in values.to_pydatetime()]
+        else:
+            items = [clean(v) for v in values]
+        for i, value in enumerate(items):
+            if value is None:
+                continue
+            cell = ws.cell(row=row + i, column=col, value=value)
+            if number_format:
+                cell.number_format = number_format
+        last = row + len(items) - 1
+        if items:
+            self._touch(row, col)
+            self._touch(last, col)
+        return last
+
+    def table(
+        self,
+        row: int,
+        col: int,
+        frame: pd.DataFrame,
+        *,
+        index_label: str | None = "Date",
+        formats: dict[str, str] | None = None,
+        index_format: str = style.DATE,
+        default_format: str | None = None,
+    ) -> tuple[int, int]:
+        """Header + rows of ``frame`` (its index first unless ``index_label`` is None).
+
+        Returns (first data row, last data row).
+        """
+        formats = formats or {}
+        names = ([index_label] if index_label is not None else []) + [str(c) for c in frame.columns]
+        self.header(row, col, names)
+        first = row + 1
+        c = col
+        if index_label is not None:
+            index = frame.index
+            fmt = index_format if isinstance(index, pd.DatetimeIndex) else None
+            self.column(first, c, index if isinstance(index, pd.DatetimeIndex) else list(index), fmt)
+            c += 1
+        for name in frame.columns:
+            series = frame[name]
+            values = series.to_numpy(dtype=float) if series.dtype.kind in "fiub" else series.tolist()
+            self.column(first, c, values, formats.get(str(name), default_format))
+            c += 1
+        return first, first + len(frame) - 1
+
+    def widths(self, widths: dict[str, float]) -> None:
+        for letter, width in widths.items():
+            self.ws.column_dimensions[letter].width = width
+
+
+def to_datetime(value: Any) -> dt.datetime | None:
+    return clean(pd.Timestamp(value)) if value is not None else None
