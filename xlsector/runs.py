@@ -17,6 +17,7 @@ skipped (it cannot be a half-written record: writes are atomic).
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 from xlsector.errors import XlsectorError
 from xlsector.fileio import atomic_write_bytes
 
-__all__ = ["home_dir", "runs_dir", "record_run", "list_runs", "last_run", "get_run"]
+__all__ = ["home_dir", "runs_dir", "record_run", "list_runs", "last_run", "get_run", "emit", "format_table", "jsonable"]
 
 
 def home_dir() -> Path:
@@ -137,3 +138,109 @@ def get_run(run_id: str) -> dict[str, Any]:
     if len(matches) > 1 and matches[0]["id"] != run_id:
         raise XlsectorError(f"run id prefix {run_id!r} is ambiguous: {len(matches)} runs match")
     return matches[0]
+
+
+# ---------------------------------------------------------------------------------------- CLI output
+
+
+def jsonable(value: Any) -> Any:
+    """Convert results (DataFrames, Series, Timestamps, numpy values, dicts) to strict-JSON-ready objects."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        frame = value.reset_index() if not isinstance(value.index, pd.RangeIndex) else value
+        return [{str(k): jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    if isinstance(value, pd.Series):
+        return {_key(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        return {_key(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (pd.Timestamp,)):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _key(key: Any) -> str:
+    import pandas as pd
+
+    if isinstance(key, pd.Timestamp):
+        return key.strftime("%Y-%m-%d")
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
+
+
+def format_table(frame: Any, *, formats: dict[str, str] | None = None, index: bool = True) -> str:
+    """Plain-text table (no dependency): columns right-aligned, floats by ``formats[column]`` or 4 decimals."""
+    import pandas as pd
+
+    formats = formats or {}
+    frame = frame.reset_index() if index and not isinstance(frame.index, pd.RangeIndex) else frame
+    columns = [str(c) for c in frame.columns]
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column, value in zip(columns, row.tolist()):
+            cells.append(_cell(value, formats.get(column)))
+        rows.append(cells)
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    lines = [line(columns), "  ".join("-" * w for w in widths)]
+    lines += [line(r) for r in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any, fmt: str | None) -> str:
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "*" if value else ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        if fmt == "%":
+            return f"{100 * value:.2f}%"
+        if fmt:
+            return format(value, fmt)
+        return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
+    return str(value)
+
+
+def emit(
+    command: str,
+    *,
+    argv: list[str] | None,
+    title: str,
+    text: str,
+    data: Any,
+    as_json: bool,
+    summary: dict[str, Any] | None = None,
+    record: bool = True,
+) -> dict[str, Any] | None:
+    """Print a result (human text, or JSON with ``as_json``) and record the run. Returns the record."""
+    payload = jsonable(data)
+    saved = None
+    if record:
+        saved = record_run(command, argv=argv, title=title, text=text, data=payload, summary=jsonable(summary or {}))
+    if as_json:
+        print(json.dumps(payload, indent=1, allow_nan=False))
+    else:
+        print(text)
+        if saved is not None:
+            print(f"\n(run recorded as {saved['id']}; show again with: xlsector show-last)")
+    return saved

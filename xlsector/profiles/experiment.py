@@ -273,6 +273,10 @@ def run_experiment(
 
     label, higher = RANK_METRICS[experiment.rank_by]
     base = experiment.base
+    if isinstance(vix, pd.Series) and len(prices.index):
+        from xlsector.momentum import _column
+
+        vix = _column(prices, vix, "vix")  # align once (one warning), not in every run
     start = experiment.start or base.start
     if experiment.end:
         prices = prices.loc[: pd.Timestamp(experiment.end)]
@@ -316,7 +320,9 @@ def run_experiment(
                 "phase": phase.name,
                 "parameter": phase.parameter or "+".join(phase.combine),
                 "value": value if value is not None else ", ".join(
-                    f"{k}={v}" for k, v in changes.items() if k != "vix_bands"),
+                    f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for name in phase.combine for k, v in best_of[name]["own"].items()
+                    if k == next((p.parameter for p in experiment.phases if p.name == name), None)),
                 "params": {**base.params, **changes},
                 "changes": changes,
             }
