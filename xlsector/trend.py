@@ -228,5 +228,10 @@ def momentum(prices: Frame, days: int) -> Frame:
     """N-day total-return momentum ``P(n)/P(n−days) − 1`` (NaN until a column has ``days`` returns)."""
     if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
         raise ParameterError(f"days must be a whole number >= 1, got {days!r}")
-    price_array(prices)
-    return prices / prices.shift(days) - 1.0
+    values = price_array(prices)
+    out = np.full(values.shape, np.nan)
+    if days < len(values):
+        out[days:] = values[days:] / values[:-days] - 1.0
+    if isinstance(prices, pd.Series):
+        return pd.Series(out[:, 0], index=prices.index, name=prices.name)
+    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
