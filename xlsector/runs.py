@@ -70,7 +70,8 @@ def record_run(
     except OSError as exc:
         raise XlsectorError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from exc
     now = datetime.now(timezone.utc)
-    run_id = f"{now:%Y%m%dT%H%M%S%f}-{command}-{secrets.token_hex(2)}"
+    slug = "-".join(command.split())
+    run_id = f"{now:%Y%m%dT%H%M%S%f}-{slug}-{secrets.token_hex(2)}"
     record = {
         "id": run_id,
         "created": now.isoformat(timespec="seconds"),

@@ -1,0 +1,277 @@
+"""``xlsector tune trend-chart|fwpt|split-sample|progressive``: tune the trend constant (SPEC §4)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
+
+STRATEGY_FLAGS = {  # CLI dest -> Strategy parameter
+    "hysteresis": "hysteresis",
+    "decay": "decay",
+    "schedule": "schedule",
+    "min_hold": "min_hold",
+    "delay": "delay",
+    "cost_bp": "cost_bp",
+    "min_history": "min_history",
+    "stormguard": "stormguard",
+    "shift": "shift",
+    "k": "k",
+}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_data_arguments(parser, vix=False)
+    add_profile_dirs(parser)
+    parser.add_argument("--profile", metavar="NAME", help="take funds, index, benchmark and parameters from a "
+                        "trend profile (e.g. sectorsurfer_trend, sample_trend); flags below override it")
+    parser.add_argument("--funds", metavar="A,B,...", help="fund columns (default: every column except the "
+                        "index, benchmark and bear columns)")
+    parser.add_argument("--index", metavar="COLUMN", help="StormGuard index column (default ^GSPC when present)")
+    parser.add_argument("--benchmark", metavar="COLUMN", help="buy-and-hold benchmark column "
+                        "(default: equal-weight buy-and-hold of the funds)")
+    parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
+    parser.add_argument("--tc-min", type=float, default=2, help="smallest trend constant (default 2)")
+    parser.add_argument("--tc-max", type=float, default=200, help="largest trend constant (default 200)")
+    parser.add_argument("--tc-step", type=float, default=1, help="grid step (default 1)")
+    parser.add_argument("--hysteresis", type=float, help="hysteresis bonus, trend units (default 0.01)")
+    parser.add_argument("--decay", type=float, help="hysteresis decay constant, days (default: tc)")
+    parser.add_argument("--schedule", choices=["daily", "week", "month"], help="decision days (default daily)")
+    parser.add_argument("--min-hold", type=int, help="minimum hold, market days (default 0)")
+    parser.add_argument("--delay", type=int, choices=[0, 1], help="days from decision to trade (default 1)")
+    parser.add_argument("--cost-bp", type=float, help="cost per trade, basis points (default 10)")
+    parser.add_argument("--min-history", type=int, help="days of prices before a fund may be picked (default 22)")
+    parser.add_argument("--stormguard", choices=["off", "standard", "quick"], help="market filter (default off)")
+    parser.add_argument("--shift", type=float, help="StormGuard band, trend units (default 0.005)")
+    parser.add_argument("-k", type=float, help="trend scale (default 22)")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "tune",
+        help="tune the trend constant: trend chart, FWPT, stationarity",
+        description="Tune the trend constant of the SectorSurfer-style rotation over a grid (default 2..200).",
+    )
+    sub = parser.add_subparsers(dest="tune_command", metavar="WHAT", required=True)
+    chart = sub.add_parser("trend-chart", help="score, CAGR, switches and max drawdown per trend constant",
+                           description="Trend chart: score against trend constant, its peak and plateau (in sample).")
+    _common(chart)
+    chart.add_argument("--score", default="cumulative",
+                       help="'cumulative' (default) or a half-life in market days for the recency-weighted score")
+    chart.add_argument("--plateau", type=float, default=0.05,
+                       help="plateau tolerance: tcs whose growth is within this fraction of the peak's (0.05)")
+    chart.add_argument("--full", action="store_true", help="print every tc (default: every 5th, the plateau and peak)")
+    chart.set_defaults(run=run)
+    walk = sub.add_parser("fwpt", help="Forward Walk Progressive Tuning: out-of-sample walk-forward",
+                          description="FWPT: tune through the born-on date, retune every RETUNE_DAYS market days on "
+                          "the cumulative score from the data start; metrics after the born-on date only.")
+    _common(walk)
+    walk.add_argument("--born-on", metavar="DATE", help="first tuning date (default: five years after the data start)")
+    walk.add_argument("--retune-days", type=int, default=125, help="market days between retunes (default 125)")
+    walk.add_argument("--no-defer", action="store_true", help="adopt a new tc even if it forces an immediate trade")
+    walk.set_defaults(run=run)
+    split = sub.add_parser("split-sample", help="trend charts of the first half, second half and whole period")
+    _common(split)
+    split.add_argument("--score", default="cumulative", help="'cumulative' or a half-life in market days")
+    split.set_defaults(run=run)
+    prog = sub.add_parser("progressive", help="progressive-tune stationarity: best tc on the prior WINDOW days")
+    _common(prog)
+    prog.add_argument("--window", type=int, default=250, help="scoring window, market days (default 250)")
+    prog.add_argument("--step", type=int, default=125, help="retune every STEP market days (default 125)")
+    prog.set_defaults(run=run)
+    return parser
+
+
+def _tickers(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], str]:
+    """Prices, keyword arguments for the tuning function, the tc grid and a one-line description."""
+    import numpy as np
+
+    from xlsector.errors import ParameterError
+    from xlsector.profiles.inputs import load_inputs
+
+    profile = None
+    if args.profile:
+        from xlsector.profiles import load_profile
+
+        profile = load_profile(args.profile, args.profiles_dir)
+        if profile.strategy != "trend":
+            raise ParameterError(f"--profile {profile.name}: tune needs a trend profile, got a {profile.strategy} profile")
+    inputs = load_inputs(args.prices)
+    prices = inputs.prices
+    index = args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
+    benchmark = args.benchmark or (profile.benchmark if profile else None)
+    bear = _tickers(args.bear) or (list(profile.bear) if profile and profile.bear else None)
+    funds = _tickers(args.funds) or (list(profile.funds) if profile and profile.funds else None)
+    if funds is None:
+        skip = {index, benchmark, *(bear or [])}
+        funds = [c for c in prices.columns if c not in skip]
+    for name in funds + [c for c in (index, benchmark) if c] + (bear or []):
+        if name not in prices.columns:
+            raise ParameterError(f"column {name!r} is not in the prices ({inputs.source}); columns: "
+                                 f"{', '.join(map(str, prices.columns))}")
+    strategy: dict[str, Any] = dict(profile.params) if profile else {}
+    strategy.pop("tc", None)
+    for dest, name in STRATEGY_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            strategy[name] = value
+    if strategy.get("stormguard") and strategy["stormguard"] != "off" and index is None:
+        raise ParameterError("--stormguard needs --index COLUMN (the S&P 500 price index)")
+    if args.tc_step <= 0 or args.tc_max < args.tc_min:
+        raise ParameterError(f"--tc-min/--tc-max/--tc-step must give a non-empty grid, got {args.tc_min:g}.."
+                             f"{args.tc_max:g} step {args.tc_step:g} (the grid is empty)")
+    tcs = list(np.round(np.arange(args.tc_min, args.tc_max + args.tc_step / 2, args.tc_step), 10))
+    kwargs = dict(strategy)
+    kwargs["index"] = prices[index] if index and strategy.get("stormguard") not in (None, "off") else None
+    kwargs["benchmark"] = prices[benchmark] if benchmark else None
+    kwargs["bear"] = prices[bear] if bear else None
+    describe = (f"Data: {inputs.source}\nFunds: {', '.join(funds)}"
+                + (f"; bear: {', '.join(bear)}" if bear else "")
+                + f"; benchmark: {benchmark or 'equal-weight buy-and-hold of the funds'}"
+                + f"\nStrategy: {', '.join(f'{k}={v}' for k, v in strategy.items()) or 'defaults'}"
+                + (f"; StormGuard index {index}" if kwargs["index"] is not None else "")
+                + f"\nGrid: tc {tcs[0]:g}..{tcs[-1]:g} ({len(tcs)} trend constants)")
+    return prices[funds], kwargs, tcs, describe
+
+
+def _score(text: str) -> str | float:
+    from xlsector.errors import ParameterError
+
+    if text == "cumulative":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"--score must be 'cumulative' or a half-life in market days, got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    handler = {"trend-chart": _trend_chart, "fwpt": _fwpt, "split-sample": _split, "progressive": _progressive}
+    return handler[args.tune_command](args)
+
+
+def _emit(args, name: str, title: str, text: str, data: dict, summary: dict) -> int:
+    from xlsector.runs import emit
+
+    emit(f"tune {name}", argv=sys.argv[1:], title=title, text=text, data=data, as_json=args.json, summary=summary)
+    return 0
+
+
+def _trend_chart(args: argparse.Namespace) -> int:
+    from xlsector.runs import format_table
+    from xlsector.tuning import trend_chart
+
+    funds, kwargs, tcs, describe = _setup(args)
+    chart = trend_chart(funds, tcs=tcs, score=_score(args.score), plateau=args.plateau, **kwargs)
+    table = chart.table
+    if not args.full and len(table) > 40:
+        keep = (table.index.to_series().reset_index(drop=True).index % 5 == 0) | table["in_plateau"].to_numpy()
+        table = table[keep]
+    lo, hi = chart.plateau
+    lines = [
+        "Trend chart (IN SAMPLE: every tc is scored on the whole period it is shown for)",
+        describe,
+        f"Period: {chart.period[0]:%Y-%m-%d} (start point) to {chart.period[1]:%Y-%m-%d}",
+        f"Score: {chart.score_label}",
+        f"Peak: tc {chart.peak_tc:g}, score {chart.peak_score:.4f}; plateau (score within log(1 - {chart.plateau_tolerance:g}) "
+        f"of the peak): tc {lo:g}..{hi:g}, width {chart.plateau_width:g}, {chart.plateau_count} tcs",
+        "",
+        format_table(table.drop(columns=["growth"]), formats={"tc": "g", "CAGR": "%", "max_drawdown": "%",
+                                                             "score": ".4f", "switches": ".0f"}),
+        "",
+        "Definitions:",
+    ]
+    lines += [f"  {k}: {v}" for k, v in chart.definitions.items()]
+    data = {"command": "tune trend-chart", **chart.summary(), "definitions": chart.definitions, "table": chart.table}
+    summary = {"peak_tc": chart.peak_tc, "plateau": list(chart.plateau), "period": list(chart.period)}
+    return _emit(args, "trend-chart", "trend chart", "\n".join(lines), data, summary)
+
+
+def _fwpt(args: argparse.Namespace) -> int:
+    from xlsector.runs import format_table
+    from xlsector.tuning import fwpt
+
+    funds, kwargs, tcs, describe = _setup(args)
+    result = fwpt(funds, born_on=args.born_on, retune_days=args.retune_days, tcs=tcs, defer=not args.no_defer,
+                  **kwargs)
+    first, last = result.period
+    table = result.metrics
+    lines = [
+        "Forward Walk Progressive Tuning",
+        describe,
+        f"Data start (two funds priced): {result.data_start:%Y-%m-%d}; earliest born-on (five years of the oldest "
+        f"fund): {result.earliest_born_on:%Y-%m-%d}; born on: {result.born_on:%Y-%m-%d}",
+        f"Retune: every {result.retune_days} market days on a decision day, score = {result.score_label} from the "
+        f"data start; deferral {'on' if result.defer else 'off'}",
+        f"OUT OF SAMPLE period (metrics): {first:%Y-%m-%d} (start point) to {last:%Y-%m-%d}, "
+        f"{len(result.returns) - 1} return days",
+        f"In-sample best tc (hindsight, whole period): {result.in_sample_tc:g}; current tc: {result.current_tc:g}",
+        "",
+        "Tunings:",
+        format_table(result.retunes, formats={"best_tc": "g", "tc": "g"}, index=False),
+        "",
+        f"Metrics ({table.attrs['sample']}):",
+        format_table(table.drop(columns=["definition"])),
+        "",
+        "Definitions:",
+    ]
+    lines += [f"  {label}: {definition}" for label, definition in table["definition"].items()]
+    data = {
+        "command": "tune fwpt",
+        "data_start": result.data_start,
+        "born_on": result.born_on,
+        "earliest_born_on": result.earliest_born_on,
+        "retune_days": result.retune_days,
+        "defer": result.defer,
+        "score": result.score_label,
+        "out_of_sample_period": [first, last],
+        "in_sample_tc": result.in_sample_tc,
+        "current_tc": result.current_tc,
+        "sample": table.attrs["sample"],
+        "retunes": result.retunes,
+        "trades": result.trades,
+        "metrics": table,
+    }
+    summary = {"born_on": result.born_on, "current_tc": result.current_tc,
+               "oos_CAGR": table.at["CAGR", "walk_forward"], "oos_Sharpe": table.at["Sharpe ratio", "walk_forward"]}
+    return _emit(args, "fwpt", "FWPT", "\n".join(lines), data, summary)
+
+
+def _split(args: argparse.Namespace) -> int:
+    from xlsector.runs import format_table
+    from xlsector.tuning import split_sample
+
+    funds, kwargs, tcs, describe = _setup(args)
+    frame = split_sample(funds, tcs=tcs, score=_score(args.score), **kwargs)
+    periods = frame.attrs["periods"]
+    lines = ["Split-sample stationarity (IN SAMPLE per column)", describe, f"Score: {frame.attrs['score']}"]
+    for name, (a, b) in periods.items():
+        lo, hi = frame.attrs["plateaus"][name]
+        lines.append(f"  {name}: {a:%Y-%m-%d} to {b:%Y-%m-%d}; peak tc {frame.attrs['peaks'][name]:g}, "
+                     f"plateau {lo:g}..{hi:g}")
+    shown = frame if len(frame) <= 40 else frame.iloc[::5]
+    lines += ["", format_table(shown, formats={"tc": "g", **{c: ".4f" for c in frame.columns}})]
+    data = {"command": "tune split-sample", "score": frame.attrs["score"], "periods": periods,
+            "peaks": frame.attrs["peaks"], "plateaus": frame.attrs["plateaus"], "table": frame}
+    return _emit(args, "split-sample", "split sample", "\n".join(lines), data, {"peaks": frame.attrs["peaks"]})
+
+
+def _progressive(args: argparse.Namespace) -> int:
+    from xlsector.runs import format_table
+    from xlsector.tuning import progressive_tune
+
+    funds, kwargs, tcs, describe = _setup(args)
+    frame = progressive_tune(funds, window=args.window, step=args.step, tcs=tcs, **kwargs)
+    lines = [f"Progressive-tune stationarity: best tc on the prior {args.window} market days, every {args.step} "
+             "(IN SAMPLE per window)", describe, f"Score: {frame.attrs['score']}", "",
+             format_table(frame, formats={"tc": "g", "score": ".4f"}, index=False)]
+    data = {"command": "tune progressive", "score": frame.attrs["score"], "window": args.window, "step": args.step,
+            "table": frame}
+    return _emit(args, "progressive", "progressive tune", "\n".join(lines), data,
+                 {"tcs": frame["tc"].tolist()[-5:]})
