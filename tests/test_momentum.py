@@ -1,0 +1,156 @@
+"""Momentum rotation (SPEC §3): hand-checked paths, leverage rules, filter, costs, look-ahead, real data."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xlsector.errors import DataQualityWarning, ParameterError
+from xlsector.metrics import cagr
+from xlsector.momentum import momentum_backtest
+
+DATES = pd.bdate_range("2024-01-01", periods=6)
+HAND = pd.DataFrame(
+    {"A": [100, 101, 102, 103, 104, 105], "B": [100, 103, 106, 104, 102, 100]}, index=DATES, dtype=float
+)
+
+
+def test_hand_example_delay_0():
+    # 1-day momentum: day1 B (+3% vs +1%), day2 B, day3 A (B fell), day4 A.
+    # delay 0: the decision at day d's close earns from day d+1. Start point = day 1 (first signal).
+    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0)
+    assert r.returns.index[0] == DATES[1]
+    # holdings[t] = asset earning day t's return; the start point holds nothing yet
+    assert list(r.holdings) == ["CASH", "B", "B", "A", "A"]
+    expected = [0.0, 106 / 103 - 1, 104 / 106 - 1, 104 / 103 - 1, 105 / 104 - 1]
+    np.testing.assert_allclose(r.returns.to_numpy(), expected, rtol=1e-15)
+    assert r.switches == 2  # CASH -> B (entry), B -> A
+    assert list(r.trades["to"]) == ["B", "A"]
+
+
+def test_hand_example_delay_1_and_costs():
+    # delay 1: the decision at day 1 trades at day 2's close and earns from day 3
+    r = momentum_backtest(HAND, lookback=1, delay=1, slippage_bp=20, commission_bp=5)
+    assert r.returns.index[0] == DATES[2]
+    assert list(r.holdings) == ["CASH", "B", "B", "A"]
+    c = 25e-4  # entry from cash and the switch both pay (slippage + commission) on their first day
+    expected = [0.0, (104 / 106) * (1 - c) - 1, 102 / 104 - 1, (105 / 104) * (1 - c) - 1]
+    np.testing.assert_allclose(r.returns.to_numpy(), expected, rtol=1e-14)
+
+
+def test_top_k_equal_weight():
+    prices = HAND.assign(C=[100, 100.5, 101, 101.5, 102, 102.5])
+    r = momentum_backtest(prices, lookback=1, top_k=2, delay=0, slippage_bp=0)
+    # day 1 momentum: B 3%, A 1%, C 0.5% -> A and B, half each
+    assert r.holdings.iloc[1] == "A+B"
+    assert r.weights.iloc[1].tolist() == [0.5, 0.5, 0.0]
+    assert r.returns.iloc[1] == pytest.approx(0.5 * (102 / 101 - 1) + 0.5 * (106 / 103 - 1), rel=1e-14)
+
+
+def _vix(values):
+    return pd.Series(values, index=DATES, dtype=float)
+
+
+def test_vix_band_table():
+    vix = _vix([12, 17, 25, 40, 14.99, 15])
+    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0,
+                          leverage_rule="vix_bands")
+    # leverage decided at d from VIX(d), earned on d+1: days 2..5 use VIX of days 1..4
+    np.testing.assert_allclose(r.leverage.to_numpy()[1:], [1.0, 0.8, 0.6, 1.2])
+    bands = [(20, 2.0), (math.inf, 0.5)]
+    r2 = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0,
+                           leverage_rule="vix_bands", vix_bands=bands)
+    np.testing.assert_allclose(r2.leverage.to_numpy()[1:], [2.0, 0.5, 0.5, 2.0])
+
+
+def test_vix_formula_clipped():
+    vix = _vix([10, 10, 30, 60, 20, 20])
+    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.2,
+                          leverage_rule="vix_formula", leverage_min=0.75, leverage_max=1.5)
+    # 1.2*30/max(VIX,15): VIX 10 -> 2.4 clipped 1.5; 30 -> 1.2; 60 -> 0.6 clipped 0.75; 20 -> 1.8 -> 1.5
+    np.testing.assert_allclose(r.leverage.to_numpy()[1:], [1.5, 1.2, 0.75, 1.5])
+    assert r.average_leverage == pytest.approx(np.mean([1.5, 1.2, 0.75, 1.5]))
+
+
+def test_leverage_and_borrowing_cost():
+    rate = 0.0252  # 0.0001 a day
+    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, leverage=2.0, borrow_rate=rate)
+    expected_day2 = 2 * (106 / 103 - 1) - 1.0 * rate / 252
+    assert r.returns.iloc[1] == pytest.approx(expected_day2, rel=1e-13)
+    half = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, leverage=0.5, cash_rate=0.0252)
+    assert half.returns.iloc[1] == pytest.approx(0.5 * (106 / 103 - 1) + 0.5 * 0.0001, rel=1e-13)
+
+
+def test_ma_filter_goes_to_cash_below_the_average():
+    bench = pd.Series([100, 101, 102, 90, 91, 95], index=DATES, dtype=float)
+    prices = HAND.assign(SPY=bench)
+    r = momentum_backtest(prices, funds=["A", "B"], benchmark="SPY", lookback=1, delay=0, slippage_bp=0,
+                          ma_filter=2)
+    # SMA2 on day 2 = 101.5 < 102: invested; day 3: 96 > 90: cash; day 4: 90.5 < 91: invested
+    assert r.returns.index[0] == DATES[1]
+    assert list(r.holdings) == ["CASH", "B", "B", "CASH", "A"]
+    assert r.returns.iloc[3] == 0.0
+    assert r.exposure == pytest.approx(3 / 4)
+
+
+def test_bad_parameters():
+    with pytest.raises(ParameterError, match="lookback must be a whole number >= 1, got 0"):
+        momentum_backtest(HAND, lookback=0)
+    with pytest.raises(ParameterError, match="fund 'Z' is not a column"):
+        momentum_backtest(HAND, funds=["A", "Z"])
+    with pytest.raises(ParameterError, match="needs VIX closes"):
+        momentum_backtest(HAND, leverage_rule="vix_bands")
+    with pytest.raises(ParameterError, match="rebalance must be one of"):
+        momentum_backtest(HAND, rebalance="hourly")
+    with pytest.raises(ParameterError, match="vix_bands thresholds must increase"):
+        momentum_backtest(HAND, lookback=1, vix=_vix([15] * 6), leverage_rule="vix_bands",
+                          vix_bands=[(20, 1), (10, 2)])
+
+
+def _walks(n=400, m=4, seed=3):
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2010-01-01", periods=n)
+    return pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, (n, m)), axis=0)), index=dates,
+                        columns=list("ABCD"))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cut=st.integers(min_value=100, max_value=399), rebalance=st.sampled_from(["daily", "week", "month"]),
+       delay=st.sampled_from([0, 1]))
+def test_appending_future_rows_never_changes_past_holdings(cut, rebalance, delay):
+    prices = _walks()
+    prices["SPY"] = prices.mean(axis=1)
+    kwargs = dict(funds=list("ABCD"), benchmark="SPY", lookback=20, top_k=2, rebalance=rebalance, delay=delay,
+                  ma_filter=30)
+    full = momentum_backtest(prices, **kwargs)
+    short = momentum_backtest(prices.iloc[:cut], **kwargs)
+    common = short.returns.index
+    pd.testing.assert_series_equal(short.holdings, full.holdings.loc[common])
+    np.testing.assert_array_equal(short.returns.to_numpy(), full.returns.loc[common].to_numpy())
+
+
+def test_real_sector_etfs(etf_prices, shared_data):
+    funds = ["XLK", "XLF", "XLE", "XLV", "XLI", "XLP", "XLU", "XLY", "XLC", "XLB", "XLRE", "TLT"]
+    vix = pd.read_csv(shared_data / "vix_cboe_daily.csv", index_col="Date", parse_dates=True)["Close"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = momentum_backtest(etf_prices, funds=funds, benchmark="SPY", vix=vix, lookback=126,
+                              leverage=1.0, leverage_rule="vix_bands", ma_filter=200)
+    # the Cboe file has non-NYSE dates (data README): aligning them warns, it is not silent
+    assert any(issubclass(w.category, DataQualityWarning) for w in caught)
+    # the first signal needs 126 days of a sector ETF (from 1998-12-22) and 200 days of SPY
+    assert r.returns.index[0] > pd.Timestamp("1999-06-01")
+    assert r.returns.index[-1] == pd.Timestamp("2025-01-06")
+    assert 0.3 < r.exposure < 1.0
+    assert 0.6 <= r.average_leverage <= 1.2  # band multipliers 0.6 .. 1.2
+    m = r.metrics()
+    assert m.loc["CAGR", "strategy"] == pytest.approx(cagr(r.returns))
+    assert m.loc["Trades", "strategy"] == r.switches
+    # XLC and XLRE have no price before 2018/2015: never held before
+    assert not r.holdings.loc[:"2015-10-01"].str.contains("XLRE").any()
