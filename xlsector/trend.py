@@ -26,6 +26,7 @@ from xlsector.errors import DataError, ParameterError
 Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 
 DEFAULT_K = 22.0
+MAX_AGES = 1_048_576  # an Excel column's rows: more weights than any sheet can show
 
 
 def check_tc(tc: float, name: str = "tc") -> float:
@@ -210,8 +211,8 @@ def ema2_weights(tc: float, ages: int | np.ndarray = 250, *, k: float = DEFAULT_
 
 def _ages(ages: int | np.ndarray) -> np.ndarray:
     if np.isscalar(ages):
-        if isinstance(ages, bool) or not float(ages).is_integer() or int(ages) < 1:
-            raise ParameterError(f"ages must be a whole number >= 1 or an array of ages, got {ages!r}")
+        if isinstance(ages, bool) or not float(ages).is_integer() or not 1 <= ages <= MAX_AGES:
+            raise ParameterError(f"ages must be a whole number from 1 to {MAX_AGES} or an array of ages, got {ages!r}")
         return np.arange(int(ages), dtype=float)
     t = np.asarray(ages, dtype=float)
     if (t < 0).any() or not np.isfinite(t).all():
