@@ -1,0 +1,45 @@
+"""``xlsector refresh WORKBOOK``: download fresh prices (yfinance) into the workbook's Data sheet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "refresh",
+        help="download fresh prices from Yahoo Finance into the workbook's Data sheet",
+        description="Download adjusted closes with yfinance, validate them (dates, prices > 0, jump guard), "
+        "merge them with the Data sheet (new rows appended, revised history reported) and replace the "
+        "workbook atomically. If any ticker fails, nothing is written and each failure is listed.",
+    )
+    parser.add_argument("workbook", help="the .xlsx workbook to refresh")
+    parser.add_argument(
+        "--tickers",
+        help="comma-separated Yahoo tickers (default: the Data sheet's columns and the Settings' tickers)",
+    )
+    parser.add_argument(
+        "--start", help="first date, YYYY-MM-DD (default: RefreshStart setting, else the Data sheet's first date)"
+    )
+    parser.add_argument(
+        "--accept-jumps", action="store_true", help="write even if the jump guard flags a new one-day jump"
+    )
+    parser.add_argument("--cache-dir", help="download cache folder (default: $XLSECTOR_CACHE_DIR or the user cache)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from xlsector.data.refresh import refresh
+
+    tickers = [t for t in (args.tickers or "").split(",") if t.strip()] or None
+    report = refresh(
+        args.workbook,
+        tickers=tickers,
+        start=args.start,
+        cache_dir=args.cache_dir,
+        accept_jumps=args.accept_jumps,
+    )
+    print(report.summary(), file=sys.stdout)
+    return 0

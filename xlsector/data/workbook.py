@@ -1,0 +1,214 @@
+"""The workbook's Data sheet and provenance cells (read with openpyxl; written only by the refresh).
+
+Workbook contract (shared with the template, render, UDFs and add-in):
+
+- Sheet ``Data``: A1 = "Date", B1.. = series names; rows 2.. = a real Excel date, then adjusted closes;
+  an empty cell is no price.
+- Sheet ``Settings``: one setting per row; each value cell is a workbook-level defined name (``Funds``,
+  ``BearFunds``, ``MarketIndex``, ``VixTicker``, ``CashRate``, ``RefreshStart``, ...).
+- Provenance defined names (on sheet ``Start``): ``DataSource``, ``DataFirstDate``, ``DataLastDate``,
+  ``DataFetched``, ``DataTickers``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlsector.errors import DataError, XlsectorError
+
+__all__ = [
+    "DATA_SHEET",
+    "PROVENANCE_NAMES",
+    "TICKER_SETTINGS",
+    "named_values",
+    "open_workbook",
+    "read_data_sheet",
+    "read_settings",
+    "settings_tickers",
+    "sheet_cells",
+    "write_data_sheet",
+]
+
+DATA_SHEET = "Data"
+PROVENANCE_NAMES = ("DataSource", "DataFirstDate", "DataLastDate", "DataFetched", "DataTickers")
+#: Settings whose values name Data columns (comma-separated tickers).
+TICKER_SETTINGS = ("Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate")
+
+
+def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True):
+    """Open an .xlsx/.xlsm with openpyxl; a missing, corrupt or non-spreadsheet file is a :class:`DataError`."""
+    import openpyxl
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"workbook {file} does not exist")
+    if not zipfile.is_zipfile(file):
+        raise DataError(f"cannot read {file}: not an Excel workbook (.xlsx/.xlsm is a zip file; this is not)")
+    keep_vba = file.suffix.lower() == ".xlsm" and not read_only
+    try:
+        return openpyxl.load_workbook(file, read_only=read_only, data_only=data_only, keep_vba=keep_vba)
+    except XlsectorError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds (KeyError, BadZipFile, XML errors) on bad files
+        raise DataError(f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})") from None
+
+
+def sheet_cells(sheet) -> list[list[Any]]:
+    """All values of a sheet as a list of rows (``None`` for blanks), in the sheet's used range."""
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def _name_destination(book, name: str) -> tuple[str, str] | None:
+    defined = book.defined_names.get(name)
+    if defined is None:
+        return None
+    try:
+        destinations = list(defined.destinations)
+    except Exception:  # a name holding a constant or a formula, not a cell
+        return None
+    if len(destinations) != 1:
+        return None
+    title, coord = destinations[0]
+    if title not in book.sheetnames or ":" in coord:
+        return None
+    return title, coord.replace("$", "")
+
+
+def named_values(book, names: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """Values of workbook-level defined names that point to one cell; missing names are left out."""
+    out = {}
+    for name in names:
+        where = _name_destination(book, name)
+        if where is None:
+            continue
+        title, coord = where
+        sheet = book[title]
+        if getattr(sheet, "_read_only", False) or type(sheet).__name__ == "ReadOnlyWorksheet":
+            from openpyxl.utils.cell import coordinate_to_tuple
+
+            row, col = coordinate_to_tuple(coord)
+            values = next(sheet.iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True), (None,))
+            out[name] = values[0]
+        else:
+            out[name] = sheet[coord].value
+    return out
+
+
+def read_settings(path: str | os.PathLike[str], names: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+    """Values of the Settings defined names (all single-cell workbook names when ``names`` is None)."""
+    book = open_workbook(path)
+    try:
+        if names is None:
+            names = list(book.defined_names.keys())
+        return named_values(book, list(names))
+    finally:
+        book.close()
+
+
+def settings_tickers(settings: dict[str, Any]) -> list[str]:
+    """Tickers named by the Funds, BearFunds, MarketIndex, VixTicker and CashRate settings, in that order."""
+    tickers: list[str] = []
+    for key in TICKER_SETTINGS:
+        value = settings.get(key)
+        if value is None or not isinstance(value, str):
+            continue
+        for ticker in value.replace(";", ",").split(","):
+            ticker = ticker.strip()
+            if ticker and ticker not in tickers:
+                tickers.append(ticker)
+    return tickers
+
+
+def _data_frame(book, path: Path) -> pd.DataFrame:
+    from xlsector.data.cells import cells_to_prices
+
+    if DATA_SHEET not in book.sheetnames:
+        raise DataError(f"{path}: no sheet named {DATA_SHEET} (the workbook's prices live there)")
+    cells = sheet_cells(book[DATA_SHEET])
+    if not cells or all(v is None for v in cells[0]):
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="Date", dtype="datetime64[us]"), dtype=float)
+    try:
+        frame = cells_to_prices(cells, header=True, dates=True)
+    except DataError as exc:
+        raise DataError(f"{path}, sheet {DATA_SHEET}: {str(exc).removeprefix('cells: ')}") from None
+    frame.index.name = "Date"
+    return frame
+
+
+def read_data_sheet(path: str | os.PathLike[str], *, validate: bool = True):
+    """Read the Data sheet and provenance cells of a workbook as :class:`~xlsector.data.PriceData`."""
+    from xlsector.data.sources import PriceData, make_provenance
+    from xlsector.data.validate import validate_prices
+
+    file = Path(path)
+    book = open_workbook(file)
+    try:
+        frame = _data_frame(book, file)
+        stored = named_values(book, PROVENANCE_NAMES)
+    finally:
+        book.close()
+    if validate and len(frame):
+        frame, _ = validate_prices(frame, jump_threshold=None)
+    source = stored.get("DataSource") or f"workbook: {file.name}"
+    fetched = stored.get("DataFetched")
+    if not isinstance(fetched, _dt.datetime):
+        fetched = None
+    return PriceData(frame, make_provenance(frame, str(source), fetched_at=fetched))
+
+
+def _excel_value(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def write_data_sheet(book, prices: pd.DataFrame, provenance) -> None:
+    """Replace the values of the Data sheet of an openpyxl workbook (normal mode) and its provenance cells.
+
+    Only cell values change: the sheet, its formats, column widths and everything else in the workbook
+    are kept. Cells beyond the new data are cleared.
+    """
+    if DATA_SHEET in book.sheetnames:
+        sheet = book[DATA_SHEET]
+    else:
+        sheet = book.create_sheet(DATA_SHEET)
+    old_rows, old_cols = sheet.max_row, sheet.max_column
+    n_rows, n_cols = len(prices) + 1, prices.shape[1] + 1
+    date_format = "yyyy-mm-dd"
+    if old_rows >= 2 and sheet.cell(2, 1).number_format not in ("General", None):
+        date_format = sheet.cell(2, 1).number_format
+    sheet.cell(1, 1).value = "Date"
+    for j, ticker in enumerate(prices.columns, start=2):
+        sheet.cell(1, j).value = str(ticker)
+    dates = prices.index.to_pydatetime()
+    values = prices.to_numpy(dtype=float)
+    for i in range(len(prices)):
+        cell = sheet.cell(i + 2, 1)
+        cell.value = dates[i]
+        cell.number_format = date_format
+        row = values[i]
+        for j in range(values.shape[1]):
+            sheet.cell(i + 2, j + 2).value = _excel_value(row[j])
+    for i in range(1, max(old_rows, n_rows) + 1):  # clear what the old data left beyond the new block
+        for j in range(1, max(old_cols, n_cols) + 1):
+            if i > n_rows or j > n_cols:
+                if (i, j) in sheet._cells:
+                    sheet._cells[(i, j)].value = None
+    stored = {
+        "DataSource": provenance.source,
+        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time()) if provenance.first_date else None,
+        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time()) if provenance.last_date else None,
+        "DataFetched": provenance.fetched_at,
+        "DataTickers": ", ".join(provenance.tickers),
+    }
+    for name, value in stored.items():
+        where = _name_destination(book, name)
+        if where is None:
+            continue
+        title, coord = where
+        book[title][coord].value = value
