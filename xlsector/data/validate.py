@@ -66,8 +66,7 @@ def _as_date_index(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _check_numeric(frame: pd.DataFrame) -> pd.DataFrame:
     bad = [str(c) for c, dtype in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]
-    if bad:
-        column = bad[0]
+    for column in bad:
         values = frame[column]
         numbers = pd.to_numeric(values, errors="coerce")
         offending = values[numbers.isna() & values.notna()]
@@ -76,6 +75,7 @@ def _check_numeric(frame: pd.DataFrame) -> pd.DataFrame:
             raise DataError(
                 f"prices: column {column} must hold numbers, got {value!r} on {pd.Timestamp(date):%Y-%m-%d}"
             )
+    if bad:
         frame = frame.apply(pd.to_numeric)  # e.g. object columns of floats and None
     if frame.columns.has_duplicates:
         dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
