@@ -33,7 +33,7 @@ import pandas as pd
 from xlsector import _kernels
 from xlsector.errors import DataError, DataQualityWarning, ParameterError
 from xlsector.rotation import STORMGUARD_MODES, Strategy, decision_days, month_ends, stormguard_arrays
-from xlsector.trend import ffill, price_array, returns_array
+from xlsector.trend import ffill, price_array, price_spans, returns_array
 
 CASH = "CASH"
 
@@ -85,14 +85,22 @@ def prepare(
         names += [str(c) for c in bear.columns]
     if len(set(names)) != len(names):
         raise DataError("fund names must be unique across prices and bear")
-    present = ~np.isnan(fund_values)
+    spans = price_spans(fund_values)
+    first, last, _ = spans
     n_days = len(dates)
-    first = np.where(present.any(axis=0), np.argmax(present, axis=0), n_days)
-    last = n_days - 1 - np.argmax(present[::-1], axis=0)
-    day = np.arange(n_days)[:, None]
-    eligible = (day >= first + strategy.min_history) & (day <= last)
+    n_funds = fund_values.shape[1]
+    # fund j may be picked on days first[j] + min_history .. last[j]
+    opens = np.minimum(first + strategy.min_history, n_days)
+    closes = np.maximum(last + 1, opens)
+    penalty = np.full((n_days, n_funds), _kernels.INELIGIBLE)
+    count = np.zeros(n_days + 1, np.int64)
+    for j in range(n_funds):
+        penalty[opens[j]:closes[j], j] = 0.0
+        if j < n_bull:
+            count[opens[j]] += 1
+            count[closes[j]] -= 1
     need = min(2, n_bull)
-    ready = eligible[:, :n_bull].sum(axis=1) >= need
+    ready = np.cumsum(count[:-1]) >= need
     if not ready.any():
         raise DataError(
             f"prices has too few rows: no day has {need} fund(s) with min_history={strategy.min_history} "
@@ -101,7 +109,7 @@ def prepare(
     start = int(np.argmax(ready))
     cash_returns = _cash_returns(cash_rate, dates)
     all_returns = np.empty((n_days, fund_values.shape[1] + 1))
-    all_returns[:, :-1] = returns_array(fund_values, before=0.0)
+    returns_array(fund_values, before=0.0, spans=spans, out=all_returns[:, :-1])
     all_returns[:, -1] = cash_returns
     sg_mode = STORMGUARD_MODES[strategy.stormguard]
     sg_bull = np.ones(len(dates), bool)
@@ -112,8 +120,7 @@ def prepare(
         sg_bull = stormguard_arrays(index_values, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)[1]
     bench, label = _benchmark(benchmark, prices, values, start)
     return Inputs(
-        dates=dates, assets=names + [CASH], n_bull=n_bull, returns=all_returns,
-        penalty=np.where(eligible, 0.0, _kernels.INELIGIBLE),
+        dates=dates, assets=names + [CASH], n_bull=n_bull, returns=all_returns, penalty=penalty,
         start=start, decision=decision_days(dates, strategy.schedule),
         month_end=month_ends(dates) if sg_mode == 1 else np.zeros(n_days, bool),
         sg_bull=sg_bull, sg_mode=sg_mode, strategy=strategy, benchmark=bench, benchmark_label=label,

@@ -95,35 +95,37 @@ def ffill(values: np.ndarray) -> np.ndarray:
     return np.take_along_axis(values, last, axis=0)
 
 
-def returns_array(values: np.ndarray, *, before: float = np.nan) -> np.ndarray:
+def price_spans(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's first and last row with a price (first = n, last = −1 for an empty column) and
+    whether it has gaps (NaN between the two)."""
+    present = ~np.isnan(values)
+    n = len(values)
+    has = present.any(axis=0)
+    first = np.where(has, np.argmax(present, axis=0), n)
+    last = np.where(has, n - 1 - np.argmax(present[::-1], axis=0), -1)
+    gaps = present.sum(axis=0) != np.maximum(last - first + 1, 0)
+    return first, last, gaps
+
+
+def returns_array(values: np.ndarray, *, before: float = np.nan, spans=None, out: np.ndarray | None = None) -> np.ndarray:
     """Daily returns of a days × columns price array: 0 on each column's first price, ``before`` (NaN)
     before it, 0 after its last price (a closed fund earns nothing); across a gap the move lands on the
-    next price."""
-    out = np.empty(values.shape)
-    out[0] = 0.0
-    present = ~np.isnan(values)
-    gaps = present.sum(axis=0) != _span(present)
+    next price. ``spans`` is :func:`price_spans` of ``values`` when the caller has it already; ``out``
+    an array to write into."""
+    first, last, gaps = price_spans(values) if spans is None else spans
     if gaps.any():  # interior gaps: carry the last price over them
         values = ffill(values)
+    out = np.empty(values.shape) if out is None else out
+    out[0] = 0.0
     with np.errstate(invalid="ignore"):
         np.divide(values[1:], values[:-1], out=out[1:])
     out[1:] -= 1.0
-    missing = np.isnan(out)
-    out[missing] = 0.0  # first price (no previous), after the last price, and before the first
-    if before != 0.0 and missing.any():
-        out[np.arange(len(values))[:, None] < _first(present)] = before
+    for j in range(values.shape[1]):  # the ends of each column: slices, not a full pass
+        out[: first[j], j] = before
+        if first[j] < len(out):
+            out[first[j], j] = 0.0
+            out[last[j] + 1:, j] = 0.0
     return out
-
-
-def _first(present: np.ndarray) -> np.ndarray:
-    """Row of each column's first present value (len(present) for an empty column)."""
-    return np.where(present.any(axis=0), np.argmax(present, axis=0), len(present))
-
-
-def _span(present: np.ndarray) -> np.ndarray:
-    """Rows from each column's first to its last present value (0 for an empty column)."""
-    last = len(present) - 1 - np.argmax(present[::-1], axis=0)
-    return np.maximum(last - _first(present) + 1, 0)
 
 
 def to_returns(prices: Frame) -> Frame:
