@@ -131,3 +131,18 @@ def test_bad_input_names_argument_rule_and_value():
         xs.momentum(prices, 0)
     with pytest.raises(ParameterError, match="ages must be"):
         xs.ema_weights(5, -3)
+
+
+def test_numpy_fallback_of_the_ema_equals_the_compiled_one():
+    from xlsector import _kernels
+
+    rng = np.random.default_rng(9)
+    scaled = rng.normal(0, 0.01, (500, 5))
+    outputs = []
+    for kernel in (_kernels.ema_pair, _kernels._ema_numpy, _kernels._ema_loop):
+        e1, e2 = np.empty_like(scaled), np.empty_like(scaled)
+        kernel(scaled, 1 / 13, e1, e2)
+        outputs.append((e1, e2))
+    for e1, e2 in outputs[1:]:
+        np.testing.assert_allclose(e1, outputs[0][0], rtol=1e-13, atol=1e-17)
+        np.testing.assert_allclose(e2, outputs[0][1], rtol=1e-13, atol=1e-17)
