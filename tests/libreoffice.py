@@ -30,6 +30,7 @@ __all__ = [
     "export_pdf",
     "find_soffice",
     "pdf_to_pngs",
+    "pdf_to_gray",
     "require_soffice",
 ]
 
@@ -132,3 +133,21 @@ def pdf_to_pngs(pdf: Path, outdir: Path, *, dpi: int = 60, timeout: float = 120)
         timeout=timeout,
     )
     return sorted(outdir.glob(pdf.stem + "-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+
+
+def pdf_to_gray(pdf: Path, outdir: Path, *, dpi: int = 40, timeout: float = 120) -> list:
+    """Each PDF page as a 2-D uint8 numpy array of grey levels (pdftoppm -gray, binary PGM; no PIL)."""
+    import numpy as np
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = outdir / (pdf.stem + "-gray")
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), str(stem)], check=True,
+                   capture_output=True, timeout=timeout)
+    pages = []
+    for path in sorted(outdir.glob(stem.name + "-*.pgm"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
+        data = path.read_bytes()
+        fields = data.split(maxsplit=4)  # P5, width, height, maxval, pixels
+        width, height = int(fields[1]), int(fields[2])
+        pixels = np.frombuffer(fields[4][: width * height], dtype=np.uint8).reshape(height, width)
+        pages.append(pixels)
+    return pages

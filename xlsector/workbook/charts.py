@@ -159,3 +159,17 @@ def band_chart(
     ws.add_chart(chart, anchor)
     return chart
 
+
+
+def print_charts(ws: Worksheet, anchor: str, *, columns: int = 18, rows: int = 42) -> None:
+    """Make the charts' region the sheet's print area, landscape, fitted to one page."""
+    from openpyxl.utils import column_index_from_string, get_column_letter
+    from openpyxl.utils.cell import coordinate_from_string
+
+    col_letter, row = coordinate_from_string(anchor)
+    last_col = get_column_letter(column_index_from_string(col_letter) + columns - 1)
+    ws.print_area = f"{col_letter}{row}:{last_col}{row + rows - 1}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True

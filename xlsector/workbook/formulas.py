@@ -52,12 +52,13 @@ class _Ref:
 class FormulaEvaluator:
     """Evaluates formulas against an (in-memory) openpyxl workbook; memoises identical calls."""
 
-    def __init__(self, wb: Workbook, functions: Any | None = None):
+    def __init__(self, wb: Workbook, functions: Any | None = None, grids: dict[str, list[list[Any]]] | None = None):
         if functions is None:
             import udfs.xlsector_udfs as functions  # noqa: PLW0127 - the add-in's functions
         self.wb = wb
         self.functions = functions
         self._memo: dict[str, Any] = {}
+        self.grids = grids or {}  # sheets whose cells live outside openpyxl (the Data sheet's rows)
 
     # -- parsing ------------------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[tuple[str, str]]:
@@ -142,8 +143,13 @@ class FormulaEvaluator:
         return _Ref(sheet, ref)
 
     def _cells(self, ref: _Ref) -> list[list[Any]]:
-        ws = self.wb[ref.sheet]
         min_col, min_row, max_col, max_row = range_boundaries(ref.ref)
+        grid = self.grids.get(ref.sheet)
+        if grid is not None:
+            rows = grid[min_row - 1:max_row]
+            out = [list(row[min_col - 1:max_col]) for row in rows]
+            return [r + [None] * (max_col - min_col + 1 - len(r)) for r in out]
+        ws = self.wb[ref.sheet]
         return [list(row) for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
                                                    max_col=max_col, values_only=True)]
 

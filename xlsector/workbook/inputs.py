@@ -44,14 +44,31 @@ def _has_data(ws: Worksheet) -> bool:
     )
 
 
-def load_table(ws: Worksheet | None, source: str | None) -> tuple[pd.DataFrame, dict[str, Any], bool]:
-    """(price table, provenance, came-from-elsewhere) from ``source``, the Data sheet, or the sample."""
+def load_table(
+    ws: Worksheet | None, source: str | None, rows: list[list[Any]] | None = None
+) -> tuple[pd.DataFrame, dict[str, Any], bool]:
+    """(price table, provenance, came-from-elsewhere) from ``source``, the Data sheet, or the sample.
+
+    ``rows`` are the Data sheet's rows 2.. when they were cut out before openpyxl loaded the file
+    (:mod:`xlsector.workbook.data_xml`); row 1 (the header) is read from ``ws``.
+    """
     if source is not None:
         from xlsector.data import load_prices
 
         loaded = load_prices(source)
         return _frame(loaded), _provenance(loaded, str(source)), True
-    if ws is not None and _has_data(ws):
+    if ws is not None and rows:
+        from xlsector.data import cells_to_prices
+        from xlsector.data.cells import excel_serial_to_datetime
+
+        header = [c.value for c in ws[1]]
+        width = max(len(header), max(len(r) for r in rows))
+        header = header + [None] * (width - len(header))
+        grid = [header] + [list(r) + [None] * (width - len(r)) for r in rows]
+        table = cells_to_prices(grid, header=True, dates=True)
+        _ = excel_serial_to_datetime
+        return table, {}, False
+    if ws is not None and rows is None and _has_data(ws):
         from xlsector.data import cells_to_prices
 
         table = cells_to_prices(_sheet_cells(ws), header=True, dates=True)

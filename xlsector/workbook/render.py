@@ -95,13 +95,16 @@ def render_workbook(
     _stage(progress, f"render: reading {source}")
     raw = read_workbook_bytes(source)
     check_writable(target)
-    wb = _load(raw, str(source))
+    from xlsector.workbook.data_xml import inject_rows, strip_rows
+
+    stripped, data_rows = strip_rows(raw, layout.DATA_SHEET)
+    wb = _load(stripped, str(source))
     for sheet in layout.REQUIRED_SHEETS:
         if sheet not in wb.sheetnames:
             raise XlsectorError(f"{source} has no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)}); "
                                 "make a fresh one with: xlsector template PATH")
     settings = read_settings(wb)
-    table, provenance, write_data = load_table(wb[layout.DATA_SHEET], data)
+    table, provenance, write_data = load_table(wb[layout.DATA_SHEET], data, data_rows)
     inputs = split_inputs(table, settings)
     inputs.provenance = provenance
     timings["read"] = time.perf_counter() - t0
@@ -113,7 +116,7 @@ def render_workbook(
 
     t2 = time.perf_counter()
     _stage(progress, "render: writing sheets and charts")
-    notes, cached = _write(wb, settings, inputs, computed, write_data)
+    notes, cached, data_table = _write(wb, settings, inputs, computed, write_data)
     buffer = io.BytesIO()
     wb.save(buffer)
     timings["write"] = time.perf_counter() - t2
@@ -123,9 +126,8 @@ def render_workbook(
     from xlsector.workbook.xlsx_patch import cached_formula_values, patch_cached_values
 
     keep = cached_formula_values(raw)
-    for sheet, cells in cached.items():  # the render's own cells are recomputed, never kept
-        keep.get(sheet, {}).clear() if sheet in keep and False else None
     patched, count = patch_cached_values(buffer.getvalue(), cached, keep)
+    patched = inject_rows(patched, layout.DATA_SHEET, data_table)
     atomic_write_bytes(target, patched)
     timings["cached values"] = time.perf_counter() - t3
     timings["total"] = time.perf_counter() - t0
@@ -134,20 +136,21 @@ def render_workbook(
                         data_source=str(provenance.get("DataSource", "workbook Data sheet")))
 
 
-def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool) -> tuple[list[str], dict]:
+def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool) -> tuple[list[str], dict, Any]:
     from xlsector.workbook import sheet_series, sheet_summary, sheet_theory, sheet_tuning
     from xlsector.workbook.formulas import FormulaEvaluator, uses_udf
     from xlsector.workbook.settings import tickers
-    from xlsector.workbook.sheet_data import define_price_ranges, write_data_sheet
+    from xlsector.workbook.data_xml import table_grid
+    from xlsector.workbook.sheet_data import define_price_ranges, order_table, write_data_header
     from xlsector.workbook.writer import SheetWriter
 
     cached: dict[str, dict[str, Any]] = {}
     data_ws = wb[layout.DATA_SHEET]
     funds = [str(c) for c in inputs.funds.columns]
     bear = tickers(settings["BearFunds"])
-    if write_data:
-        write_data_sheet(data_ws, inputs.table, funds)
-    notes = define_price_ranges(wb, data_ws, funds, settings["MarketIndex"], bear)
+    table = order_table(inputs.table, funds) if write_data else inputs.table
+    write_data_header(data_ws, table)
+    notes = define_price_ranges(wb, data_ws, funds, settings["MarketIndex"], bear, len(table) + 1)
     sheet_summary.write_provenance(wb, inputs.provenance, inputs.table)
     params = computed.params
 
@@ -178,7 +181,7 @@ def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool)
         w.finish()
 
     # The xlsector-function formulas: evaluate with the add-in's functions on the cells as written.
-    evaluator = FormulaEvaluator(wb)
+    evaluator = FormulaEvaluator(wb, grids={layout.DATA_SHEET: table_grid(table)})
     for sheet_name, cells in cached.items():
         ws = wb[sheet_name]
         for ref in [r for r, v in cells.items() if v is None]:
@@ -192,4 +195,4 @@ def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool)
                     cells[ref] = "#VALUE!"
                     notes.append(f"{sheet_name}!{ref}: {exc}")
     sheet_theory.fill_differences(cached.setdefault("Theory", {}), computed.theory)
-    return notes, cached
+    return notes, cached, table

@@ -16,26 +16,21 @@ from xlsector.workbook import style
 __all__ = ["define_price_ranges", "write_data_sheet"]
 
 
-def write_data_sheet(ws: Worksheet, table: pd.DataFrame, first_columns: list[str]) -> None:
-    """Replace the sheet's cells with ``table``: A1 "Date", B1.. names, dates down column A.
-
-    Columns named in ``first_columns`` (the funds) come first, in that order, so their range is contiguous.
-    """
+def order_table(table: pd.DataFrame, first_columns: list[str]) -> pd.DataFrame:
+    """Columns named in ``first_columns`` (the funds) first, in that order, so their range is contiguous."""
     order = [c for c in first_columns if c in table.columns] + [c for c in table.columns if c not in first_columns]
-    table = table[order]
-    ws._cells.clear()
+    return table[order]
+
+
+def write_data_header(ws: Worksheet, table: pd.DataFrame) -> None:
+    """Row 1 of the Data sheet ("Date", names) and one styled date in A2; rows 2.. are put into the saved
+    file by :func:`xlsector.workbook.data_xml.inject_rows` (openpyxl is too slow for 100k cells)."""
+    for key in [k for k in ws._cells if k[0] >= 1]:
+        del ws._cells[key]
     ws.cell(row=1, column=1, value="Date")
     for j, name in enumerate(table.columns):
         ws.cell(row=1, column=j + 2, value=str(name))
-    dates = table.index.to_pydatetime()
-    values = table.to_numpy(dtype=float)
-    append = ws.cell
-    for i, date in enumerate(dates):
-        r = i + 2
-        append(row=r, column=1, value=date).number_format = style.DATE
-        for j, v in enumerate(values[i].tolist()):
-            if not math.isnan(v):
-                append(row=r, column=j + 2, value=v)
+    ws.cell(row=2, column=1, value=table.index[0].to_pydatetime()).number_format = style.DATE
     ws.column_dimensions["A"].width = 11
     ws.freeze_panes = "B2"
 
@@ -44,14 +39,15 @@ def _header(ws: Worksheet) -> dict[str, int]:
     return {str(c.value): c.column for c in ws[1] if c.value is not None}
 
 
-def define_price_ranges(wb: Workbook, ws: Worksheet, funds: list[str], index: str, bear: list[str]) -> list[str]:
+def define_price_ranges(
+    wb: Workbook, ws: Worksheet, funds: list[str], index: str, bear: list[str], last: int
+) -> list[str]:
     """(Re)define FundPrices (date column + funds), IndexPrices, BearPrices over the Data sheet's rows.
 
     Returns notes for the user (e.g. when the funds are not side by side).
     """
     notes = []
     columns = _header(ws)
-    last = ws.max_row
     sheet = ws.title
 
     def define(name: str, ref: str) -> None:

@@ -39,6 +39,7 @@ def write_trends(w: SheetWriter, trends: pd.DataFrame, tc: float, k: float) -> N
         header_row=HEADER_ROW, last_row=last, anchor=f"{L(n + 3)}{HEADER_ROW}", y_title="Trend (EMA2)",
         y_format="0.00", width=30, height=15,
     )
+    charts.print_charts(w.ws, f"{L(n + 3)}{HEADER_ROW}", columns=18, rows=32)
     w.widths({"A": 11})
     w.ws.freeze_panes = f"B{first}"
 
@@ -70,6 +71,7 @@ def write_hysteresis(w: SheetWriter, example: dict[str, Any], h: float, tc: floa
         w.ws, title="Fund held (band = held)", date_col=1, series_cols=[5, 6], header_row=HEADER_ROW,
         last_row=last, anchor=f"{anchor}{HEADER_ROW + 27}", y_title="Held", width=28, height=6,
     )
+    charts.print_charts(w.ws, f"{anchor}{HEADER_ROW}")
     w.widths({"A": 11, "B": 11, "C": 11, "D": 14, "G": 10, "H": 16})
     w.ws.freeze_panes = f"B{first}"
 
@@ -106,6 +108,7 @@ def write_stormguard(w: SheetWriter, sg: pd.DataFrame, shift: float, mode: str) 
         header_row=HEADER_ROW, last_row=last, anchor=f"{anchor}{HEADER_ROW + 27}", y_title="State",
         width=28, height=6,
     )
+    charts.print_charts(w.ws, f"{anchor}{HEADER_ROW}")
     w.widths({"A": 11, "B": 16, "E": 12, "F": 12})
     w.ws.freeze_panes = f"B{first}"
     _ = style

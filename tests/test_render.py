@@ -1,0 +1,242 @@
+"""``xlsector render`` end to end, checked in LibreOffice (converted once per session and reused)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+from tests import libreoffice as lo
+from xlsector.cli import main
+from xlsector.workbook import layout
+from xlsector.workbook.render import render_workbook
+from xlsector.workbook.template import write_template
+
+CHART_SHEETS = ["Summary", "Theory", "Trends", "Hysteresis", "StormGuard"]
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("render")
+    path = write_template(folder / "fwpt.xlsx")
+    render_workbook(path, progress=None)  # in place, bundled sample (Data is empty)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lo_never(rendered, tmp_path_factory):
+    lo.require_soffice()
+    return lo.export_csv(rendered, tmp_path_factory.mktemp("csv_never"), recalc="never")
+
+
+@pytest.fixture(scope="session")
+def lo_always(rendered, tmp_path_factory):
+    lo.require_soffice()
+    return lo.export_csv(rendered, tmp_path_factory.mktemp("csv_always"), recalc="always")
+
+
+def _formula_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        out[ws.title] = [(c.row, c.column, c.value) for row in ws.iter_rows() for c in row
+                         if isinstance(c.value, str) and c.value.startswith("=")]
+    return out
+
+
+def test_no_error_and_no_blank_formula_cell_in_libreoffice(rendered, lo_never):
+    assert set(layout.SHEET_ORDER) <= set(lo_never)
+    for sheet, rows in lo_never.items():
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                assert not any(marker in text for marker in lo.ERROR_MARKERS), f"{sheet} row {i + 1} col {j + 1}: {text}"
+    formulas = _formula_cells(rendered)
+    assert sum(len(v) for v in formulas.values()) > 1000
+    for sheet, cells in formulas.items():
+        rows = lo_never[sheet]
+        for r, c, formula in cells:
+            assert rows[r - 1][c - 1].strip() != "", f"{sheet} {r},{c} {formula} is blank in LibreOffice"
+
+
+def test_cached_values_readable_without_calculation(rendered):
+    """A reader that does not calculate (openpyxl data_only) sees every formula's value."""
+    values = openpyxl.load_workbook(rendered, data_only=True)
+    for sheet, cells in _formula_cells(rendered).items():
+        for r, c, formula in cells:
+            assert values[sheet].cell(r, c).value is not None, f"{sheet}!{r},{c} {formula}"
+
+
+def test_theory_native_formulas_recalculated_by_libreoffice_equal_core(rendered, lo_always):
+    from xlsector.trend import ema, ema2
+
+    wb = openpyxl.load_workbook(rendered)
+    ws = wb["Theory"]
+    tc = wb["Settings"][f"B{layout.setting_row('TrendConstant')}"].value
+    k = wb["Settings"][f"B{layout.setting_row('Scale')}"].value
+    rows = lo_always["Theory"][5:]
+    rows = [r for r in rows if r and r[0]]
+    import pandas as pd
+
+    prices = pd.Series([float(ws.cell(6 + i, 2).value) for i in range(len(rows))])
+    got_ema = np.array([float(r[3]) for r in rows])
+    got_ema2 = np.array([float(r[4]) for r in rows])
+    assert len(rows) == 260
+    np.testing.assert_allclose(got_ema, ema(prices, tc, k=k).to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got_ema2, ema2(prices, tc, k=k).to_numpy(), rtol=0, atol=1e-9)
+    # LibreOffice recalculated for real: a forced full recalculation turns the add-in's function into #NAME?
+    assert all(r[5] == "#NAME?" for r in rows)
+    # ... and the weights of Chart 1 (native formulas) equal the core's.
+    from xlsector.trend import ema2_weights
+
+    weights = np.array([float(r[10]) for r in lo_always["Theory"][5:206]])
+    np.testing.assert_allclose(weights, ema2_weights(20, np.arange(201), k=k), rtol=1e-12)
+
+
+def test_function_cells_cache_the_core_values(rendered):
+    from xlsector.backtest import backtest
+    from xlsector.data import load_sample
+    from xlsector.metrics import cagr
+
+    wb = openpyxl.load_workbook(rendered, data_only=True)
+    table = load_sample().prices
+    funds = [t for t in layout.SETTINGS[0].default.split(",")]
+    result = backtest(table[funds], tc=50, k=22, hysteresis=0.01)
+    summary = wb["Summary"]
+    assert summary["B5"].value == result.holdings.iloc[-1]
+    assert summary["B7"].value == pytest.approx(cagr(result.returns), rel=1e-12)
+    theory = wb["Theory"]
+    assert theory["G100"].value == pytest.approx(0.0, abs=1e-12)  # native EMA2 - EMA2_TREND
+
+
+def test_charts_render_and_are_not_blank(rendered, tmp_path):
+    lo.require_soffice()
+    # Print only the chart sheets: hide the others in a copy (zip-level edit, no openpyxl round trip).
+    with zipfile.ZipFile(rendered) as src:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                data = src.read(item.filename)
+                if item.filename == "xl/workbook.xml":
+                    text = data.decode()
+                    for sheet in layout.SHEET_ORDER:
+                        if sheet not in CHART_SHEETS:
+                            text = re.sub(rf'(<sheet [^>]*name="{sheet}"[^>]*?)state="visible"', r'\1state="hidden"', text)
+                    text = text.replace('activeTab="0"', f'activeTab="{layout.SHEET_ORDER.index("Summary")}"')
+                    data = text.encode()
+                dst.writestr(item, data)
+    copy = tmp_path / "charts.xlsx"
+    copy.write_bytes(buffer.getvalue())
+    pdf = lo.export_pdf(copy, tmp_path / "pdf")
+    pages = lo.pdf_to_gray(pdf, tmp_path / "gray", dpi=40)
+    assert len(pages) == len(CHART_SHEETS)
+    for name, pixels in zip(CHART_SHEETS, pages):
+        pixels = pixels.astype(float)
+        non_white = (pixels < 240).mean()
+        assert non_white > 0.03, f"{name}: only {non_white:.1%} non-white pixels"
+        assert pixels.std() > 20, f"{name} looks blank"
+
+
+def test_render_keeps_user_sheet_and_cells_and_rerenders(rendered, tmp_path):
+    path = tmp_path / "mine.xlsx"
+    path.write_bytes(rendered.read_bytes())
+    wb = openpyxl.load_workbook(path)
+    mine = wb.create_sheet("Mine")
+    mine["A1"] = "my note"
+    mine["B2"] = "=Summary!B7*2"
+    mine.column_dimensions["A"].width = 33
+    wb["Trends"]["A2"] = "kept text in a non-computed cell"
+    wb.save(path)
+    before_data = openpyxl.load_workbook(rendered)["Data"].max_row
+    report = render_workbook(path, progress=None)
+    assert report.cached_cells > 1000
+    after = openpyxl.load_workbook(path)
+    assert after["Mine"]["A1"].value == "my note"
+    assert after["Mine"]["B2"].value == "=Summary!B7*2"
+    assert after["Mine"].column_dimensions["A"].width == 33
+    assert after["Trends"]["A2"].value == "kept text in a non-computed cell"
+    assert after["Data"].max_row == before_data
+    assert after["Summary"]["B5"].value.startswith("=SECTOR_PICK(")
+    assert "TrendConstant" in after.defined_names and "FundPrices" in after.defined_names
+    assert len(after["Trends"]._charts) == 1
+    assert after["Data"]["A2"].number_format == "yyyy-mm-dd"
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    import contextlib
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(list(args))
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not a spreadsheet at all", "not a spreadsheet"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "encrypted"),
+    ],
+)
+def test_bad_files_give_error_and_write_nothing(tmp_path, content, message):
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(content)
+    code, err = _cli("render", str(path))
+    assert code == 1
+    assert err.splitlines()[-1].startswith("Error: ") and message in err
+    assert path.read_bytes() == content
+
+
+def test_bad_setting_and_missing_sheet_write_nothing(rendered, tmp_path):
+    path = tmp_path / "bad.xlsx"
+    wb = openpyxl.load_workbook(rendered)
+    wb["Settings"][f"B{layout.setting_row('TrendConstant')}"] = "fifty"
+    wb.save(path)
+    before = path.read_bytes()
+    code, err = _cli("render", str(path))
+    assert code == 1
+    assert f"Settings!B{layout.setting_row('TrendConstant')} (TrendConstant)" in err and "'fifty'" in err
+    assert path.read_bytes() == before
+    del wb["Settings"]
+    wb.save(path)
+    before = path.read_bytes()
+    code, err = _cli("render", str(path))
+    assert code == 1 and "no sheet named 'Settings'" in err
+    assert path.read_bytes() == before
+
+
+def test_locked_workbook_gives_clear_error(rendered, tmp_path):
+    path = tmp_path / "fwpt.xlsx"
+    path.write_bytes(rendered.read_bytes())
+    (tmp_path / "~$fwpt.xlsx").write_bytes(b"lock")
+    code, err = _cli("render", str(path))
+    assert code == 1 and "open in Excel" in err
+    assert path.read_bytes() == rendered.read_bytes()
+
+
+def test_killed_render_leaves_previous_file_intact(rendered, tmp_path):
+    path = tmp_path / "fwpt.xlsx"
+    path.write_bytes(rendered.read_bytes())
+    before = path.read_bytes()
+    # Kill the render in the middle of writing (after compute, in the cached-values stage).
+    script = (
+        "import os, signal, sys\n"
+        "import xlsector.workbook.xlsx_patch as p\n"
+        "orig = p.patch_cached_values\n"
+        "def boom(*a, **k):\n"
+        "    out = orig(*a, **k)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "p.patch_cached_values = boom\n"
+        "from xlsector.workbook.render import render_workbook\n"
+        f"render_workbook({str(path)!r}, progress=None)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert proc.returncode != 0
+    assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("fwpt.xlsx",)]

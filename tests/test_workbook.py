@@ -1,0 +1,133 @@
+"""Template, settings, file checks and the xlsx cached-value patch (no LibreOffice needed)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import openpyxl
+import pytest
+
+from xlsector.errors import XlsectorError
+from xlsector.workbook import layout
+from xlsector.workbook.formulas import FormulaEvaluator, uses_udf
+from xlsector.workbook.guard import check_workbook_bytes
+from xlsector.workbook.settings import read_settings
+from xlsector.workbook.template import build_template, write_template
+from xlsector.workbook.xlsx_patch import cached_formula_values, patch_cached_values
+
+
+def test_template_has_every_sheet_and_named_cell(tmp_path):
+    path = write_template(tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == layout.SHEET_ORDER
+    for setting in layout.SETTINGS:
+        assert setting.name in wb.defined_names, setting.name
+    for name, _, _ in layout.PROVENANCE:
+        assert name in wb.defined_names, name
+    settings = read_settings(wb)
+    assert settings["TrendConstant"] == 50 and settings["Scale"] == 22
+    assert settings.where("TrendConstant") == f"Settings!B{layout.setting_row('TrendConstant')}"
+    # openpyxl's default would force a full recalculation on open (and #NAME? without the add-in).
+    assert wb.calculation.fullCalcOnLoad is False
+
+
+def test_template_refuses_to_overwrite(tmp_path):
+    path = write_template(tmp_path / "t.xlsx")
+    before = path.read_bytes()
+    with pytest.raises(XlsectorError, match="exists"):
+        write_template(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TrendConstant", "abc", r"Settings!B\d+ \(TrendConstant\) must be a number .* got text 'abc'"),
+        ("Delay", 2, r"\(Delay\) must be a whole number from 0 to 1, got 2"),
+        ("Schedule", "yearly", r"\(Schedule\) must be one of daily, week, month"),
+        ("MinHold", 1.5, r"\(MinHold\) must be a whole number"),
+        ("Funds", "", r"\(Funds\) must not be blank"),
+    ],
+)
+def test_bad_setting_names_sheet_and_cell(name, value, message):
+    wb = build_template()
+    wb[layout.SETTINGS_SHEET][f"B{layout.setting_row(name)}"] = value
+    with pytest.raises(XlsectorError, match=message):
+        read_settings(wb)
+
+
+def test_guard_rejects_non_spreadsheets():
+    with pytest.raises(XlsectorError, match="not a spreadsheet"):
+        check_workbook_bytes(b"hello, world", "x.xlsx")
+    with pytest.raises(XlsectorError, match="encrypted"):
+        check_workbook_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "x.xlsx")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("word/document.xml", "<w/>")
+    with pytest.raises(XlsectorError, match="no xl/workbook.xml"):
+        check_workbook_bytes(buffer.getvalue(), "x.docx")
+
+
+def test_guard_rejects_zip_bomb():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (50 << 20))  # 50 MB of zeros: ~1000x
+    with pytest.raises(XlsectorError, match="zip bomb"):
+        check_workbook_bytes(buffer.getvalue(), "bomb.xlsx")
+
+
+def _saved(wb) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def test_patch_puts_typed_cached_values_and_reads_them_back():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"] = 2
+    ws["B1"] = "=A1*3"
+    ws["B2"] = '=MYFUNC(A1)'
+    ws["B3"] = "=A1>1"
+    ws["B4"] = "=1/0"
+    ws["B5"] = "=A1+1"  # no value given: left without <v> (a calculating program computes it)
+    data, count = patch_cached_values(_saved(wb), {"S": {"B1": 6.0, "B2": "XOM", "B3": True, "B4": float("nan")}})
+    assert count == 4
+    values = openpyxl.load_workbook(io.BytesIO(data), data_only=True)["S"]
+    assert values["B1"].value == 6
+    assert values["B2"].value == "XOM"
+    assert values["B3"].value is True
+    assert values["B4"].value == "#N/A"
+    assert values["B5"].value is None
+    formulas = openpyxl.load_workbook(io.BytesIO(data))["S"]
+    assert formulas["B2"].value == "=MYFUNC(A1)"
+    # Values of formulas we did not compute are read from the old file and put back.
+    kept = cached_formula_values(data)
+    assert kept["S"]["B2"] == (' t="str"', "XOM")
+    again, count = patch_cached_values(_saved(openpyxl.load_workbook(io.BytesIO(data))), {}, kept)
+    assert count == 4
+    assert openpyxl.load_workbook(io.BytesIO(again), data_only=True)["S"]["B1"].value == 6
+
+
+def test_evaluator_calls_the_excel_function():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "T"
+    for i, price in enumerate([100.0, 101.0, 99.0, 102.0]):
+        ws.cell(row=i + 1, column=2, value=price)
+    ws["D1"] = 50
+    from openpyxl.workbook.defined_name import DefinedName
+
+    wb.defined_names["Tc"] = DefinedName("Tc", attr_text="T!$D$1")
+    formula = "=INDEX(EMA2_TREND($B$1:$B$4,Tc,22),ROWS($B$1:B3))"
+    assert uses_udf(formula) and not uses_udf("=SUM(A1:A3)")
+    import pandas as pd
+
+    from xlsector.trend import ema2
+
+    expected = ema2(pd.Series([100.0, 101.0, 99.0, 102.0]), 50, k=22).iloc[2]
+    assert FormulaEvaluator(wb).evaluate(formula, "T") == pytest.approx(expected, abs=1e-15)
