@@ -76,7 +76,9 @@ def sheet_values(path: Path, sheet: str) -> list[tuple]:
         book.close()
 
 
-def random_walk(tickers: list[str], dates: pd.DatetimeIndex, *, seed: int = 0, vol: float = 0.01) -> pd.DataFrame:
+def random_walk(
+    tickers: list[str], dates: pd.DatetimeIndex, *, seed: int = 0, vol: float = 0.01
+) -> pd.DataFrame:
     """Seeded synthetic prices with a common market factor (so the tickers are each other's peers)."""
     rng = np.random.default_rng(seed)
     market = rng.normal(0.0003, vol, len(dates))

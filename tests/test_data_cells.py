@@ -214,4 +214,4 @@ def test_fast_and_slow_paths_agree(rows):
     got = frame.reindex(pd.date_range(start, periods=len(rows))).to_numpy()
     # trailing all-blank rows are dropped by design; compare what is there
     np.testing.assert_array_equal(got[: len(frame)], expected[: len(frame)])
-    assert np.all(np.isnan(expected[len(frame):]))
+    assert np.all(np.isnan(expected[len(frame) :]))

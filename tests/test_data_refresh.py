@@ -6,7 +6,6 @@ Every test that downloads asserts that the transport refused no host (nothing tr
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import os
 
@@ -70,7 +69,9 @@ def test_success_appends_rows_and_updates_provenance(tmp_path, fake, session):
     assert list(data.prices.columns) == ["XLK", "XLF", "^GSPC"]
     assert data.prices.index[-1] == DATES[-1]
     # the merged history has the downloaded returns everywhere
-    np.testing.assert_allclose(data.prices.pct_change().iloc[1:], full.pct_change().iloc[1:], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        data.prices.pct_change().iloc[1:], full.pct_change().iloc[1:], rtol=1e-9, atol=1e-12
+    )
     assert data.provenance.source.startswith("Yahoo Finance (yfinance")
     # only the Data sheet and the provenance cells changed
     assert sheet_values(path, "Settings") == settings_before
@@ -146,7 +147,7 @@ def test_bad_jump_stops_the_refresh(tmp_path, fake, session):
     path = _workbook(tmp_path, full.loc[OLD], funds="XLK,XLF,XLE", market_index="^GSPC")
     before = path.read_bytes()
     broken = full.copy()
-    broken.loc[DATES[310]:, "XLF"] /= 1.231  # a split applied twice in the new rows
+    broken.loc[DATES[310] :, "XLF"] /= 1.231  # a split applied twice in the new rows
     for ticker in broken.columns:
         fake.tickers[ticker] = broken[ticker]
     with pytest.raises(RefreshError, match=rf"XLF moved -\d+\.\d% on {DATES[310]:%Y-%m-%d}"):
@@ -177,7 +178,7 @@ def test_real_xlf_split_applied_twice_is_flagged(tmp_path, fake, session, shared
 def test_revised_history_is_reported_and_download_wins(tmp_path, fake, session):
     full = random_walk(["XLK", "XLF"], DATES, seed=7)
     old = full.loc[OLD].copy()
-    old.loc[OLD[100]:, "XLK"] *= 0.997  # the sheet's copy lacks a 0.3% dividend on OLD[100]
+    old.loc[OLD[100] :, "XLK"] *= 0.997  # the sheet's copy lacks a 0.3% dividend on OLD[100]
     path = _workbook(tmp_path, old, funds="XLK,XLF")
     for ticker in full.columns:
         fake.tickers[ticker] = full[ticker]
@@ -186,7 +187,9 @@ def test_revised_history_is_reported_and_download_wins(tmp_path, fake, session):
     assert len(report.revisions) == 1 and report.revisions[0].startswith(f"XLK on {OLD[100]:%Y-%m-%d}")
     assert "Revised history: XLK" in report.summary()
     data = read_data_sheet(path).prices
-    np.testing.assert_allclose(data["XLK"].pct_change().iloc[1:], full["XLK"].pct_change().iloc[1:], rtol=1e-9)
+    np.testing.assert_allclose(
+        data["XLK"].pct_change().iloc[1:], full["XLK"].pct_change().iloc[1:], rtol=1e-9
+    )
 
 
 def test_real_agg_missing_dividend_is_reported_as_revision(tmp_path, fake, session, shared_data):
@@ -212,7 +215,9 @@ def test_later_start_splices_onto_the_old_history():
     new = pd.DataFrame({"A": [50.0, 55.0, 60.0, 66.0]}, index=dates[6:])
     merged, new_rows, revisions = merge_prices(old, new)
     # anchored on dates[6]: old 7.0 = new 50.0, so later new prices scale by 7/50
-    np.testing.assert_allclose(merged["A"].iloc[:7].to_numpy(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        merged["A"].iloc[:7].to_numpy(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], rtol=1e-12
+    )
     np.testing.assert_allclose(merged["A"].iloc[7:].to_numpy(), np.array([55.0, 60.0, 66.0]) * 7 / 50)
     assert new_rows == {"A": 2}
     # old return 7->8 = +14.29%; new 50->55 = +10%: a revision on dates[7]
@@ -295,7 +300,9 @@ def test_text_in_a_price_cell_is_an_error(tmp_path, session):
     book["Data"]["C5"] = "n/a"
     book.save(path)
     before = path.read_bytes()
-    with pytest.raises(DataError, match=r"sheet Data: price cell at row 5, column 3 \(XLF\) holds the text 'n/a'"):
+    with pytest.raises(
+        DataError, match=r"sheet Data: price cell at row 5, column 3 \(XLF\) holds the text 'n/a'"
+    ):
         refresh(path, session=session)
     assert path.read_bytes() == before
 
@@ -320,6 +327,8 @@ def test_cli_refresh_success_and_error(tmp_path, fake, session, monkeypatch, cap
     before = path.read_bytes()
     assert main(["refresh", str(path), "--tickers", "XLK", "--start", "2021-01-04"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: refresh of book.xlsx stopped, nothing written: download failed for 1 ticker")
+    assert err.startswith(
+        "Error: refresh of book.xlsx stopped, nothing written: download failed for 1 ticker"
+    )
     assert "XLK: No data found, symbol may be delisted" in err  # Yahoo's 404 text (time zone known by now)
     assert path.read_bytes() == before

@@ -26,7 +26,19 @@ def test_sample_contents_and_provenance():
     data = load_sample()
     assert isinstance(data, PriceData)
     prices = data.prices
-    assert list(prices.columns) == ["XOM", "JPM", "JNJ", "MRK", "PG", "KO", "WMT", "HD", "GE", "MSFT", "^GSPC"]
+    assert list(prices.columns) == [
+        "XOM",
+        "JPM",
+        "JNJ",
+        "MRK",
+        "PG",
+        "KO",
+        "WMT",
+        "HD",
+        "GE",
+        "MSFT",
+        "^GSPC",
+    ]
     assert prices.shape == (8313, 11)
     assert prices.index[0] == pd.Timestamp("1990-01-02") and prices.index[-1] == pd.Timestamp("2022-12-28")
     assert prices.notna().all().all() and (prices > 0).all().all()

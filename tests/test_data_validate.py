@@ -80,7 +80,9 @@ def test_ticker_stopping_early_is_reported_not_filled():
     frame = _frame([[1.0, 2.0], [1.1, 2.1], [np.nan, 2.2]])
     out, issues = validate_prices(frame, warn=False)
     assert np.isnan(out["A"].iloc[2])
-    assert issues == ["prices: A stops on 2020-01-02, before the last date 2020-01-03 (1 dates without a price)"]
+    assert issues == [
+        "prices: A stops on 2020-01-02, before the last date 2020-01-03 (1 dates without a price)"
+    ]
 
 
 def test_jump_guard_hand_sized():

@@ -34,11 +34,10 @@ def test_exception_half_way_leaves_old_bytes(tmp_path):
     target = tmp_path / "book.xlsx"
     old = os.urandom(4096)
     target.write_bytes(old)
-    with pytest.raises(RuntimeError, match="boom"):
-        with atomic_output(target) as tmp:
-            with open(tmp, "wb") as handle:
-                handle.write(b"partial")
-                raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), atomic_output(target) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(b"partial")
+            raise RuntimeError("boom")
     assert target.read_bytes() == old
     assert _leftovers(tmp_path) == []
 
@@ -46,10 +45,9 @@ def test_exception_half_way_leaves_old_bytes(tmp_path):
 def test_keyboard_interrupt_half_way_leaves_old_bytes(tmp_path):
     target = tmp_path / "book.xlsx"
     target.write_bytes(b"old")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_output(target) as tmp:
-            tmp.write_bytes(b"half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_output(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise KeyboardInterrupt
     assert target.read_bytes() == b"old"
     assert _leftovers(tmp_path) == []
 

@@ -41,7 +41,9 @@ YAHOO_HOSTS = {
 _NY_OPEN_UTC = pd.Timedelta(hours=14, minutes=30)  # 9:30 New York (EST) as seconds after midnight UTC
 
 
-def chart_json(ticker: str, series: pd.Series, *, period1: int | None, period2: int | None, tz_only: bool) -> dict:
+def chart_json(
+    ticker: str, series: pd.Series, *, period1: int | None, period2: int | None, tz_only: bool
+) -> dict:
     """A Yahoo chart-API response for daily bars of ``series`` (adjusted closes; close = adj close x 1.01)."""
     clean = series.dropna()
     stamps = ((clean.index.as_unit("s").asi8 // 1) + int(_NY_OPEN_UTC.total_seconds())).astype(np.int64)
@@ -94,7 +96,10 @@ def chart_json(ticker: str, series: pd.Series, *, period1: int | None, period2: 
 
 
 NOT_FOUND = {
-    "chart": {"result": None, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}
+    "chart": {
+        "result": None,
+        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+    }
 }
 
 
@@ -119,7 +124,7 @@ class FakeYahoo:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 fake.requests.append(self.path)
                 parts = urlsplit(self.path)
                 host, _, rest = parts.path.lstrip("/").partition("/")
@@ -135,13 +140,17 @@ class FakeYahoo:
                         if behaviour == "missing":
                             return self._send(404, json.dumps(NOT_FOUND).encode())
                         if behaviour == "empty":
-                            empty = pd.Series([], index=pd.DatetimeIndex([], dtype="datetime64[us]"), dtype=float)
+                            empty = pd.Series(
+                                [], index=pd.DatetimeIndex([], dtype="datetime64[us]"), dtype=float
+                            )
                             body = chart_json(ticker, empty, period1=None, period2=None, tz_only=False)
                             body["chart"]["result"][0]["indicators"]["quote"] = [{}]
                             body["chart"]["result"][0].pop("timestamp")
                             return self._send(200, json.dumps(body).encode())
                         if behaviour == "truncate" and "range" in query:  # the time-zone lookup works
-                            behaviour = pd.Series([100.0], index=pd.DatetimeIndex(["2020-01-02"]).as_unit("us"))
+                            behaviour = pd.Series(
+                                [100.0], index=pd.DatetimeIndex(["2020-01-02"]).as_unit("us")
+                            )
                         elif behaviour == "truncate":
                             body = json.dumps(NOT_FOUND).encode() * 50
                             self.send_response(200)
@@ -166,9 +175,13 @@ class FakeYahoo:
                 if rest.startswith("v10/finance/quoteSummary/"):  # yfinance's "why no time zone?" probes
                     ticker = unquote(rest.rsplit("/", 1)[-1])
                     error = {"code": "Not Found", "description": f"Quote not found for symbol: {ticker}"}
-                    return self._send(404, json.dumps({"quoteSummary": {"result": None, "error": error}}).encode())
+                    return self._send(
+                        404, json.dumps({"quoteSummary": {"result": None, "error": error}}).encode()
+                    )
                 if rest.startswith("v7/finance/quote"):
-                    return self._send(200, json.dumps({"quoteResponse": {"result": [], "error": None}}).encode())
+                    return self._send(
+                        200, json.dumps({"quoteResponse": {"result": [], "error": None}}).encode()
+                    )
                 if rest.startswith("ws/fundamentals-timeseries/"):
                     return self._send(200, json.dumps({"timeseries": {"result": [], "error": None}}).encode())
                 return self._send(404, b"<html>unknown path</html>", "text/html")

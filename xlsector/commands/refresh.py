@@ -20,12 +20,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="comma-separated Yahoo tickers (default: the Data sheet's columns and the Settings' tickers)",
     )
     parser.add_argument(
-        "--start", help="first date, YYYY-MM-DD (default: RefreshStart setting, else the Data sheet's first date)"
+        "--start",
+        help="first date, YYYY-MM-DD (default: RefreshStart setting, else the Data sheet's first date)",
     )
     parser.add_argument(
         "--accept-jumps", action="store_true", help="write even if the jump guard flags a new one-day jump"
     )
-    parser.add_argument("--cache-dir", help="download cache folder (default: $XLSECTOR_CACHE_DIR or the user cache)")
+    parser.add_argument(
+        "--cache-dir", help="download cache folder (default: $XLSECTOR_CACHE_DIR or the user cache)"
+    )
     parser.set_defaults(run=run)
     return parser
 

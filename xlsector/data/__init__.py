@@ -23,7 +23,9 @@ _EXPORTS: dict[str, str] = {
     "RefreshReport": "xlsector.data.refresh",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # noqa: RUF022 - same order as _EXPORTS
+    *_EXPORTS,
+]
 
 
 def __getattr__(name: str) -> Any:

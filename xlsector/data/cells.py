@@ -86,7 +86,9 @@ def _is_blank(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def _is_datetime(value: Any) -> bool:
@@ -116,7 +118,9 @@ def excel_serial_to_datetime(serials: Any) -> np.ndarray:
     1900-02-29 is serial 60, which is rejected, as are serials < 1 or after 9999-12-31).
     """
     values = np.asarray(serials, dtype=float)
-    bad = ~np.isfinite(values) | (values < 1) | (values >= _SERIAL_LIMIT + 1) | ((values >= 60) & (values < 61))
+    bad = (
+        ~np.isfinite(values) | (values < 1) | (values >= _SERIAL_LIMIT + 1) | ((values >= 60) & (values < 61))
+    )
     if bad.any():
         first = values.ravel()[np.flatnonzero(bad.ravel())[0]]
         reason = "Excel's fictitious 1900-02-29" if 60 <= first < 61 else "outside Excel's dates 1 .. 2958465"
@@ -244,7 +248,9 @@ def _detect_dates(column: np.ndarray, header_cell: Any) -> bool:
     return False
 
 
-def _convert_dates(column: np.ndarray, rows: np.ndarray, name: str, kind: str | None = None) -> pd.DatetimeIndex:
+def _convert_dates(
+    column: np.ndarray, rows: np.ndarray, name: str, kind: str | None = None
+) -> pd.DatetimeIndex:
     """Convert the date column (no blanks left) to a DatetimeIndex; DataError names the bad cell."""
     kind = kind or _kind(column)
     try:
@@ -296,7 +302,9 @@ def _convert_prices(block: np.ndarray, rows: np.ndarray, col0: int, names: list[
                 values[i, j] = np.nan
             else:
                 where = _where(int(rows[i]), col0 + j + 1, names[j])
-                raise DataError(f"cells: price cell at {where} holds {_describe(value)}; prices must be numbers")
+                raise DataError(
+                    f"cells: price cell at {where} holds {_describe(value)}; prices must be numbers"
+                )
     return values
 
 
@@ -386,13 +394,17 @@ def cells_to_prices(
             rows_with_price = np.flatnonzero(blank_date)[~rest_blank]
             if rows_with_price.size:
                 i = int(rows_with_price[0])
-                raise DataError(f"cells: {_where(row0 + i + 1, 1, date_name)} has no date but the row has prices")
+                raise DataError(
+                    f"cells: {_where(row0 + i + 1, 1, date_name)} has no date but the row has prices"
+                )
             keep = ~blank_date
             rows_excel = rows_excel[keep]
             data = data[keep]
             date_kind = None  # text blanks are gone: infer again
-        index = _convert_dates(data[:, 0], rows_excel, date_name, date_kind) if data.shape[0] else pd.DatetimeIndex(
-            [], dtype="datetime64[us]", name=date_name
+        index = (
+            _convert_dates(data[:, 0], rows_excel, date_name, date_kind)
+            if data.shape[0]
+            else pd.DatetimeIndex([], dtype="datetime64[us]", name=date_name)
         )
         values = _convert_prices(data[:, 1:], rows_excel, col0, price_names)
         frame = pd.DataFrame(values, index=index, columns=pd.Index(price_names), copy=False)

@@ -62,7 +62,8 @@ class RefreshReport:
             )
             added = {t: n for t, n in self.new_rows.items() if n}
             lines.append(
-                "New rows: " + (", ".join(f"{t} +{n}" for t, n in added.items()) if added else "none (already up to date)")
+                "New rows: "
+                + (", ".join(f"{t} +{n}" for t, n in added.items()) if added else "none (already up to date)")
             )
         else:
             lines.append(f"Nothing written to {self.workbook.name}")
@@ -200,7 +201,9 @@ def refresh(
     book = open_workbook(path)
     try:
         existing = _data_frame(book, path) if "Data" in book.sheetnames else pd.DataFrame(dtype=float)
-        settings = named_values(book, ["Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate", "RefreshStart"])
+        settings = named_values(
+            book, ["Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate", "RefreshStart"]
+        )
     finally:
         book.close()
     if not isinstance(existing.index, pd.DatetimeIndex):
@@ -219,7 +222,9 @@ def refresh(
     report.tickers, report.start = wanted, start_text
     check_writable(path)  # fail before downloading if the workbook is open in Excel
 
-    got = fetch_adj_close(wanted, start_text, session=session, downloader=downloader, cache=cache_dir, max_age=None)
+    got = fetch_adj_close(
+        wanted, start_text, session=session, downloader=downloader, cache=cache_dir, max_age=None
+    )
     if got.failures:
         report.failures = got.failures
         raise RefreshError(_failure_message(path, got.failures), report)
@@ -230,7 +235,8 @@ def refresh(
     merged, new_rows, revisions = merge_prices(existing, new)
     report.new_rows = new_rows
     report.revisions = [
-        f"{t} on {d:%Y-%m-%d}: return {r_new:+.4%} now, {r_old:+.4%} in the sheet" for t, d, r_new, r_old in revisions
+        f"{t} on {d:%Y-%m-%d}: return {r_new:+.4%} now, {r_old:+.4%} in the sheet"
+        for t, d, r_new, r_old in revisions
     ]
     try:
         merged, issues = validate_prices(merged, jump_threshold=None, warn=False)

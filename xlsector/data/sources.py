@@ -84,8 +84,12 @@ def make_provenance(
     """Provenance for a frame: tickers and the first/last dates that hold any price."""
     has_price = prices.notna().any(axis=1)
     dates = prices.index[has_price.to_numpy()] if len(prices) else prices.index
-    first = pd.Timestamp(dates[0]).date() if len(dates) and isinstance(prices.index, pd.DatetimeIndex) else None
-    last = pd.Timestamp(dates[-1]).date() if len(dates) and isinstance(prices.index, pd.DatetimeIndex) else None
+    first = (
+        pd.Timestamp(dates[0]).date() if len(dates) and isinstance(prices.index, pd.DatetimeIndex) else None
+    )
+    last = (
+        pd.Timestamp(dates[-1]).date() if len(dates) and isinstance(prices.index, pd.DatetimeIndex) else None
+    )
     return Provenance(source, tuple(str(c) for c in prices.columns), first, last, fetched_at, note)
 
 
@@ -139,8 +143,8 @@ def _parse_dates(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
-    from xlsector.data.workbook import open_workbook, sheet_cells
     from xlsector.data.cells import cells_to_prices
+    from xlsector.data.workbook import open_workbook, sheet_cells
 
     book = open_workbook(path)
     try:
@@ -216,7 +220,5 @@ def load_prices(
     frame = read_price_file(path)
     if validate:
         frame, _ = validate_prices(frame)
-    fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, tz=_dt.timezone.utc).replace(tzinfo=None)
+    fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, tz=_dt.UTC).replace(tzinfo=None)
     return PriceData(frame, make_provenance(frame, f"file: {path}", fetched_at=fetched))
-
-

@@ -32,12 +32,13 @@ Warnings are returned as a list of strings and also issued as :class:`DataQualit
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, DataQualityWarning
 
-__all__ = ["validate_prices", "jump_flags", "compare_returns"]
+__all__ = ["compare_returns", "jump_flags", "validate_prices"]
 
 JUMP_THRESHOLD = 0.15
 REFERENCE_TOLERANCE = 1e-4
@@ -58,7 +59,9 @@ def _as_date_index(frame: pd.DataFrame) -> pd.DataFrame:
     try:
         index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601"))
     except (ValueError, TypeError) as exc:
-        raise DataError(f"prices: the index must hold dates, got {frame.index[:3].tolist()!r}... ({exc})") from None
+        raise DataError(
+            f"prices: the index must hold dates, got {frame.index[:3].tolist()!r}... ({exc})"
+        ) from None
     frame = frame.copy()
     frame.index = index
     return frame
@@ -118,7 +121,12 @@ def jump_flags(
         hits = np.flatnonzero(np.abs(np.nan_to_num(residual)) > threshold)
         for i in hits:
             flags.append(
-                (str(prices.columns[j]), prices.index[i], float(np.expm1(returns[i, j])), float(np.expm1(centre[i])))
+                (
+                    str(prices.columns[j]),
+                    prices.index[i],
+                    float(np.expm1(returns[i, j])),
+                    float(np.expm1(centre[i])),
+                )
             )
     return flags
 

@@ -57,7 +57,9 @@ def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_
     except XlsectorError:
         raise
     except Exception as exc:  # openpyxl raises many kinds (KeyError, BadZipFile, XML errors) on bad files
-        raise DataError(f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})") from None
+        raise DataError(
+            f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def sheet_cells(sheet) -> list[list[Any]]:
@@ -94,14 +96,18 @@ def named_values(book, names: tuple[str, ...] | list[str]) -> dict[str, Any]:
             from openpyxl.utils.cell import coordinate_to_tuple
 
             row, col = coordinate_to_tuple(coord)
-            values = next(sheet.iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True), (None,))
+            values = next(
+                sheet.iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True), (None,)
+            )
             out[name] = values[0]
         else:
             out[name] = sheet[coord].value
     return out
 
 
-def read_settings(path: str | os.PathLike[str], names: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+def read_settings(
+    path: str | os.PathLike[str], names: tuple[str, ...] | list[str] | None = None
+) -> dict[str, Any]:
     """Values of the Settings defined names (all single-cell workbook names when ``names`` is None)."""
     book = open_workbook(path)
     try:
@@ -194,15 +200,18 @@ def write_data_sheet(book, prices: pd.DataFrame, provenance) -> None:
         row = values[i]
         for j in range(values.shape[1]):
             sheet.cell(i + 2, j + 2).value = _excel_value(row[j])
-    for i in range(1, max(old_rows, n_rows) + 1):  # clear what the old data left beyond the new block
-        for j in range(1, max(old_cols, n_cols) + 1):
+    if old_rows > n_rows or old_cols > n_cols:  # clear what the old data left beyond the new block
+        for (i, j), cell in list(sheet._cells.items()):
             if i > n_rows or j > n_cols:
-                if (i, j) in sheet._cells:
-                    sheet._cells[(i, j)].value = None
+                cell.value = None
     stored = {
         "DataSource": provenance.source,
-        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time()) if provenance.first_date else None,
-        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time()) if provenance.last_date else None,
+        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time())
+        if provenance.first_date
+        else None,
+        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time())
+        if provenance.last_date
+        else None,
         "DataFetched": provenance.fetched_at,
         "DataTickers": ", ".join(provenance.tickers),
     }

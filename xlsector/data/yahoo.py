@@ -157,7 +157,12 @@ def _adj_close(frame: pd.DataFrame, ticker: str) -> pd.Series | None:
         return None
     columns = frame.columns
     if isinstance(columns, pd.MultiIndex):
-        for key in (("Adj Close", ticker), ("Adj Close", ticker.upper()), (ticker, "Adj Close"), (ticker.upper(), "Adj Close")):
+        for key in (
+            ("Adj Close", ticker),
+            ("Adj Close", ticker.upper()),
+            (ticker, "Adj Close"),
+            (ticker.upper(), "Adj Close"),
+        ):
             if key in columns:
                 return frame[key]
         return None
@@ -183,14 +188,16 @@ def _read_cache(folder: Path, ticker: str, start: pd.Timestamp, max_age: _dt.tim
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no cache or an unreadable one: download again
-    age = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None) - fetched
+    age = _dt.datetime.now(_dt.UTC).replace(tzinfo=None) - fetched
     if age > max_age or age < _dt.timedelta(0) or cached_start > start:
         return None
     series.attrs["fetched_at"] = fetched
     return series.loc[start:]
 
 
-def _write_cache(folder: Path, ticker: str, series: pd.Series, start: pd.Timestamp, fetched: _dt.datetime) -> None:
+def _write_cache(
+    folder: Path, ticker: str, series: pd.Series, start: pd.Timestamp, fetched: _dt.datetime
+) -> None:
     payload = {
         "ticker": ticker,
         "source": "Yahoo Finance via yfinance, Adj Close, auto_adjust=False",
@@ -244,14 +251,16 @@ def fetch_adj_close(
     missing = [t for t in wanted if t not in series]
     failures: dict[str, str] = {}
     if missing:
-        now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        now = _dt.datetime.now(_dt.UTC).replace(tzinfo=None, microsecond=0)
         call = downloader or yahoo_download
         result = call(missing, f"{start_ts:%Y-%m-%d}", None if end is None else str(end), session)
         frame, lines = result if isinstance(result, tuple) else (result, [])
         for ticker in missing:
             column = _adj_close(frame, ticker)
             if column is None:
-                failures[ticker] = _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
+                failures[ticker] = (
+                    _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
+                )
                 continue
             column = pd.to_numeric(column, errors="coerce").astype(float)
             index = pd.DatetimeIndex(column.index)
@@ -260,7 +269,9 @@ def fetch_adj_close(
             column.index = index.normalize().as_unit("us")
             column = column[~column.index.duplicated(keep="last")].dropna()
             if column.empty:
-                failures[ticker] = _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
+                failures[ticker] = (
+                    _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
+                )
                 continue
             column.name = ticker
             series[ticker] = column
