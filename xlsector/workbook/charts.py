@@ -64,6 +64,7 @@ def date_line_chart(
     chart.x_axis.number_format = "yyyy"
     chart.x_axis.majorTimeUnit = "years"
     chart.x_axis.title = "Date"
+    chart.x_axis.tickLblPos = "low"  # labels below the plot even when the values cross zero
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     for i, col in enumerate(series_cols):
