@@ -249,7 +249,8 @@ def test_disk_refusing_the_write_keeps_bytes(tmp_path, fake, session, monkeypatc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "cache"]
 
 
-def test_save_killed_half_way_keeps_bytes(tmp_path, fake, session, monkeypatch):
+@pytest.mark.parametrize("where", ["save", "rename"])
+def test_write_killed_half_way_keeps_bytes(tmp_path, fake, session, monkeypatch, where):
     from openpyxl import Workbook
 
     full = random_walk(["XLK"], DATES, seed=9)
@@ -257,14 +258,20 @@ def test_save_killed_half_way_keeps_bytes(tmp_path, fake, session, monkeypatch):
     before = path.read_bytes()
     fake.tickers["XLK"] = full["XLK"]
 
-    def half_save(self, filename):
-        with open(filename, "wb") as handle:
-            handle.write(b"PK\x03\x04 half a zip")
+    def half_save(self, target):
+        target.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Workbook, "save", half_save)
+    def killed_before_rename(src, dst):
+        raise KeyboardInterrupt
+
+    if where == "save":
+        monkeypatch.setattr(Workbook, "save", half_save)
+    else:  # the new file is complete on disk but the process dies before replacing the old one
+        monkeypatch.setattr(os, "replace", killed_before_rename)
     with pytest.raises(KeyboardInterrupt):
         refresh(path, session=session)
+    monkeypatch.undo()
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "cache"]
 

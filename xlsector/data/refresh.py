@@ -186,21 +186,15 @@ def refresh(
     """
     from xlsector.data.sources import make_provenance
     from xlsector.data.validate import jump_flags, validate_prices
-    from xlsector.data.workbook import (
-        _data_frame,
-        named_values,
-        open_workbook,
-        settings_tickers,
-        write_data_sheet,
-    )
+    from xlsector.data.workbook import _data_frame, load_fast, named_values, settings_tickers, write_data_sheet
     from xlsector.data.yahoo import _source_label, fetch_adj_close
-    from xlsector.fileio import atomic_output, check_writable
+    from xlsector.fileio import atomic_write_bytes, check_writable
 
     path = Path(workbook_path)
     report = RefreshReport(workbook=path)
-    book = open_workbook(path)
+    book, rows, raw = load_fast(path)
     try:
-        existing = _data_frame(book, path) if "Data" in book.sheetnames else pd.DataFrame(dtype=float)
+        existing = _data_frame(book, path, rows) if "Data" in book.sheetnames else pd.DataFrame(dtype=float)
         settings = named_values(
             book, ["Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate", "RefreshStart"]
         )
@@ -269,21 +263,43 @@ def refresh(
     provenance = make_provenance(merged, _source_label(), fetched_at=fetched)
     report.first_date, report.last_date = provenance.first_date, provenance.last_date
 
-    book = open_workbook(path, read_only=False, data_only=False)
+    if path.read_bytes() != raw:
+        raise RefreshError(f"refresh of {path.name} stopped, nothing written: the file changed during the refresh", report)
     try:
-        write_data_sheet(book, merged, provenance)
-        with atomic_output(path) as tmp:
-            book.save(tmp)
+        data = _rewrite(path, merged, provenance)
+        atomic_write_bytes(path, data)
     except XlsectorError as exc:
         raise RefreshError(f"refresh of {path.name} stopped, nothing written: {exc}", report) from None
     except OSError as exc:
         raise RefreshError(
             f"refresh of {path.name} stopped, nothing written: cannot write ({exc.strerror or exc})", report
         ) from None
-    finally:
-        book.close()
     report.written = True
     return report
+
+
+def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:
+    """The workbook's new bytes: Data rows and provenance cells replaced, the rest kept.
+
+    openpyxl rewrites the file without the cached values of formula cells; those are put back from the
+    original file (:mod:`xlsector.workbook.xlsx_patch`), so viewers that do not calculate still show the
+    last computed values until the next render or recalculation.
+    """
+    import io
+
+    from xlsector.data.workbook import load_fast, write_data_sheet
+    from xlsector.workbook.data_xml import inject_rows
+    from xlsector.workbook.xlsx_patch import cached_formula_values, patch_cached_values
+
+    book, _, raw = load_fast(path, read_only=False, data_only=False)
+    try:
+        write_data_sheet(book, prices, provenance)
+        buffer = io.BytesIO()
+        book.save(buffer)
+    finally:
+        book.close()
+    saved, _ = patch_cached_values(buffer.getvalue(), {}, cached_formula_values(raw))
+    return inject_rows(saved, "Data", prices)
 
 
 def _failure_message(path: Path, failures: dict[str, str]) -> str:

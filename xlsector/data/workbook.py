@@ -18,7 +18,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, XlsectorError
@@ -28,6 +27,7 @@ __all__ = [
     "PROVENANCE_NAMES",
     "TICKER_SETTINGS",
     "named_values",
+    "load_fast",
     "open_workbook",
     "read_data_sheet",
     "read_settings",
@@ -132,12 +132,21 @@ def settings_tickers(settings: dict[str, Any]) -> list[str]:
     return tickers
 
 
-def _data_frame(book, path: Path) -> pd.DataFrame:
+def _data_frame(book, path: Path, rows: list[list[Any]] | None = None) -> pd.DataFrame:
+    """The Data sheet as a price frame. ``rows`` are rows 2.. when they were cut out of the file's XML
+    before openpyxl opened it (:func:`load_fast`); otherwise openpyxl reads them (slow for big sheets).
+    """
     from xlsector.data.cells import cells_to_prices
 
     if DATA_SHEET not in book.sheetnames:
         raise DataError(f"{path}: no sheet named {DATA_SHEET} (the workbook's prices live there)")
-    cells = sheet_cells(book[DATA_SHEET])
+    sheet = book[DATA_SHEET]
+    if rows is None:
+        cells = sheet_cells(sheet)
+    else:
+        header = list(next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ()))
+        width = max([len(header)] + [len(r) for r in rows])
+        cells = [header + [None] * (width - len(header))] + rows
     if not cells or all(v is None for v in cells[0]):
         return pd.DataFrame(index=pd.DatetimeIndex([], name="Date", dtype="datetime64[us]"), dtype=float)
     try:
@@ -148,15 +157,43 @@ def _data_frame(book, path: Path) -> pd.DataFrame:
     return frame
 
 
+def load_fast(path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True):
+    """Open a workbook with the Data sheet's rows 2.. cut out of its XML first (openpyxl needs seconds for
+    100k cells; :mod:`xlsector.workbook.data_xml` parses them in a fraction of that).
+
+    Returns ``(book, rows, raw_bytes)``: the openpyxl workbook (Data has only its header row), the
+    Data rows 2.. as lists of values (serial numbers for dates), or None when there are none, and the
+    file's original bytes.
+    """
+    import io
+
+    import openpyxl
+
+    from xlsector.workbook.data_xml import strip_rows
+
+    file = Path(path)
+    open_workbook(file, read_only=True).close()  # the checks and messages for missing/corrupt files
+    raw = file.read_bytes()
+    try:
+        stripped, rows = strip_rows(raw, DATA_SHEET)
+        keep_vba = file.suffix.lower() == ".xlsm" and not read_only
+        book = openpyxl.load_workbook(io.BytesIO(stripped), read_only=read_only, data_only=data_only, keep_vba=keep_vba)
+    except XlsectorError:
+        raise
+    except Exception as exc:  # a damaged zip member or XML that openpyxl's first look did not touch
+        raise DataError(f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})") from None
+    return book, rows, raw
+
+
 def read_data_sheet(path: str | os.PathLike[str], *, validate: bool = True):
     """Read the Data sheet and provenance cells of a workbook as :class:`~xlsector.data.PriceData`."""
     from xlsector.data.sources import PriceData, make_provenance
     from xlsector.data.validate import validate_prices
 
     file = Path(path)
-    book = open_workbook(file)
+    book, rows, _ = load_fast(file)
     try:
-        frame = _data_frame(book, file)
+        frame = _data_frame(book, file, rows)
         stored = named_values(book, PROVENANCE_NAMES)
     finally:
         book.close()
@@ -169,49 +206,31 @@ def read_data_sheet(path: str | os.PathLike[str], *, validate: bool = True):
     return PriceData(frame, make_provenance(frame, str(source), fetched_at=fetched))
 
 
-def _excel_value(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
-
-
 def write_data_sheet(book, prices: pd.DataFrame, provenance) -> None:
-    """Replace the values of the Data sheet of an openpyxl workbook (normal mode) and its provenance cells.
+    """Set the Data sheet's header row, a style-carrying date in A2, and the provenance cells.
 
-    Only cell values change: the sheet, its formats, column widths and everything else in the workbook
-    are kept. Cells beyond the new data are cleared.
+    ``book`` is a workbook opened by :func:`load_fast` (normal mode), so Data holds only its header;
+    the price rows are put into the saved file by :func:`xlsector.workbook.data_xml.inject_rows`.
+    Everything else in the workbook is kept.
     """
-    if DATA_SHEET in book.sheetnames:
-        sheet = book[DATA_SHEET]
-    else:
-        sheet = book.create_sheet(DATA_SHEET)
-    old_rows, old_cols = sheet.max_row, sheet.max_column
-    n_rows, n_cols = len(prices) + 1, prices.shape[1] + 1
-    date_format = "yyyy-mm-dd"
-    if old_rows >= 2 and sheet.cell(2, 1).number_format not in ("General", None):
-        date_format = sheet.cell(2, 1).number_format
+    sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.create_sheet(DATA_SHEET)
+    for (i, _j), cell in list(sheet._cells.items()):
+        if i >= 2:
+            cell.value = None
+    old_cols = sheet.max_column
     sheet.cell(1, 1).value = "Date"
     for j, ticker in enumerate(prices.columns, start=2):
         sheet.cell(1, j).value = str(ticker)
-    dates = prices.index.to_pydatetime()
-    values = prices.to_numpy(dtype=float)
-    for i in range(len(prices)):
-        cell = sheet.cell(i + 2, 1)
-        cell.value = dates[i]
-        cell.number_format = date_format
-        row = values[i]
-        for j in range(values.shape[1]):
-            sheet.cell(i + 2, j + 2).value = _excel_value(row[j])
-    if old_rows > n_rows or old_cols > n_cols:  # clear what the old data left beyond the new block
-        for (i, j), cell in list(sheet._cells.items()):
-            if i > n_rows or j > n_cols:
-                cell.value = None
+    for j in range(prices.shape[1] + 2, old_cols + 1):
+        sheet.cell(1, j).value = None
+    if len(prices):
+        cell = sheet.cell(2, 1)  # only to obtain a date style; inject_rows replaces row 2
+        cell.value = prices.index[0].to_pydatetime()
+        cell.number_format = "yyyy-mm-dd"
     stored = {
         "DataSource": provenance.source,
-        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time())
-        if provenance.first_date
-        else None,
-        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time())
-        if provenance.last_date
-        else None,
+        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time()) if provenance.first_date else None,
+        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time()) if provenance.last_date else None,
         "DataFetched": provenance.fetched_at,
         "DataTickers": ", ".join(provenance.tickers),
     }
