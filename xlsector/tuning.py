@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 import numpy as np
@@ -67,45 +68,48 @@ def _growth_stats_py(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return growth, worst
 
 
-def _fwpt_walk_py(returns, targets, decision, t0, retune_days, defer):
-    """The FWPT selection walk (see :func:`fwpt`), plain loop over days, vectorised over trend constants.
+def _prefix_growth_py(returns: np.ndarray) -> np.ndarray:
+    """Growth of 1 through each day per row: G[:, 0] = 1, G[:, t] = G[:, t-1]·(1 + r[:, t]) (sequential)."""
+    growth = np.empty_like(returns)
+    growth[:, 0] = 1.0
+    for t in range(1, returns.shape[1]):
+        growth[:, t] = growth[:, t - 1] * (1.0 + returns[:, t])
+    return growth
 
-    Returns ``active`` (tc row in force after each day's close), and the retune events as arrays
-    (day, best row, kind: 0 initial, 1 kept, 2 adopted, 3 deferred, 4 pending: pick not known yet).
+
+def _fwpt_walk_py(returns, picks, lag, decision, t0, retune_days, defer):
+    """The FWPT selection walk (see :func:`fwpt`): a plain loop over days, vectorised over trend constants.
+
+    ``picks[m, t + lag]`` is the target tc row m decides at the close of t (unknown past the last day).
+    Returns ``active`` (tc row in force after each day's close), the retune events as arrays (day, best
+    row, kind: 0 initial, 1 kept, 2 adopted, 3 deferred, 4 pending: pick not known yet) and the growth
+    of 1 of every row through the last day.
     """
     n_tcs, n_days = returns.shape
-    growth = np.ones(n_tcs)
+    growth = _prefix_growth_py(returns)  # G[:, t] = growth of 1 through day t; score = log(G[:, t])
     active = np.zeros(n_days, np.int64)
     ev_day = np.zeros(n_days, np.int64)
     ev_best = np.zeros(n_days, np.int64)
     ev_kind = np.zeros(n_days, np.int64)
-    n_ev = 0
-    current = 0
+    current = int(np.argmax(np.log(growth[:, t0])))
+    active[: t0 + 1] = current
+    ev_day[0], ev_best[0], ev_kind[0] = t0, current, 0
+    n_ev = 1
     last = t0
     due = False
-    for t in range(1, n_days):
-        growth = growth * (1.0 + returns[:, t])
-        if t < t0:
-            continue
-        if t == t0:
-            current = int(np.argmax(np.log(growth)))
-            active[:t0 + 1] = current
-            ev_day[n_ev], ev_best[n_ev], ev_kind[n_ev] = t, current, 0
-            n_ev += 1
-            continue
+    for t in range(t0 + 1, n_days):
         if not due and t - last >= retune_days:
             due = True
         if due and decision[t]:
-            best = int(np.argmax(np.log(growth)))
+            best = int(np.argmax(np.log(growth[:, t])))
             kind = 1
             if best != current:
-                new_pick = targets[best, t]
-                old_pick = targets[current, t]
+                known = t + lag < n_days
                 if not defer:
                     kind = 2
-                elif new_pick < 0 or old_pick < 0:
+                elif not known:
                     kind = 4
-                elif new_pick == old_pick:
+                elif picks[best, t + lag] == picks[current, t + lag]:
                     kind = 2
                 else:
                     kind = 3
@@ -117,7 +121,7 @@ def _fwpt_walk_py(returns, targets, decision, t0, retune_days, defer):
             ev_day[n_ev], ev_best[n_ev], ev_kind[n_ev] = t, best, kind
             n_ev += 1
         active[t] = current
-    return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev]
+    return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev], growth[:, -1].copy()
 
 
 if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
@@ -144,9 +148,14 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
         return growth, worst
 
     @numba.njit(cache=True)
-    def _fwpt_walk(returns, targets, decision, t0, retune_days, defer):
+    def _fwpt_walk(returns, picks, lag, decision, t0, retune_days, defer):
+        # Same walk as _fwpt_walk_py, in blocks of days: each block's growth of every row is filled row by
+        # row (contiguous reads, a cache-sized buffer), then the block's days are walked in order. The
+        # products are the same sequential products, so the scores are bit-identical.
         n_tcs, n_days = returns.shape
-        growth = np.ones(n_tcs)
+        block = 64
+        buf = np.empty((n_tcs, block))
+        g = np.ones(n_tcs)
         active = np.zeros(n_days, np.int64)
         ev_day = np.zeros(n_days, np.int64)
         ev_best = np.zeros(n_days, np.int64)
@@ -155,47 +164,59 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
         current = 0
         last = t0
         due = False
-        for t in range(1, n_days):
+        for start in range(0, n_days, block):
+            stop = min(start + block, n_days)
             for m in range(n_tcs):
-                growth[m] = growth[m] * (1.0 + returns[m, t])
-            if t < t0:
-                continue
-            if t == t0:
-                current = int(np.argmax(np.log(growth)))
-                for s in range(t0 + 1):
-                    active[s] = current
-                ev_day[n_ev] = t
-                ev_best[n_ev] = current
-                ev_kind[n_ev] = 0
-                n_ev += 1
-                continue
-            if not due and t - last >= retune_days:
-                due = True
-            if due and decision[t]:
-                best = int(np.argmax(np.log(growth)))
-                kind = 1
-                if best != current:
-                    new_pick = targets[best, t]
-                    old_pick = targets[current, t]
-                    if not defer:
-                        kind = 2
-                    elif new_pick < 0 or old_pick < 0:
-                        kind = 4
-                    elif new_pick == old_pick:
-                        kind = 2
+                x = g[m]
+                for t in range(start, stop):
+                    if t > 0:
+                        x = x * (1.0 + returns[m, t])
+                    buf[m, t - start] = x
+                g[m] = x
+            for t in range(start, stop):
+                if t < t0:
+                    continue
+                check = t == t0
+                if t > t0:
+                    if not due and t - last >= retune_days:
+                        due = True
+                    check = due and decision[t]
+                if check:
+                    best = 0
+                    top = np.log(buf[0, t - start])
+                    for m in range(1, n_tcs):
+                        value = np.log(buf[m, t - start])
+                        if value > top:
+                            top = value
+                            best = m
+                    if t == t0:
+                        current = best
+                        for s in range(t0):
+                            active[s] = current
+                        kind = 0
                     else:
-                        kind = 3
-                if kind == 2:
-                    current = best
-                if kind <= 2:
-                    due = False
-                    last = t
-                ev_day[n_ev] = t
-                ev_best[n_ev] = best
-                ev_kind[n_ev] = kind
-                n_ev += 1
-            active[t] = current
-        return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev]
+                        kind = 1
+                        if best != current:
+                            if not defer:
+                                kind = 2
+                            elif t + lag >= n_days:
+                                kind = 4
+                            elif picks[best, t + lag] == picks[current, t + lag]:
+                                kind = 2
+                            else:
+                                kind = 3
+                        if kind == 2:
+                            current = best
+                        if kind <= 2:
+                            due = False
+                            last = t
+                    ev_day[n_ev] = t
+                    ev_best[n_ev] = best
+                    ev_kind[n_ev] = kind
+                    n_ev += 1
+                active[t] = current
+        return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev], g
+
 else:  # pragma: no cover
     _growth_stats = _growth_stats_py
     _fwpt_walk = _fwpt_walk_py
@@ -437,9 +458,9 @@ class FwptResult:
     holdings, returns, equity : walk-forward path over the out-of-sample days.
     trades : DataFrame (date, from, to) of the walk-forward's switches.
     in_sample_tc : tc with the best score over the whole period (hindsight).
-    in_sample_returns, benchmark_returns : over the same days.
-    metrics : xlsector.metrics figures side by side: columns ``walk_forward``, ``in_sample_best``,
-        ``benchmark``, ``definition``.
+    in_sample_returns, in_sample_holdings, benchmark_returns : over the same days.
+    metrics : (computed on first use) xlsector.metrics figures side by side: columns ``walk_forward``,
+        ``in_sample_best``, ``benchmark``, ``definition``.
     """
 
     born_on: pd.Timestamp
@@ -457,9 +478,37 @@ class FwptResult:
     in_sample_returns: pd.Series
     benchmark_returns: pd.Series
     benchmark_label: str
-    metrics: pd.DataFrame
+    in_sample_holdings: pd.Series
     data_start: pd.Timestamp
     score_label: str = score_label(None)
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        """xlsector.metrics figures over the out-of-sample days: walk_forward, in_sample_best, benchmark.
+
+        ``attrs``: ``period`` (start point, last date) and ``sample`` (what is in or out of sample).
+        """
+        from xlsector.metrics import count_trades, metrics
+
+        m_wf = metrics(self.returns, holdings=self.holdings, switches=count_trades(self.holdings),
+                       benchmark=self.benchmark_returns)
+        m_in = metrics(self.in_sample_returns, holdings=self.in_sample_holdings,
+                       switches=count_trades(self.in_sample_holdings))
+        table = pd.DataFrame(
+            {
+                "walk_forward": m_wf["strategy"],
+                "in_sample_best": m_in["strategy"].reindex(m_wf.index),
+                "benchmark": m_wf["benchmark"],
+                "definition": m_wf["definition"],
+            }
+        )
+        table.attrs["period"] = (self.returns.index[0], self.returns.index[-1])
+        table.attrs["sample"] = (
+            "walk_forward: out of sample (each tc chosen on data before the days it trades); "
+            f"in_sample_best: tc {self.in_sample_tc:g} chosen on the whole period (hindsight); "
+            f"benchmark: {self.benchmark_label}"
+        )
+        return table
 
     @property
     def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -471,20 +520,26 @@ class FwptResult:
         return float(self.retunes["tc"].iloc[-1])
 
 
-def _targets(grid) -> np.ndarray:
-    """Target decided at each day's close per tc (n_tcs × n_days); -1 where not known from the grid."""
+def _picks(grid) -> tuple[np.ndarray, int]:
+    """Array P and lag L such that P[m, t + L] is the target tc row m decides at the close of day t.
+
+    Uses ``grid.targets`` (decision per day, L = 0) when the core provides it, else the holdings
+    (a decision at t is held from t + delay + 1, L = delay + 1; unknown for the last L days).
+    """
     targets = getattr(grid, "targets", None)
     if targets is not None:
-        return np.ascontiguousarray(targets, dtype=np.int64)
-    lag = grid.strategy.delay + 1
-    out = np.full(grid.holdings.shape, -1, dtype=np.int64)
-    out[:, :-lag] = grid.holdings[:, lag:]
-    return out
+        return np.ascontiguousarray(targets, dtype=np.int64), 0
+    return np.ascontiguousarray(grid.holdings), grid.strategy.delay + 1
 
 
 def _first_prices(prices: pd.DataFrame) -> pd.Series:
+    """Date of each column's first price (NaT for a column without any)."""
     frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
-    return frame.apply(lambda col: col.first_valid_index())
+    present = frame.notna().to_numpy()
+    first = present.argmax(axis=0)
+    dates = frame.index[first].to_numpy().copy()
+    dates[~present.any(axis=0)] = np.datetime64("NaT")
+    return pd.Series(dates, index=frame.columns)
 
 
 def _born_on(prices: pd.DataFrame, grid, born_on) -> tuple[int, pd.Timestamp, pd.Timestamp]:
@@ -493,9 +548,10 @@ def _born_on(prices: pd.DataFrame, grid, born_on) -> tuple[int, pd.Timestamp, pd
         raise ParameterError("prices has no fund with any price")
     oldest = firsts.sort_values().index[0]
     earliest = pd.Timestamp(firsts.min()) + pd.DateOffset(years=5)
-    counts = prices.notna().sum(axis=1) if isinstance(prices, pd.DataFrame) else prices.notna()
-    enough = counts[counts >= min(2, prices.shape[1] if isinstance(prices, pd.DataFrame) else 1)]
-    data_start = pd.Timestamp(enough.index[0]) if len(enough) else pd.Timestamp(grid.dates[0])
+    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
+    counts = frame.notna().to_numpy().sum(axis=1)
+    enough = np.flatnonzero(counts >= min(2, frame.shape[1]))
+    data_start = pd.Timestamp(frame.index[enough[0]]) if enough.size else pd.Timestamp(grid.dates[0])
     last = pd.Timestamp(grid.dates[-1])
     if born_on is None:
         wanted = max(data_start + pd.DateOffset(years=5), earliest)
@@ -580,7 +636,6 @@ def fwpt(
         over the same days.
     """
     from xlsector.backtest import returns_from_holdings
-    from xlsector.metrics import count_trades, metrics
 
     grid_tcs = _tcs(tcs)
     if isinstance(retune_days, bool) or not isinstance(retune_days, (int, np.integer)) or retune_days < 1:
@@ -591,8 +646,10 @@ def fwpt(
     t0, earliest, data_start = _born_on(prices, grid, born_on)
     n_days = len(grid.dates)
     returns = np.ascontiguousarray(grid.returns)
-    active, ev_day, ev_best, ev_kind = _fwpt_walk(
-        returns, _targets(grid), np.ascontiguousarray(grid.decision, dtype=np.bool_), t0, int(retune_days), bool(defer)
+    picks, pick_lag = _picks(grid)
+    active, ev_day, ev_best, ev_kind, final_growth = _fwpt_walk(
+        returns, picks, pick_lag, np.ascontiguousarray(grid.decision, dtype=np.bool_), t0, int(retune_days),
+        bool(defer),
     )
     lag = grid.strategy.delay + 1
     governing = np.empty(n_days, np.int64)  # tc row whose path gives the holding of day t
@@ -606,33 +663,15 @@ def fwpt(
     oos = grid.dates[t0:]
     wf = pd.Series(net[t0:], index=oos, name="walk_forward")
     wf.iloc[0] = 0.0
-    growth, _ = _growth_stats(returns)
     with np.errstate(divide="ignore", invalid="ignore"):
-        best_full = int(np.argmax(np.log(np.maximum(growth, 0.0))))
+        best_full = int(np.argmax(np.log(np.maximum(final_growth, 0.0))))
     ins = pd.Series(returns[best_full, t0:], index=oos, name="in_sample_best")
     ins.iloc[0] = 0.0
     bench = pd.Series(np.asarray(grid.benchmark_returns)[t0:], index=oos, name="benchmark")
     bench.iloc[0] = 0.0
     names = np.asarray(grid.assets, dtype=object)
     holdings = pd.Series(names[stitched[t0:]], index=oos, name="holding")
-    ins_holdings = pd.Series(names[grid.holdings[best_full, t0:]], index=oos)
-
-    m_wf = metrics(wf, holdings=holdings, switches=count_trades(holdings), benchmark=bench)
-    m_in = metrics(ins, holdings=ins_holdings, switches=count_trades(ins_holdings))
-    table = pd.DataFrame(
-        {
-            "walk_forward": m_wf["strategy"],
-            "in_sample_best": m_in["strategy"].reindex(m_wf.index),
-            "benchmark": m_wf["benchmark"],
-            "definition": m_wf["definition"],
-        }
-    )
-    table.attrs["period"] = (oos[0], oos[-1])
-    table.attrs["sample"] = (
-        "walk_forward: out of sample (each tc chosen on data before the days it trades); "
-        f"in_sample_best: tc {grid.tcs[best_full]:g} chosen on the whole period (hindsight); "
-        f"benchmark: {grid.benchmark_label}"
-    )
+    ins_holdings = pd.Series(names[grid.holdings[best_full, t0:]], index=oos, name="holding")
 
     ev_tc = []
     current = None
@@ -663,7 +702,7 @@ def fwpt(
         tcs=grid.tcs, retunes=retunes, tc=pd.Series(grid.tcs[governing[t0:]], index=oos, name="tc"),
         holdings=holdings, returns=wf, equity=(1.0 + wf).cumprod().rename("equity"), trades=trades,
         in_sample_tc=float(grid.tcs[best_full]), in_sample_returns=ins, benchmark_returns=bench,
-        benchmark_label=grid.benchmark_label, metrics=table, data_start=data_start,
+        benchmark_label=grid.benchmark_label, in_sample_holdings=ins_holdings, data_start=data_start,
     )
 
 
