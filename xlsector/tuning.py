@@ -535,7 +535,11 @@ def _picks(grid) -> tuple[np.ndarray, int]:
 def _first_prices(prices: pd.DataFrame) -> pd.Series:
     """Date of each column's first price (NaT for a column without any)."""
     frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
-    present = frame.notna().to_numpy()
+    present = ~np.isnan(frame.to_numpy(dtype=np.float64, na_value=np.nan))
+    return _first_dates(frame, present)
+
+
+def _first_dates(frame: pd.DataFrame, present: np.ndarray) -> pd.Series:
     first = present.argmax(axis=0)
     dates = frame.index[first].to_numpy().copy()
     dates[~present.any(axis=0)] = np.datetime64("NaT")
@@ -543,14 +547,14 @@ def _first_prices(prices: pd.DataFrame) -> pd.Series:
 
 
 def _born_on(prices: pd.DataFrame, grid, born_on) -> tuple[int, pd.Timestamp, pd.Timestamp]:
-    firsts = _first_prices(prices).dropna()
+    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
+    present = ~np.isnan(frame.to_numpy(dtype=np.float64, na_value=np.nan))
+    firsts = _first_dates(frame, present).dropna()
     if firsts.empty:
         raise ParameterError("prices has no fund with any price")
     oldest = firsts.sort_values().index[0]
     earliest = pd.Timestamp(firsts.min()) + pd.DateOffset(years=5)
-    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
-    counts = frame.notna().to_numpy().sum(axis=1)
-    enough = np.flatnonzero(counts >= min(2, frame.shape[1]))
+    enough = np.flatnonzero(present.sum(axis=1) >= min(2, frame.shape[1]))
     data_start = pd.Timestamp(frame.index[enough[0]]) if enough.size else pd.Timestamp(grid.dates[0])
     last = pd.Timestamp(grid.dates[-1])
     if born_on is None:
@@ -679,22 +683,23 @@ def fwpt(
         if kind in (0, 2):
             current = best
         ev_tc.append(grid.tcs[current])
-    retunes = pd.DataFrame(
-        {
-            "date": grid.dates[ev_day],
-            "best_tc": grid.tcs[ev_best],
-            "action": [EVENT_KINDS[int(k)] for k in ev_kind],
-            "tc": ev_tc,
-        }
-    )
     # a deferred retune is re-tried on every following decision day: keep the first try of each run of
     # deferrals (same best tc) and count the tries
     kinds = np.asarray(ev_kind)
+    bests = np.asarray(ev_best)
     repeat = np.zeros(kinds.size, bool)
-    repeat[1:] = (kinds[1:] == 3) & (kinds[:-1] == 3) & (np.asarray(ev_best)[1:] == np.asarray(ev_best)[:-1])
+    repeat[1:] = (kinds[1:] == 3) & (kinds[:-1] == 3) & (bests[1:] == bests[:-1])
     group = np.cumsum(~repeat) - 1
-    retunes["tries"] = np.bincount(group)[group]
-    retunes = retunes.loc[~repeat].reset_index(drop=True)
+    keep = ~repeat
+    retunes = pd.DataFrame(
+        {
+            "date": grid.dates[np.asarray(ev_day)[keep]],
+            "best_tc": grid.tcs[bests[keep]],
+            "action": [EVENT_KINDS[int(k)] for k in kinds[keep]],
+            "tc": np.asarray(ev_tc)[keep],
+            "tries": np.bincount(group),
+        }
+    )
     change = np.flatnonzero(stitched[t0 + 1:] != stitched[t0:-1]) + t0 + 1
     trades = pd.DataFrame({"date": grid.dates[change], "from": names[stitched[change - 1]], "to": names[stitched[change]]})
     return FwptResult(
