@@ -186,7 +186,13 @@ def refresh(
     """
     from xlsector.data.sources import make_provenance
     from xlsector.data.validate import jump_flags, validate_prices
-    from xlsector.data.workbook import _data_frame, load_fast, named_values, settings_tickers, write_data_sheet
+    from xlsector.data.workbook import (
+        _data_frame,
+        load_fast,
+        named_values,
+        settings_tickers,
+        write_data_sheet,
+    )
     from xlsector.data.yahoo import _source_label, fetch_adj_close
     from xlsector.fileio import atomic_write_bytes, check_writable
 
@@ -264,7 +270,9 @@ def refresh(
     report.first_date, report.last_date = provenance.first_date, provenance.last_date
 
     if path.read_bytes() != raw:
-        raise RefreshError(f"refresh of {path.name} stopped, nothing written: the file changed during the refresh", report)
+        raise RefreshError(
+            f"refresh of {path.name} stopped, nothing written: the file changed during the refresh", report
+        )
     try:
         data = _rewrite(path, merged, provenance)
         atomic_write_bytes(path, data)
@@ -291,7 +299,7 @@ def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:
     from xlsector.workbook.data_xml import inject_rows
     from xlsector.workbook.xlsx_patch import cached_formula_values, patch_cached_values
 
-    book, _, raw = load_fast(path, read_only=False, data_only=False)
+    book, _, raw = load_fast(path, read_only=False, data_only=False, with_rows=False)
     try:
         write_data_sheet(book, prices, provenance)
         buffer = io.BytesIO()

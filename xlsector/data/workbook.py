@@ -157,31 +157,39 @@ def _data_frame(book, path: Path, rows: list[list[Any]] | None = None) -> pd.Dat
     return frame
 
 
-def load_fast(path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True):
-    """Open a workbook with the Data sheet's rows 2.. cut out of its XML first (openpyxl needs seconds for
-    100k cells; :mod:`xlsector.workbook.data_xml` parses them in a fraction of that).
+def load_fast(
+    path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True, with_rows: bool = True
+):
+    """Open a workbook quickly: the Data sheet's values are read straight from the XML
+    (:mod:`xlsector.data.sheetxml`) and openpyxl opens a copy in which Data keeps only its header row
+    (openpyxl needs seconds for 100k cells).
 
-    Returns ``(book, rows, raw_bytes)``: the openpyxl workbook (Data has only its header row), the
-    Data rows 2.. as lists of values (serial numbers for dates), or None when there are none, and the
-    file's original bytes.
+    Returns ``(book, rows, raw_bytes)``: the openpyxl workbook, the Data sheet's rows 2.. as lists of
+    values (serial numbers for dates) or None when there is no Data sheet, and the file's bytes.
     """
     import io
 
     import openpyxl
 
-    from xlsector.workbook.data_xml import strip_rows
+    from xlsector.data.sheetxml import read_sheet_grid, strip_sheet_rows
 
     file = Path(path)
     open_workbook(file, read_only=True).close()  # the checks and messages for missing/corrupt files
     raw = file.read_bytes()
     try:
-        stripped, rows = strip_rows(raw, DATA_SHEET)
+        grid = read_sheet_grid(raw, DATA_SHEET) if with_rows else None
+        stripped = strip_sheet_rows(raw, DATA_SHEET)
         keep_vba = file.suffix.lower() == ".xlsm" and not read_only
-        book = openpyxl.load_workbook(io.BytesIO(stripped), read_only=read_only, data_only=data_only, keep_vba=keep_vba)
+        book = openpyxl.load_workbook(
+            io.BytesIO(stripped), read_only=read_only, data_only=data_only, keep_vba=keep_vba
+        )
     except XlsectorError:
         raise
     except Exception as exc:  # a damaged zip member or XML that openpyxl's first look did not touch
-        raise DataError(f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})") from None
+        raise DataError(
+            f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})"
+        ) from None
+    rows = None if grid is None else grid[1:].tolist()
     return book, rows, raw
 
 
@@ -229,8 +237,12 @@ def write_data_sheet(book, prices: pd.DataFrame, provenance) -> None:
         cell.number_format = "yyyy-mm-dd"
     stored = {
         "DataSource": provenance.source,
-        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time()) if provenance.first_date else None,
-        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time()) if provenance.last_date else None,
+        "DataFirstDate": _dt.datetime.combine(provenance.first_date, _dt.time())
+        if provenance.first_date
+        else None,
+        "DataLastDate": _dt.datetime.combine(provenance.last_date, _dt.time())
+        if provenance.last_date
+        else None,
         "DataFetched": provenance.fetched_at,
         "DataTickers": ", ".join(provenance.tickers),
     }

@@ -198,13 +198,14 @@ def _read_cache(folder: Path, ticker: str, start: pd.Timestamp, max_age: _dt.tim
 def _write_cache(
     folder: Path, ticker: str, series: pd.Series, start: pd.Timestamp, fetched: _dt.datetime
 ) -> None:
+    values = series.to_numpy(dtype=float)
     payload = {
         "ticker": ticker,
         "source": "Yahoo Finance via yfinance, Adj Close, auto_adjust=False",
         "start": f"{start:%Y-%m-%d}",
         "fetched_at": fetched.isoformat(timespec="seconds"),
-        "dates": [f"{d:%Y-%m-%d}" for d in series.index],
-        "adj_close": [None if np.isnan(v) else float(v) for v in series.to_numpy(dtype=float)],
+        "dates": pd.DatetimeIndex(series.index).strftime("%Y-%m-%d").tolist(),
+        "adj_close": np.where(np.isnan(values), None, values).tolist(),
     }
     path = _cache_file(folder, ticker)
     try:
