@@ -382,3 +382,10 @@ def test_real_data_pick_and_backtest_match_the_core(sectors, sp500_index):
     assert len(picks) - 2 == len(result.trades)  # header + first day, then one row per trade
     assert u.STORMGUARD_STATE(index_cells) in ("BULL", "BEAR")
     assert len(u.STORMGUARD_HISTORY(index_cells)) == len(index) + 1
+
+
+def test_regressions_found_by_the_property_tests():
+    # empty ranges mean "omitted"; absurd day counts are refused before numpy overflows
+    assert len(u.EMA_WEIGHTS(50, [])) == 250 and len(u.EMA2_WEIGHTS(50, [[]])) == 250
+    with pytest.raises(XlwingsError, match="days must be a whole number of days below 1e9"):
+        u.MOMENTUM([[1.0], [2.0]], 9.223372036854776e18)

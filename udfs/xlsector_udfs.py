@@ -154,9 +154,10 @@ def _unwrap(value: Any) -> Any:
 
 
 def _is_blank(value: Any) -> bool:
+    """None, empty text, NaN, or an empty list (an empty range) count as a blank cell."""
     return value is None or (isinstance(value, str) and not value.strip()) or (
         isinstance(value, float) and math.isnan(value)
-    )
+    ) or (isinstance(value, (list, tuple)) and all(_is_blank(v) for v in value))
 
 
 def _describe(value: Any) -> str:
@@ -193,6 +194,8 @@ def _number(value: Any, name: str, default: Any = _REQUIRED, *, whole: bool = Fa
     if whole:
         if not number.is_integer():
             raise XlwingsError(f"{name} must be a whole number, got {value!r}")
+        if abs(number) > 1e9:  # no count of market days is this large; numpy indices overflow beyond
+            raise XlwingsError(f"{name} must be a whole number of days below 1e9, got {value!r}")
         return int(number)
     return number
 
@@ -377,7 +380,7 @@ def _weights(kind: str, tc: Any, ages: Any, k: Any) -> Any:
     tc_value = _number(tc, "tc")
     k_value = _number(k, "k", DEFAULT_K)
     single = _unwrap(ages)
-    if not isinstance(single, (list, tuple)):  # a count of ages 0..N-1
+    if _is_blank(single) or not isinstance(single, (list, tuple)):  # a count of ages 0..N-1
         count = _number(single, "ages", 250, whole=False)
         weights = function(tc_value, count if not float(count).is_integer() else int(count), k=k_value)
         return [[float(w)] for w in weights]
