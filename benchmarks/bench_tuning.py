@@ -30,8 +30,9 @@ def walks(n_days: int, n_funds: int, seed: int = 42) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range("1998-01-02", periods=n_days)
     rets = rng.normal(0.0003, 0.012, size=(n_days, n_funds))
-    return pd.DataFrame(100 * np.exp(np.cumsum(rets, axis=0)), index=dates,
-                        columns=[f"F{j:02d}" for j in range(n_funds)])
+    return pd.DataFrame(
+        100 * np.exp(np.cumsum(rets, axis=0)), index=dates, columns=[f"F{j:02d}" for j in range(n_funds)]
+    )
 
 
 def timed(fn, repeat: int) -> tuple[float, float]:
@@ -55,8 +56,10 @@ def main() -> int:
 
     prices = walks(7000, 12)
     tcs = range(2, 201)
-    print(f"work: 12 funds x 7000 days, {len(tcs)} trend constants, hysteresis 0.01; "
-          f"median (min) of {args.repeat} runs after warm-up; cores: {os.cpu_count()}")
+    print(
+        f"work: 12 funds x 7000 days, {len(tcs)} trend constants, hysteresis 0.01; "
+        f"median (min) of {args.repeat} runs after warm-up; cores: {os.cpu_count()}"
+    )
     med, low = timed(lambda: backtest_many(prices, tcs, hysteresis=0.01), args.repeat)
     print(f"  backtest_many (core, for reference) {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
     med, low = timed(lambda: trend_chart(prices, tcs=tcs, hysteresis=0.01), args.repeat)
@@ -65,7 +68,7 @@ def main() -> int:
     print(f"  fwpt (retune 125, defer on)         {1e3 * med:8.1f} ms ({1e3 * low:.1f})   target <= 25 ms")
 
     # the tuning's own share: the same calls with the 199-tc grid precomputed (backtest_many excluded)
-    import xlsector.tuning as tuning
+    from xlsector import tuning
 
     grid = backtest_many(prices, tcs, hysteresis=0.01)
     original = tuning._grid
@@ -90,7 +93,9 @@ def main() -> int:
         data = walks(6550, len(cols), seed=7)
         data.columns = cols
         rng = np.random.default_rng(1)
-        vix = pd.Series(np.clip(20 * np.exp(np.cumsum(rng.normal(0, 0.05, len(data)))), 9, 80), index=data.index)
+        vix = pd.Series(
+            np.clip(20 * np.exp(np.cumsum(rng.normal(0, 0.05, len(data)))), 9, 80), index=data.index
+        )
         what = "synthetic 12 funds + SPY x 6550 days, synthetic VIX (../shared/data not found)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -54,7 +54,9 @@ def test_backtest_unknown_profile(capsys, home):
     assert main(["backtest", "--profile", "nope"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert err[0].startswith("Error: unknown profile 'nope'; known profiles: sample_momentum_126, sample_trend, ")
+    assert err[0].startswith(
+        "Error: unknown profile 'nope'; known profiles: sample_momentum_126, sample_trend, "
+    )
     assert _runs(home) == []  # nothing written
 
 
@@ -80,9 +82,14 @@ def test_backtest_profile_needing_absent_tickers(capsys, home):
 
 def test_experiment_empty_grid(capsys, home, tmp_path):
     path = tmp_path / "empty.toml"
-    path.write_text('base = "sample_momentum_126"\n[[phase]]\nname = "m"\nparameter = "lookback"\nvalues = []\n')
+    path.write_text(
+        'base = "sample_momentum_126"\n[[phase]]\nname = "m"\nparameter = "lookback"\nvalues = []\n'
+    )
     assert main(["experiment", str(path)]) == 1
-    assert capsys.readouterr().err.strip() == f"Error: {path}: phase 1: the grid of 'lookback' is empty (values = [])"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"Error: {path}: phase 1: the grid of 'lookback' is empty (values = [])"
+    )
     assert _runs(home) == []
 
 
@@ -102,7 +109,9 @@ def test_tune_trend_chart_and_fwpt(capsys, home):
     assert "IN SAMPLE" in out and "Peak: tc " in out and "plateau" in out
     assert main(["tune", "fwpt", *args, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["born_on"] == "1995-01-03"  # sample starts 1990-01-02 (a Tuesday); + 5 years -> next market day
+    assert (
+        data["born_on"] == "1995-01-03"
+    )  # sample starts 1990-01-02 (a Tuesday); + 5 years -> next market day
     assert data["out_of_sample_period"][0] == data["born_on"]
     assert {row["metric"] for row in data["metrics"]} >= {"CAGR", "Sharpe ratio", "Max drawdown"}
     assert data["retunes"][0]["action"] == "initial"
@@ -116,12 +125,16 @@ def test_tune_trend_chart_and_fwpt(capsys, home):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--born-on", "1991-06-03"],
-         "Error: born_on must be on or after 1995-01-02 (five years after the first price of the oldest fund, "
-         "XOM, on 1990-01-02), got 1991-06-03"),
+        (
+            ["--born-on", "1991-06-03"],
+            "Error: born_on must be on or after 1995-01-02 (five years after the first price of the oldest fund, "
+            "XOM, on 1990-01-02), got 1991-06-03",
+        ),
         (["--retune-days", "0"], "Error: retune_days must be a whole number >= 1 (market days), got 0"),
-        (["--tc-min", "50", "--tc-max", "10"],
-         "Error: --tc-min/--tc-max/--tc-step must give a non-empty grid, got 50..10 step 10 (the grid is empty)"),
+        (
+            ["--tc-min", "50", "--tc-max", "10"],
+            "Error: --tc-min/--tc-max/--tc-step must give a non-empty grid, got 50..10 step 10 (the grid is empty)",
+        ),
         (["--funds", "XOM,NOPE"], None),
     ],
 )

@@ -59,20 +59,38 @@ def _vix(values):
 
 def test_vix_band_table():
     vix = _vix([12, 17, 25, 40, 14.99, 15])
-    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0,
-                          leverage_rule="vix_bands")
+    r = momentum_backtest(
+        HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0, leverage_rule="vix_bands"
+    )
     # leverage decided at d from VIX(d), earned on d+1: days 2..5 use VIX of days 1..4
     np.testing.assert_allclose(r.leverage.to_numpy()[1:], [1.0, 0.8, 0.6, 1.2])
     bands = [(20, 2.0), (math.inf, 0.5)]
-    r2 = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0,
-                           leverage_rule="vix_bands", vix_bands=bands)
+    r2 = momentum_backtest(
+        HAND,
+        lookback=1,
+        delay=0,
+        slippage_bp=0,
+        vix=vix,
+        leverage=1.0,
+        leverage_rule="vix_bands",
+        vix_bands=bands,
+    )
     np.testing.assert_allclose(r2.leverage.to_numpy()[1:], [2.0, 0.5, 0.5, 2.0])
 
 
 def test_vix_formula_clipped():
     vix = _vix([10, 10, 30, 60, 20, 20])
-    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.2,
-                          leverage_rule="vix_formula", leverage_min=0.75, leverage_max=1.5)
+    r = momentum_backtest(
+        HAND,
+        lookback=1,
+        delay=0,
+        slippage_bp=0,
+        vix=vix,
+        leverage=1.2,
+        leverage_rule="vix_formula",
+        leverage_min=0.75,
+        leverage_max=1.5,
+    )
     # 1.2*30/max(VIX,15): VIX 10 -> 2.4 clipped 1.5; 30 -> 1.2; 60 -> 0.6 clipped 0.75; 20 -> 1.8 -> 1.5
     np.testing.assert_allclose(r.leverage.to_numpy()[1:], [1.5, 1.2, 0.75, 1.5])
     assert r.average_leverage == pytest.approx(np.mean([1.5, 1.2, 0.75, 1.5]))
@@ -90,8 +108,9 @@ def test_leverage_and_borrowing_cost():
 def test_ma_filter_goes_to_cash_below_the_average():
     bench = pd.Series([100, 101, 102, 90, 91, 95], index=DATES, dtype=float)
     prices = HAND.assign(SPY=bench)
-    r = momentum_backtest(prices, funds=["A", "B"], benchmark="SPY", lookback=1, delay=0, slippage_bp=0,
-                          ma_filter=2)
+    r = momentum_backtest(
+        prices, funds=["A", "B"], benchmark="SPY", lookback=1, delay=0, slippage_bp=0, ma_filter=2
+    )
     # SMA2 on day 2 = 101.5 < 102: invested; day 3: 96 > 90: cash; day 4: 90.5 < 91: invested
     assert r.returns.index[0] == DATES[1]
     assert list(r.holdings) == ["CASH", "B", "B", "CASH", "A"]
@@ -109,25 +128,37 @@ def test_bad_parameters():
     with pytest.raises(ParameterError, match="rebalance must be one of"):
         momentum_backtest(HAND, rebalance="hourly")
     with pytest.raises(ParameterError, match="vix_bands thresholds must increase"):
-        momentum_backtest(HAND, lookback=1, vix=_vix([15] * 6), leverage_rule="vix_bands",
-                          vix_bands=[(20, 1), (10, 2)])
+        momentum_backtest(
+            HAND, lookback=1, vix=_vix([15] * 6), leverage_rule="vix_bands", vix_bands=[(20, 1), (10, 2)]
+        )
 
 
 def _walks(n=400, m=4, seed=3):
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range("2010-01-01", periods=n)
-    return pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, (n, m)), axis=0)), index=dates,
-                        columns=list("ABCD"))
+    return pd.DataFrame(
+        100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, (n, m)), axis=0)), index=dates, columns=list("ABCD")
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cut=st.integers(min_value=100, max_value=399), rebalance=st.sampled_from(["daily", "week", "month"]),
-       delay=st.sampled_from([0, 1]))
+@given(
+    cut=st.integers(min_value=100, max_value=399),
+    rebalance=st.sampled_from(["daily", "week", "month"]),
+    delay=st.sampled_from([0, 1]),
+)
 def test_appending_future_rows_never_changes_past_holdings(cut, rebalance, delay):
     prices = _walks()
     prices["SPY"] = prices.mean(axis=1)
-    kwargs = dict(funds=list("ABCD"), benchmark="SPY", lookback=20, top_k=2, rebalance=rebalance, delay=delay,
-                  ma_filter=30)
+    kwargs = dict(
+        funds=list("ABCD"),
+        benchmark="SPY",
+        lookback=20,
+        top_k=2,
+        rebalance=rebalance,
+        delay=delay,
+        ma_filter=30,
+    )
     full = momentum_backtest(prices, **kwargs)
     short = momentum_backtest(prices.iloc[:cut], **kwargs)
     common = short.returns.index
@@ -140,8 +171,16 @@ def test_real_sector_etfs(etf_prices, shared_data):
     vix = pd.read_csv(shared_data / "vix_cboe_daily.csv", index_col="Date", parse_dates=True)["Close"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = momentum_backtest(etf_prices, funds=funds, benchmark="SPY", vix=vix, lookback=126,
-                              leverage=1.0, leverage_rule="vix_bands", ma_filter=200)
+        r = momentum_backtest(
+            etf_prices,
+            funds=funds,
+            benchmark="SPY",
+            vix=vix,
+            lookback=126,
+            leverage=1.0,
+            leverage_rule="vix_bands",
+            ma_filter=200,
+        )
     # the Cboe file has non-NYSE dates (data README): aligning them warns, it is not silent
     assert any(issubclass(w.category, DataQualityWarning) for w in caught)
     # the first signal needs 126 days of a sector ETF (from 1998-12-22) and 200 days of SPY

@@ -22,8 +22,15 @@ def test_shipped_profiles_exist_and_load():
     names = list_profiles()
     expected = [f"sector_rotation_mom_{n}" for n in range(118, 135, 2)]
     expected += [f"sector_rotation_vix_{n}" for n in range(10, 15)]
-    expected += ["sector_rotation_spy_150", "sector_rotation_spy_200", "sector_rotation_spy_250",
-                 "sector_rotation_combined_v2", "sectorsurfer_trend", "sample_momentum_126", "sample_trend"]
+    expected += [
+        "sector_rotation_spy_150",
+        "sector_rotation_spy_200",
+        "sector_rotation_spy_250",
+        "sector_rotation_combined_v2",
+        "sectorsurfer_trend",
+        "sample_momentum_126",
+        "sample_trend",
+    ]
     for name in expected:
         assert name in names
         load_profile(name)  # every shipped profile is valid
@@ -48,7 +55,9 @@ def test_user_folder_overrides_shipped(tmp_path, monkeypatch):
 
 
 def test_unknown_profile_lists_known_ones():
-    with pytest.raises(ParameterError, match=r"unknown profile 'nope'; known profiles: .*sector_rotation_mom_118"):
+    with pytest.raises(
+        ParameterError, match=r"unknown profile 'nope'; known profiles: .*sector_rotation_mom_118"
+    ):
         load_profile("nope")
 
 
@@ -75,7 +84,9 @@ def test_unknown_key_and_parameter(tmp_path):
 def test_profile_parameter_error_names_the_profile(tmp_path):
     (tmp_path / "neg.toml").write_text('strategy = "momentum"\nfunds = ["A", "B"]\n[params]\nlookback = -3\n')
     prices = pd.DataFrame({"A": [1.0, 2, 3], "B": [1.0, 1, 1]}, index=pd.bdate_range("2020-01-01", periods=3))
-    with pytest.raises(ParameterError, match=r"profile neg \(.*neg.toml\): lookback must be a whole number >= 1, got -3"):
+    with pytest.raises(
+        ParameterError, match=r"profile neg \(.*neg.toml\): lookback must be a whole number >= 1, got -3"
+    ):
         run_profile(load_profile("neg", [tmp_path]), prices)
 
 
@@ -130,7 +141,11 @@ def test_experiment_phases_start_from_previous_best(tmp_path):
     combined = table[table["phase"] == "all"].iloc[0]["params"]
     best_lev = lev.loc[lev["best"], "params"].iloc[0]["leverage"]
     best_ma = ma.loc[ma["best"], "params"].iloc[0]["ma_filter"]
-    assert (combined["lookback"], combined["leverage"], combined["ma_filter"]) == (best_lookback, best_lev, best_ma)
+    assert (combined["lookback"], combined["leverage"], combined["ma_filter"]) == (
+        best_lookback,
+        best_lev,
+        best_ma,
+    )
     # every run reports over the same days: after the longest warm-up of any configuration the file can
     # produce, here the base profile's lookback 126, plus delay 1 (first decision day 126, trade at 127)
     assert result.period[0] == _walks().index[127]
@@ -149,13 +164,19 @@ def test_experiment_out_of_sample_split(tmp_path):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ('base = "sector_rotation_mom_126"\n[[phase]]\nparameter = "lookback"\nvalues = []\n',
-         r"phase 1: the grid of 'lookback' is empty"),
-        ('base = "sector_rotation_mom_126"\n[[phase]]\nparameter = "lookbak"\nvalues = [1]\n',
-         r"phase 1: parameter must be one of"),
+        (
+            'base = "sector_rotation_mom_126"\n[[phase]]\nparameter = "lookback"\nvalues = []\n',
+            r"phase 1: the grid of 'lookback' is empty",
+        ),
+        (
+            'base = "sector_rotation_mom_126"\n[[phase]]\nparameter = "lookbak"\nvalues = [1]\n',
+            r"phase 1: parameter must be one of",
+        ),
         ('base = "sector_rotation_mom_126"\n[[phase]]\ncombine = ["x"]\n', r"phase 1: combine must be"),
-        ('base = "sector_rotation_mom_126"\nrank_by = "luck"\n[[phase]]\nparameter = "lookback"\nvalues = [5]\n',
-         r"rank_by must be one of"),
+        (
+            'base = "sector_rotation_mom_126"\nrank_by = "luck"\n[[phase]]\nparameter = "lookback"\nvalues = [5]\n',
+            r"rank_by must be one of",
+        ),
         ('base = "nope"\n', r"unknown profile 'nope'"),
         ('base = "sector_rotation_mom_126"\n[[phase]\n', r"malformed TOML: .*line 2"),
     ],

@@ -27,7 +27,7 @@ def synthetic(n_days: int = 2600, n_funds: int = 5, seed: int = 0) -> pd.DataFra
     t = 0
     while t < n_days:
         length = 50 if t < n_days // 2 else 250
-        drift[t:t + length] = rng.normal(0, 0.002, size=n_funds)
+        drift[t : t + length] = rng.normal(0, 0.002, size=n_funds)
         t += length
     rets = drift + rng.normal(0, 0.01, size=(n_days, n_funds))
     prices = 100 * np.exp(np.cumsum(rets, axis=0))
@@ -73,7 +73,9 @@ def test_trend_chart_matches_per_tc_backtest_and_metrics():
     for tc in SMALL_TCS:
         single = backtest(prices, tc=tc, hysteresis=0.01)
         row = chart.table.loc[float(tc)]
-        assert row["score"] == pytest.approx(np.log1p(single.returns.to_numpy()[1:]).sum(), rel=1e-12, abs=1e-12)
+        assert row["score"] == pytest.approx(
+            np.log1p(single.returns.to_numpy()[1:]).sum(), rel=1e-12, abs=1e-12
+        )
         assert row["CAGR"] == pytest.approx(cagr(single.returns), rel=1e-12, abs=1e-15)
         assert row["max_drawdown"] == max_drawdown(single.returns)  # same operations, same order: exact
         assert row["switches"] == single.switches
@@ -201,7 +203,9 @@ def test_fwpt_fast_equals_naive_resimulation_synthetic(defer, schedule, delay):
     kwargs = dict(hysteresis=0.005, schedule=schedule, delay=delay, cost_bp=10)
     born_on = "2005-01-10"
     fast = fwpt(prices, born_on=born_on, retune_days=60, tcs=SMALL_TCS, defer=defer, **kwargs)
-    events, holdings, net = naive_fwpt(prices, born_on=born_on, retune_days=60, tcs=SMALL_TCS, defer=defer, **kwargs)
+    events, holdings, net = naive_fwpt(
+        prices, born_on=born_on, retune_days=60, tcs=SMALL_TCS, defer=defer, **kwargs
+    )
     actions = [a for _, _, a in events]
     assert actions.count("adopted") >= 3  # the walk really changes tc (seeded data chosen for it)
     if defer and schedule == "daily":
@@ -214,8 +218,9 @@ def test_fwpt_fast_equals_naive_real_data_slice(etf_prices):
     kwargs = dict(hysteresis=0.01, cost_bp=10)
     born_on = "2004-01-02"
     fast = fwpt(prices, born_on=born_on, retune_days=125, tcs=[10, 25, 50, 80, 120], **kwargs)
-    events, holdings, net = naive_fwpt(prices, born_on=born_on, retune_days=125, tcs=[10, 25, 50, 80, 120],
-                                       defer=True, **kwargs)
+    events, holdings, net = naive_fwpt(
+        prices, born_on=born_on, retune_days=125, tcs=[10, 25, 50, 80, 120], defer=True, **kwargs
+    )
     _compare(fast, events, holdings, net)
 
 
@@ -224,7 +229,7 @@ def test_fwpt_stitched_path_without_tc_change_equals_that_tc():
     # a one-tc grid never changes tc: the walk-forward is exactly that tc's backtest after the born-on date
     fast = fwpt(prices, born_on="2005-01-10", tcs=[30], hysteresis=0.01)
     single = backtest(prices, tc=30, hysteresis=0.01)
-    tail = single.returns.loc[fast.born_on:].to_numpy().copy()
+    tail = single.returns.loc[fast.born_on :].to_numpy().copy()
     tail[0] = 0.0
     np.testing.assert_array_equal(fast.returns.to_numpy(), tail)
     np.testing.assert_array_equal(fast.in_sample_returns.to_numpy(), tail)
@@ -246,7 +251,9 @@ def test_fwpt_metrics_are_out_of_sample_only():
 
 def test_fwpt_born_on_too_early_names_the_earliest_date():
     prices = synthetic()  # F0 starts 2000-01-03: the earliest born-on is 2005-01-03
-    with pytest.raises(ParameterError, match=r"born_on must be on or after 2005-01-03 .*oldest fund, F0.*got 2003-01-02"):
+    with pytest.raises(
+        ParameterError, match=r"born_on must be on or after 2005-01-03 .*oldest fund, F0.*got 2003-01-02"
+    ):
         fwpt(prices, born_on="2003-01-02", tcs=SMALL_TCS)
 
 
@@ -300,7 +307,9 @@ def test_split_sample_columns_match_trend_charts():
     whole = trend_chart(prices, tcs=SMALL_TCS)
     np.testing.assert_allclose(frame["whole"].to_numpy(), whole.table["score"].to_numpy(), rtol=1e-12)
     # the halves add up to the whole (log returns are additive)
-    np.testing.assert_allclose(frame["first_half"] + frame["second_half"], frame["whole"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        frame["first_half"] + frame["second_half"], frame["whole"], rtol=1e-9, atol=1e-12
+    )
     assert frame.attrs["periods"]["first_half"][1] == frame.attrs["periods"]["second_half"][0]
     assert set(frame.attrs["peaks"]) == {"first_half", "second_half", "whole"}
 

@@ -46,7 +46,7 @@ import pandas as pd
 from xlsector.errors import DataError, DataQualityWarning, ParameterError
 from xlsector.rotation import decision_days
 
-__all__ = ["MomentumResult", "momentum_backtest", "DEFAULT_VIX_BANDS", "LEVERAGE_RULES", "REBALANCE"]
+__all__ = ["DEFAULT_VIX_BANDS", "LEVERAGE_RULES", "REBALANCE", "MomentumResult", "momentum_backtest"]
 
 CASH = "CASH"
 DAYS_PER_YEAR = 252
@@ -116,15 +116,23 @@ class MomentumResult:
 
 
 def _positive_int(value: Any, name: str, *, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or value != int(value) \
-            or value < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer, float))
+        or value != int(value)
+        or value < low
+    ):
         raise ParameterError(f"{name} must be a whole number >= {low}, got {value!r}")
     return int(value)
 
 
 def _number(value: Any, name: str, *, low: float = 0.0, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or math.isnan(value) or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or math.isnan(value)
+        or not low <= value <= high
+    ):
         rule = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
         raise ParameterError(f"{name} must be a number {rule}, got {value!r}")
     return float(value)
@@ -163,8 +171,11 @@ def _column(prices: pd.DataFrame, value: str | pd.Series | None, name: str) -> p
         return prices[value].astype(float)
     if isinstance(value, pd.Series):
         aligned = value.astype(float).reindex(prices.index)
-        inside = value.index[(value.index >= prices.index[0]) & (value.index <= prices.index[-1])] \
-            if len(prices.index) else value.index[:0]
+        inside = (
+            value.index[(value.index >= prices.index[0]) & (value.index <= prices.index[-1])]
+            if len(prices.index)
+            else value.index[:0]
+        )
         extra = int((~inside.isin(prices.index)).sum())
         filled = aligned.ffill()
         n_filled = int((aligned.isna() & filled.notna()).sum())
@@ -263,7 +274,9 @@ def momentum_backtest(
         raise ParameterError(f"delay must be 0 or 1 (days between decision and trade), got {delay!r}")
     leverage = _number(leverage, "leverage")
     if leverage_rule not in LEVERAGE_RULES:
-        raise ParameterError(f"leverage_rule must be one of {', '.join(LEVERAGE_RULES)}, got {leverage_rule!r}")
+        raise ParameterError(
+            f"leverage_rule must be one of {', '.join(LEVERAGE_RULES)}, got {leverage_rule!r}"
+        )
     leverage_min = _number(leverage_min, "leverage_min")
     leverage_max = _number(leverage_max, "leverage_max")
     if leverage_max < leverage_min:
@@ -274,7 +287,10 @@ def momentum_backtest(
         ma_filter = _positive_int(ma_filter, "ma_filter", low=2)
     else:
         ma_filter = None
-    cost = (_number(slippage_bp, "slippage_bp", high=10_000) + _number(commission_bp, "commission_bp", high=10_000)) / 1e4
+    cost = (
+        _number(slippage_bp, "slippage_bp", high=10_000)
+        + _number(commission_bp, "commission_bp", high=10_000)
+    ) / 1e4
 
     if end is not None:
         prices = prices.loc[: pd.Timestamp(end)]
@@ -294,7 +310,9 @@ def momentum_backtest(
     if ma_filter is not None and bench_series is None:
         raise ParameterError("ma_filter needs a benchmark (column name or Series) to filter on")
     if leverage_rule != "fixed" and vix_series is None:
-        raise ParameterError(f"leverage_rule {leverage_rule!r} needs VIX closes: give vix (column name or Series)")
+        raise ParameterError(
+            f"leverage_rule {leverage_rule!r} needs VIX closes: give vix (column name or Series)"
+        )
 
     dates = prices.index
     n = len(dates)
@@ -376,8 +394,8 @@ def momentum_backtest(
         asset_r = np.zeros_like(p)
         asset_r[1:] = p[1:] / p[:-1] - 1.0
     unpriced = held.astype(bool) & ~np.isfinite(asset_r)
-    if unpriced[first + 1:].any():
-        day = dates[first + 1 + int(np.argmax(unpriced[first + 1:].any(axis=1)))]
+    if unpriced[first + 1 :].any():
+        day = dates[first + 1 + int(np.argmax(unpriced[first + 1 :].any(axis=1)))]
         warnings.warn(
             f"a held fund has no price on {day:%Y-%m-%d} (and possibly later): its return counts as 0",
             DataQualityWarning,
@@ -389,7 +407,9 @@ def momentum_backtest(
     gross += np.maximum(1.0 - gross_exposure, 0.0) * cash_rate / DAYS_PER_YEAR
     gross -= np.maximum(gross_exposure - 1.0, 0.0) * borrow_rate / DAYS_PER_YEAR
     change = np.diff(held[first:], axis=0)  # exposure changes on the return days
-    traded = np.maximum(np.where(change > 0, change, 0.0).sum(axis=1), -np.where(change < 0, change, 0.0).sum(axis=1))
+    traded = np.maximum(
+        np.where(change > 0, change, 0.0).sum(axis=1), -np.where(change < 0, change, 0.0).sum(axis=1)
+    )
     net = gross[first:].copy()
     net[0] = 0.0
     net[1:] = (1.0 + net[1:]) * (1.0 - cost * traded) - 1.0
@@ -439,7 +459,9 @@ def momentum_backtest(
         "delay": delay,
         "leverage": leverage,
         "leverage_rule": leverage_rule,
-        "vix_bands": [list(b) for b in (vix_bands or DEFAULT_VIX_BANDS)] if leverage_rule == "vix_bands" else None,
+        "vix_bands": [list(b) for b in (vix_bands or DEFAULT_VIX_BANDS)]
+        if leverage_rule == "vix_bands"
+        else None,
         "leverage_min": leverage_min,
         "leverage_max": leverage_max,
         "borrow_rate": borrow_rate,

@@ -21,14 +21,24 @@ import math
 import os
 import secrets
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from xlsector.errors import XlsectorError
 from xlsector.fileio import atomic_write_bytes
 
-__all__ = ["home_dir", "runs_dir", "record_run", "list_runs", "last_run", "get_run", "emit", "format_table", "jsonable"]
+__all__ = [
+    "emit",
+    "format_table",
+    "get_run",
+    "home_dir",
+    "jsonable",
+    "last_run",
+    "list_runs",
+    "record_run",
+    "runs_dir",
+]
 
 
 def home_dir() -> Path:
@@ -69,7 +79,7 @@ def record_run(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise XlsectorError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from exc
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     slug = "-".join(command.split())
     run_id = f"{now:%Y%m%dT%H%M%S%f}-{slug}-{secrets.token_hex(2)}"
     record = {
@@ -193,11 +203,15 @@ def format_table(frame: Any, *, formats: dict[str, str] | None = None, index: bo
             cells.append(_cell(value, formats.get(column)))
         rows.append(cells)
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-               for c in frame.columns]
+    numeric = [
+        pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        for c in frame.columns
+    ]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)
+        ).rstrip()
 
     lines = [line(columns), "  ".join("-" * w for w in widths)]
     lines += [line(r) for r in rows]
@@ -237,7 +251,9 @@ def emit(
     payload = jsonable(data)
     saved = None
     if record:
-        saved = record_run(command, argv=argv, title=title, text=text, data=payload, summary=jsonable(summary or {}))
+        saved = record_run(
+            command, argv=argv, title=title, text=text, data=payload, summary=jsonable(summary or {})
+        )
     if as_json:
         print(json.dumps(payload, indent=1, allow_nan=False))
     else:

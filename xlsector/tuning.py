@@ -23,9 +23,10 @@ of sample); the in-sample best tc is chosen on the whole period (hindsight) and 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,15 +35,15 @@ from xlsector._kernels import HAVE_NUMBA
 from xlsector.errors import ParameterError
 
 __all__ = [
+    "SCORE_DEFINITIONS",
+    "FwptResult",
+    "TrendChart",
+    "fwpt",
+    "progressive_tune",
     "score_label",
     "scores",
-    "TrendChart",
-    "trend_chart",
-    "FwptResult",
-    "fwpt",
     "split_sample",
-    "progressive_tune",
-    "SCORE_DEFINITIONS",
+    "trend_chart",
 ]
 
 SCORE_DEFINITIONS = {
@@ -138,11 +139,9 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
             w = 0.0
             for t in range(1, n_days):
                 g = g * (1.0 + returns[m, t])
-                if g > pk:
-                    pk = g
+                pk = max(pk, g)
                 d = g / pk - 1.0
-                if d < w:
-                    w = d
+                w = min(w, d)
             growth[m] = g
             worst[m] = w
         return growth, worst
@@ -237,9 +236,15 @@ def score_label(half_life: float | None = None) -> str:
 def _check_half_life(half_life: Any) -> float | None:
     if half_life is None or half_life == "cumulative":
         return None
-    if isinstance(half_life, bool) or not isinstance(half_life, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(half_life) or half_life <= 0:
-        raise ParameterError(f"score must be 'cumulative' or a half-life in market days > 0, got {half_life!r}")
+    if (
+        isinstance(half_life, bool)
+        or not isinstance(half_life, (int, float, np.integer, np.floating))
+        or not math.isfinite(half_life)
+        or half_life <= 0
+    ):
+        raise ParameterError(
+            f"score must be 'cumulative' or a half-life in market days > 0, got {half_life!r}"
+        )
     return float(half_life)
 
 
@@ -343,22 +348,22 @@ class TrendChart:
 
 
 def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: float) -> TrendChart:
-    window = np.ascontiguousarray(grid.returns[:, i0:i1 + 1])
+    window = np.ascontiguousarray(grid.returns[:, i0 : i1 + 1])
     growth, worst = _growth_stats(window)
     if half_life is None:
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.log(np.maximum(growth, 0.0))
     else:
         score = scores(window, half_life=half_life)
-    dates = grid.dates[i0:i1 + 1]
+    dates = grid.dates[i0 : i1 + 1]
     peak = int(np.argmax(score))
     lo, hi = _plateau(score, peak, plateau)
     in_plateau = np.zeros(score.size, bool)
-    in_plateau[lo:hi + 1] = True
+    in_plateau[lo : hi + 1] = True
     if i0 == 0:
         switches = np.asarray(grid.switches)
     else:
-        h = grid.holdings[:, i0:i1 + 1]
+        h = grid.holdings[:, i0 : i1 + 1]
         switches = (h[:, 1:] != h[:, :-1]).sum(axis=1)
     table = pd.DataFrame(
         {
@@ -381,15 +386,22 @@ def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: f
         "sample": "in sample: each tc is scored on the same days it is shown for",
     }
     return TrendChart(
-        table=table, peak_tc=float(grid.tcs[peak]), peak_score=float(score[peak]),
-        plateau=(float(grid.tcs[lo]), float(grid.tcs[hi])), plateau_tolerance=plateau,
-        score_label=score_label(half_life), period=(dates[0], dates[-1]), definitions=definitions,
+        table=table,
+        peak_tc=float(grid.tcs[peak]),
+        peak_score=float(score[peak]),
+        plateau=(float(grid.tcs[lo]), float(grid.tcs[hi])),
+        plateau_tolerance=plateau,
+        score_label=score_label(half_life),
+        period=(dates[0], dates[-1]),
+        definitions=definitions,
     )
 
 
 def _check_plateau(plateau: Any) -> float:
     if isinstance(plateau, bool) or not isinstance(plateau, (int, float)) or not 0 < plateau < 1:
-        raise ParameterError(f"plateau must be a fraction between 0 and 1 (0.05 = within 5 % of the peak), got {plateau!r}")
+        raise ParameterError(
+            f"plateau must be a fraction between 0 and 1 (0.05 = within 5 % of the peak), got {plateau!r}"
+        )
     return float(plateau)
 
 
@@ -490,10 +502,17 @@ class FwptResult:
         """
         from xlsector.metrics import count_trades, metrics
 
-        m_wf = metrics(self.returns, holdings=self.holdings, switches=count_trades(self.holdings),
-                       benchmark=self.benchmark_returns)
-        m_in = metrics(self.in_sample_returns, holdings=self.in_sample_holdings,
-                       switches=count_trades(self.in_sample_holdings))
+        m_wf = metrics(
+            self.returns,
+            holdings=self.holdings,
+            switches=count_trades(self.holdings),
+            benchmark=self.benchmark_returns,
+        )
+        m_in = metrics(
+            self.in_sample_returns,
+            holdings=self.in_sample_holdings,
+            switches=count_trades(self.in_sample_holdings),
+        )
         table = pd.DataFrame(
             {
                 "walk_forward": m_wf["strategy"],
@@ -652,7 +671,12 @@ def fwpt(
     returns = np.ascontiguousarray(grid.returns)
     picks, pick_lag = _picks(grid)
     active, ev_day, ev_best, ev_kind, final_growth = _fwpt_walk(
-        returns, picks, pick_lag, np.ascontiguousarray(grid.decision, dtype=np.bool_), t0, int(retune_days),
+        returns,
+        picks,
+        pick_lag,
+        np.ascontiguousarray(grid.decision, dtype=np.bool_),
+        t0,
+        int(retune_days),
         bool(defer),
     )
     lag = grid.strategy.delay + 1
@@ -700,14 +724,28 @@ def fwpt(
             "tries": np.bincount(group),
         }
     )
-    change = np.flatnonzero(stitched[t0 + 1:] != stitched[t0:-1]) + t0 + 1
-    trades = pd.DataFrame({"date": grid.dates[change], "from": names[stitched[change - 1]], "to": names[stitched[change]]})
+    change = np.flatnonzero(stitched[t0 + 1 :] != stitched[t0:-1]) + t0 + 1
+    trades = pd.DataFrame(
+        {"date": grid.dates[change], "from": names[stitched[change - 1]], "to": names[stitched[change]]}
+    )
     return FwptResult(
-        born_on=pd.Timestamp(oos[0]), earliest_born_on=earliest, retune_days=int(retune_days), defer=bool(defer),
-        tcs=grid.tcs, retunes=retunes, tc=pd.Series(grid.tcs[governing[t0:]], index=oos, name="tc"),
-        holdings=holdings, returns=wf, equity=(1.0 + wf).cumprod().rename("equity"), trades=trades,
-        in_sample_tc=float(grid.tcs[best_full]), in_sample_returns=ins, benchmark_returns=bench,
-        benchmark_label=grid.benchmark_label, in_sample_holdings=ins_holdings, data_start=data_start,
+        born_on=pd.Timestamp(oos[0]),
+        earliest_born_on=earliest,
+        retune_days=int(retune_days),
+        defer=bool(defer),
+        tcs=grid.tcs,
+        retunes=retunes,
+        tc=pd.Series(grid.tcs[governing[t0:]], index=oos, name="tc"),
+        holdings=holdings,
+        returns=wf,
+        equity=(1.0 + wf).cumprod().rename("equity"),
+        trades=trades,
+        in_sample_tc=float(grid.tcs[best_full]),
+        in_sample_returns=ins,
+        benchmark_returns=bench,
+        benchmark_label=grid.benchmark_label,
+        in_sample_holdings=ins_holdings,
+        data_start=data_start,
     )
 
 
@@ -752,7 +790,10 @@ def split_sample(
         peaks[name] = chart.peak_tc
         plateaus[name] = chart.plateau
     frame.attrs.update(
-        periods=periods, peaks=peaks, plateaus=plateaus, score=score_label(half_life),
+        periods=periods,
+        peaks=peaks,
+        plateaus=plateaus,
+        score=score_label(half_life),
         sample="in sample: each column scores every tc on its own window",
     )
     return frame
@@ -800,6 +841,10 @@ def progressive_tune(
             "score": window_scores[best, np.arange(ends.size)],
         }
     )
-    frame.attrs.update(score=score_label(None) + f" over the prior {window} market days", window=window, step=step,
-                       sample="in sample per window")
+    frame.attrs.update(
+        score=score_label(None) + f" over the prior {window} market days",
+        window=window,
+        step=step,
+        sample="in sample per window",
+    )
     return frame

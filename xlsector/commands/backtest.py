@@ -8,18 +8,28 @@ import sys
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, vix: bool = True) -> None:
     """--prices / --vix / --json, shared by backtest, experiment and tune."""
-    parser.add_argument("--prices", metavar="FILE",
-                        help="prices: CSV (Date + one column per ticker), .xlsx or workbook; default: the bundled sample")
+    parser.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="prices: CSV (Date + one column per ticker), .xlsx or workbook; default: the bundled sample",
+    )
     if vix:
-        parser.add_argument("--vix", metavar="FILE",
-                            help="VIX closes (CSV: Date + Close), for VIX leverage when the prices lack a VIX column")
+        parser.add_argument(
+            "--vix",
+            metavar="FILE",
+            help="VIX closes (CSV: Date + Close), for VIX leverage when the prices lack a VIX column",
+        )
     parser.add_argument("--json", action="store_true", help="print JSON (for machines) instead of tables")
 
 
 def add_profile_dirs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profiles-dir", metavar="DIR", action="append", default=[],
-                        help="extra folder of profile .toml files, searched first (repeatable; "
-                             "also env XLSECTOR_PROFILES)")
+    parser.add_argument(
+        "--profiles-dir",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="extra folder of profile .toml files, searched first (repeatable; also env XLSECTOR_PROFILES)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,7 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--profile", metavar="NAME", help="profile name (or path to a .toml file)")
     parser.add_argument("--list", action="store_true", help="list the known profiles and exit")
-    parser.add_argument("--start", metavar="DATE", help="report from this date (signals still warm up before it)")
+    parser.add_argument(
+        "--start", metavar="DATE", help="report from this date (signals still warm up before it)"
+    )
     add_profile_dirs(parser)
     add_data_arguments(parser)
     parser.set_defaults(run=run)
@@ -39,16 +51,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from xlsector.profiles import list_profiles, load_profile
     from xlsector.runs import format_table
-
-    import pandas as pd
 
     rows = []
     for name, path in list_profiles(args.profiles_dir).items():
         profile = load_profile(path)
-        rows.append({"profile": name, "strategy": profile.strategy, "description": profile.description,
-                     "path": str(path)})
+        rows.append(
+            {
+                "profile": name,
+                "strategy": profile.strategy,
+                "description": profile.description,
+                "path": str(path),
+            }
+        )
     if args.json:
         import json
 
@@ -81,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
     params = ", ".join(f"{k}={v}" for k, v in profile.params.items())
     extra = ""
     if profile.strategy == "momentum":
-        extra = (f"Average leverage (invested days): {result.result.average_leverage:.3f}   "
-                 f"Time invested: {100 * result.result.exposure:.1f}%\n")
+        extra = (
+            f"Average leverage (invested days): {result.result.average_leverage:.3f}   "
+            f"Time invested: {100 * result.result.exposure:.1f}%\n"
+        )
     bench = "benchmark" in table.columns
     shown = table[["strategy", "benchmark"]] if bench else table[["strategy"]]
     lines = [
@@ -117,6 +137,13 @@ def run(args: argparse.Namespace) -> int:
         "Max drawdown": table.at["Max drawdown", "strategy"],
         "period": [first, last],
     }
-    emit("backtest", argv=sys.argv[1:], title=f"backtest {profile.name}", text=text, data=data,
-         as_json=args.json, summary=summary)
+    emit(
+        "backtest",
+        argv=sys.argv[1:],
+        title=f"backtest {profile.name}",
+        text=text,
+        data=data,
+        as_json=args.json,
+        summary=summary,
+    )
     return 0

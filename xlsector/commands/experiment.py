@@ -7,11 +7,30 @@ import sys
 
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 
-SHOWN = ["CAGR", "Sharpe ratio", "Max drawdown", "Win rate (days)", "BPS", "Average leverage", "Exposure", "Trades"]
+SHOWN = [
+    "CAGR",
+    "Sharpe ratio",
+    "Max drawdown",
+    "Win rate (days)",
+    "BPS",
+    "Average leverage",
+    "Exposure",
+    "Trades",
+]
 OOS_SHOWN = ["OOS CAGR", "OOS Sharpe ratio", "OOS Max drawdown"]
-FORMATS = {"CAGR": "%", "Max drawdown": "%", "Win rate (days)": "%", "Exposure": "%", "OOS CAGR": "%",
-           "OOS Max drawdown": "%", "Sharpe ratio": ".3f", "BPS": ".3f", "Average leverage": ".2f",
-           "OOS Sharpe ratio": ".3f", "Trades": ".0f"}
+FORMATS = {
+    "CAGR": "%",
+    "Max drawdown": "%",
+    "Win rate (days)": "%",
+    "Exposure": "%",
+    "OOS CAGR": "%",
+    "OOS Max drawdown": "%",
+    "Sharpe ratio": ".3f",
+    "BPS": ".3f",
+    "Average leverage": ".2f",
+    "OOS Sharpe ratio": ".3f",
+    "Trades": ".0f",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = load_inputs(args.prices, args.vix)
     total = sum(1 if p.combine else len(p.values) for p in experiment.phases)
     with Progress(total, label=f"experiment {experiment.name}") as bar:
-        result = run_experiment(experiment, inputs.prices, vix=inputs.vix, on_run=lambda done, _: bar.advance())
+        result = run_experiment(
+            experiment, inputs.prices, vix=inputs.vix, on_run=lambda done, _: bar.advance()
+        )
     table = result.table
     columns = ["phase", "parameter", "value"] + SHOWN
     if result.oos_period is not None:
@@ -73,20 +94,36 @@ def run(args: argparse.Namespace) -> int:
     best_rows = table[table["best"]]
     data = {
         "command": "experiment",
-        "experiment": {"name": experiment.name, "path": str(experiment.path), "description": experiment.description,
-                       "base": experiment.base.name, "rank_by": experiment.rank_by},
+        "experiment": {
+            "name": experiment.name,
+            "path": str(experiment.path),
+            "description": experiment.description,
+            "base": experiment.base.name,
+            "rank_by": experiment.rank_by,
+        },
         "data": inputs.source,
         "period": [first, last],
         "selection_period": [sel0, sel1],
         "out_of_sample_period": list(result.oos_period) if result.oos_period else None,
         "sample": "bests chosen on the selection period (in sample); OOS columns out of sample"
-        if result.oos_period else "in sample",
+        if result.oos_period
+        else "in sample",
         "definitions": result.definitions,
         "results": table.drop(columns=["changes"]),
         "best": result.best,
     }
-    summary = {"best": result.best.get("params", {}), "rows": len(table),
-               "best_sharpe": best_rows["Sharpe ratio"].iloc[-1] if len(best_rows) else None}
-    emit("experiment", argv=sys.argv[1:], title=f"experiment {experiment.name}", text=text, data=data,
-         as_json=args.json, summary=summary)
+    summary = {
+        "best": result.best.get("params", {}),
+        "rows": len(table),
+        "best_sharpe": best_rows["Sharpe ratio"].iloc[-1] if len(best_rows) else None,
+    }
+    emit(
+        "experiment",
+        argv=sys.argv[1:],
+        title=f"experiment {experiment.name}",
+        text=text,
+        data=data,
+        as_json=args.json,
+        summary=summary,
+    )
     return 0

@@ -13,8 +13,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Past runs are recorded in $XLSECTOR_HOME/runs (default: the user data folder). "
         "Without arguments: list them, newest first.",
     )
-    parser.add_argument("action", nargs="?", choices=["list", "show", "compare"], default="list",
-                        help="list (default), show ID, compare ID ID")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "show", "compare"],
+        default="list",
+        help="list (default), show ID, compare ID ID",
+    )
     parser.add_argument("ids", nargs="*", metavar="ID", help="run id or unique prefix")
     parser.add_argument("-n", "--limit", type=int, default=20, help="how many runs to list (default 20)")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -25,8 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="show the last recorded run again",
         description="Print the output of the last recorded run (of COMMAND if given) again.",
     )
-    last.add_argument("--command", dest="of_command", metavar="COMMAND",
-                      help="the last run of this command (backtest, experiment, 'tune fwpt', ...)")
+    last.add_argument(
+        "--command",
+        dest="of_command",
+        metavar="COMMAND",
+        help="the last run of this command (backtest, experiment, 'tune fwpt', ...)",
+    )
     last.add_argument("--json", action="store_true", help="print the run's JSON data")
     last.set_defaults(run=run_show_last)
     return parser
@@ -64,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
         a, b = (get_run(i) for i in args.ids)
         keys = list(dict.fromkeys(list(a.get("summary", {})) + list(b.get("summary", {}))))
         frame = pd.DataFrame(
-            {a["id"]: [json.dumps(a["summary"].get(k)) for k in keys],
-             b["id"]: [json.dumps(b["summary"].get(k)) for k in keys]},
+            {
+                a["id"]: [json.dumps(a["summary"].get(k)) for k in keys],
+                b["id"]: [json.dumps(b["summary"].get(k)) for k in keys],
+            },
             index=pd.Index(keys, name="summary"),
         )
         if args.json:
@@ -80,8 +91,15 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--limit must be >= 1, got {args.limit}")
     records = list_runs(args.limit)
     if args.json:
-        print(json.dumps([{k: r.get(k) for k in ("id", "created", "command", "argv", "title", "summary")}
-                          for r in records], indent=1))
+        print(
+            json.dumps(
+                [
+                    {k: r.get(k) for k in ("id", "created", "command", "argv", "title", "summary")}
+                    for r in records
+                ],
+                indent=1,
+            )
+        )
         return 0
     if not records:
         print(f"No runs recorded yet in {runs_dir()}.")
@@ -89,8 +107,16 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     frame = pd.DataFrame(
-        [{"id": r["id"], "created": r["created"], "command": r["command"], "title": r["title"],
-          "summary": ", ".join(f"{k}={_short(v)}" for k, v in r.get("summary", {}).items())} for r in records]
+        [
+            {
+                "id": r["id"],
+                "created": r["created"],
+                "command": r["command"],
+                "title": r["title"],
+                "summary": ", ".join(f"{k}={_short(v)}" for k, v in r.get("summary", {}).items()),
+            }
+            for r in records
+        ]
     )
     print(f"Runs in {runs_dir()} (newest first):")
     print(format_table(frame, index=False))

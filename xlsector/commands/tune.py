@@ -25,25 +25,43 @@ STRATEGY_FLAGS = {  # CLI dest -> Strategy parameter
 def _common(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser, vix=False)
     add_profile_dirs(parser)
-    parser.add_argument("--profile", metavar="NAME", help="take funds, index, benchmark and parameters from a "
-                        "trend profile (e.g. sectorsurfer_trend, sample_trend); flags below override it")
-    parser.add_argument("--funds", metavar="A,B,...", help="fund columns (default: every column except the "
-                        "index, benchmark and bear columns)")
-    parser.add_argument("--index", metavar="COLUMN", help="StormGuard index column (default ^GSPC when present)")
-    parser.add_argument("--benchmark", metavar="COLUMN", help="buy-and-hold benchmark column "
-                        "(default: equal-weight buy-and-hold of the funds)")
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="take funds, index, benchmark and parameters from a "
+        "trend profile (e.g. sectorsurfer_trend, sample_trend); flags below override it",
+    )
+    parser.add_argument(
+        "--funds",
+        metavar="A,B,...",
+        help="fund columns (default: every column except the index, benchmark and bear columns)",
+    )
+    parser.add_argument(
+        "--index", metavar="COLUMN", help="StormGuard index column (default ^GSPC when present)"
+    )
+    parser.add_argument(
+        "--benchmark",
+        metavar="COLUMN",
+        help="buy-and-hold benchmark column (default: equal-weight buy-and-hold of the funds)",
+    )
     parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
     parser.add_argument("--tc-min", type=float, default=2, help="smallest trend constant (default 2)")
     parser.add_argument("--tc-max", type=float, default=200, help="largest trend constant (default 200)")
     parser.add_argument("--tc-step", type=float, default=1, help="grid step (default 1)")
     parser.add_argument("--hysteresis", type=float, help="hysteresis bonus, trend units (default 0.01)")
     parser.add_argument("--decay", type=float, help="hysteresis decay constant, days (default: tc)")
-    parser.add_argument("--schedule", choices=["daily", "week", "month"], help="decision days (default daily)")
+    parser.add_argument(
+        "--schedule", choices=["daily", "week", "month"], help="decision days (default daily)"
+    )
     parser.add_argument("--min-hold", type=int, help="minimum hold, market days (default 0)")
     parser.add_argument("--delay", type=int, choices=[0, 1], help="days from decision to trade (default 1)")
     parser.add_argument("--cost-bp", type=float, help="cost per trade, basis points (default 10)")
-    parser.add_argument("--min-history", type=int, help="days of prices before a fund may be picked (default 22)")
-    parser.add_argument("--stormguard", choices=["off", "standard", "quick"], help="market filter (default off)")
+    parser.add_argument(
+        "--min-history", type=int, help="days of prices before a fund may be picked (default 22)"
+    )
+    parser.add_argument(
+        "--stormguard", choices=["off", "standard", "quick"], help="market filter (default off)"
+    )
     parser.add_argument("--shift", type=float, help="StormGuard band, trend units (default 0.005)")
     parser.add_argument("-k", type=float, help="trend scale (default 22)")
 
@@ -55,28 +73,53 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Tune the trend constant of the SectorSurfer-style rotation over a grid (default 2..200).",
     )
     sub = parser.add_subparsers(dest="tune_command", metavar="WHAT", required=True)
-    chart = sub.add_parser("trend-chart", help="score, CAGR, switches and max drawdown per trend constant",
-                           description="Trend chart: score against trend constant, its peak and plateau (in sample).")
+    chart = sub.add_parser(
+        "trend-chart",
+        help="score, CAGR, switches and max drawdown per trend constant",
+        description="Trend chart: score against trend constant, its peak and plateau (in sample).",
+    )
     _common(chart)
-    chart.add_argument("--score", default="cumulative",
-                       help="'cumulative' (default) or a half-life in market days for the recency-weighted score")
-    chart.add_argument("--plateau", type=float, default=0.05,
-                       help="plateau tolerance: tcs whose growth is within this fraction of the peak's (0.05)")
-    chart.add_argument("--full", action="store_true", help="print every tc (default: every 5th, the plateau and peak)")
+    chart.add_argument(
+        "--score",
+        default="cumulative",
+        help="'cumulative' (default) or a half-life in market days for the recency-weighted score",
+    )
+    chart.add_argument(
+        "--plateau",
+        type=float,
+        default=0.05,
+        help="plateau tolerance: tcs whose growth is within this fraction of the peak's (0.05)",
+    )
+    chart.add_argument(
+        "--full", action="store_true", help="print every tc (default: every 5th, the plateau and peak)"
+    )
     chart.set_defaults(run=run)
-    walk = sub.add_parser("fwpt", help="Forward Walk Progressive Tuning: out-of-sample walk-forward",
-                          description="FWPT: tune through the born-on date, retune every RETUNE_DAYS market days on "
-                          "the cumulative score from the data start; metrics after the born-on date only.")
+    walk = sub.add_parser(
+        "fwpt",
+        help="Forward Walk Progressive Tuning: out-of-sample walk-forward",
+        description="FWPT: tune through the born-on date, retune every RETUNE_DAYS market days on "
+        "the cumulative score from the data start; metrics after the born-on date only.",
+    )
     _common(walk)
-    walk.add_argument("--born-on", metavar="DATE", help="first tuning date (default: five years after the data start)")
-    walk.add_argument("--retune-days", type=int, default=125, help="market days between retunes (default 125)")
-    walk.add_argument("--no-defer", action="store_true", help="adopt a new tc even if it forces an immediate trade")
+    walk.add_argument(
+        "--born-on", metavar="DATE", help="first tuning date (default: five years after the data start)"
+    )
+    walk.add_argument(
+        "--retune-days", type=int, default=125, help="market days between retunes (default 125)"
+    )
+    walk.add_argument(
+        "--no-defer", action="store_true", help="adopt a new tc even if it forces an immediate trade"
+    )
     walk.set_defaults(run=run)
-    split = sub.add_parser("split-sample", help="trend charts of the first half, second half and whole period")
+    split = sub.add_parser(
+        "split-sample", help="trend charts of the first half, second half and whole period"
+    )
     _common(split)
     split.add_argument("--score", default="cumulative", help="'cumulative' or a half-life in market days")
     split.set_defaults(run=run)
-    prog = sub.add_parser("progressive", help="progressive-tune stationarity: best tc on the prior WINDOW days")
+    prog = sub.add_parser(
+        "progressive", help="progressive-tune stationarity: best tc on the prior WINDOW days"
+    )
     _common(prog)
     prog.add_argument("--window", type=int, default=250, help="scoring window, market days (default 250)")
     prog.add_argument("--step", type=int, default=125, help="retune every STEP market days (default 125)")
@@ -101,10 +144,14 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], 
 
         profile = load_profile(args.profile, args.profiles_dir)
         if profile.strategy != "trend":
-            raise ParameterError(f"--profile {profile.name}: tune needs a trend profile, got a {profile.strategy} profile")
+            raise ParameterError(
+                f"--profile {profile.name}: tune needs a trend profile, got a {profile.strategy} profile"
+            )
     inputs = load_inputs(args.prices)
     prices = inputs.prices
-    index = args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
+    index = (
+        args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
+    )
     benchmark = args.benchmark or (profile.benchmark if profile else None)
     bear = _tickers(args.bear) or (list(profile.bear) if profile and profile.bear else None)
     funds = _tickers(args.funds) or (list(profile.funds) if profile and profile.funds else None)
@@ -113,8 +160,10 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], 
         funds = [c for c in prices.columns if c not in skip]
     for name in funds + [c for c in (index, benchmark) if c] + (bear or []):
         if name not in prices.columns:
-            raise ParameterError(f"column {name!r} is not in the prices ({inputs.source}); columns: "
-                                 f"{', '.join(map(str, prices.columns))}")
+            raise ParameterError(
+                f"column {name!r} is not in the prices ({inputs.source}); columns: "
+                f"{', '.join(map(str, prices.columns))}"
+            )
     strategy: dict[str, Any] = dict(profile.params) if profile else {}
     strategy.pop("tc", None)
     for dest, name in STRATEGY_FLAGS.items():
@@ -124,19 +173,23 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], 
     if strategy.get("stormguard") and strategy["stormguard"] != "off" and index is None:
         raise ParameterError("--stormguard needs --index COLUMN (the S&P 500 price index)")
     if args.tc_step <= 0 or args.tc_max < args.tc_min:
-        raise ParameterError(f"--tc-min/--tc-max/--tc-step must give a non-empty grid, got {args.tc_min:g}.."
-                             f"{args.tc_max:g} step {args.tc_step:g} (the grid is empty)")
+        raise ParameterError(
+            f"--tc-min/--tc-max/--tc-step must give a non-empty grid, got {args.tc_min:g}.."
+            f"{args.tc_max:g} step {args.tc_step:g} (the grid is empty)"
+        )
     tcs = list(np.round(np.arange(args.tc_min, args.tc_max + args.tc_step / 2, args.tc_step), 10))
     kwargs = dict(strategy)
     kwargs["index"] = prices[index] if index and strategy.get("stormguard") not in (None, "off") else None
     kwargs["benchmark"] = prices[benchmark] if benchmark else None
     kwargs["bear"] = prices[bear] if bear else None
-    describe = (f"Data: {inputs.source}\nFunds: {', '.join(funds)}"
-                + (f"; bear: {', '.join(bear)}" if bear else "")
-                + f"; benchmark: {benchmark or 'equal-weight buy-and-hold of the funds'}"
-                + f"\nStrategy: {', '.join(f'{k}={v}' for k, v in strategy.items()) or 'defaults'}"
-                + (f"; StormGuard index {index}" if kwargs["index"] is not None else "")
-                + f"\nGrid: tc {tcs[0]:g}..{tcs[-1]:g} ({len(tcs)} trend constants)")
+    describe = (
+        f"Data: {inputs.source}\nFunds: {', '.join(funds)}"
+        + (f"; bear: {', '.join(bear)}" if bear else "")
+        + f"; benchmark: {benchmark or 'equal-weight buy-and-hold of the funds'}"
+        + f"\nStrategy: {', '.join(f'{k}={v}' for k, v in strategy.items()) or 'defaults'}"
+        + (f"; StormGuard index {index}" if kwargs["index"] is not None else "")
+        + f"\nGrid: tc {tcs[0]:g}..{tcs[-1]:g} ({len(tcs)} trend constants)"
+    )
     return prices[funds], kwargs, tcs, describe
 
 
@@ -148,18 +201,33 @@ def _score(text: str) -> str | float:
     try:
         return float(text)
     except ValueError:
-        raise ParameterError(f"--score must be 'cumulative' or a half-life in market days, got {text!r}") from None
+        raise ParameterError(
+            f"--score must be 'cumulative' or a half-life in market days, got {text!r}"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
-    handler = {"trend-chart": _trend_chart, "fwpt": _fwpt, "split-sample": _split, "progressive": _progressive}
+    handler = {
+        "trend-chart": _trend_chart,
+        "fwpt": _fwpt,
+        "split-sample": _split,
+        "progressive": _progressive,
+    }
     return handler[args.tune_command](args)
 
 
 def _emit(args, name: str, title: str, text: str, data: dict, summary: dict) -> int:
     from xlsector.runs import emit
 
-    emit(f"tune {name}", argv=sys.argv[1:], title=title, text=text, data=data, as_json=args.json, summary=summary)
+    emit(
+        f"tune {name}",
+        argv=sys.argv[1:],
+        title=title,
+        text=text,
+        data=data,
+        as_json=args.json,
+        summary=summary,
+    )
     return 0
 
 
@@ -171,7 +239,9 @@ def _trend_chart(args: argparse.Namespace) -> int:
     chart = trend_chart(funds, tcs=tcs, score=_score(args.score), plateau=args.plateau, **kwargs)
     table = chart.table
     if not args.full and len(table) > 40:
-        keep = (table.index.to_series().reset_index(drop=True).index % 5 == 0) | table["in_plateau"].to_numpy()
+        keep = (table.index.to_series().reset_index(drop=True).index % 5 == 0) | table[
+            "in_plateau"
+        ].to_numpy()
         table = table[keep]
     lo, hi = chart.plateau
     lines = [
@@ -182,13 +252,20 @@ def _trend_chart(args: argparse.Namespace) -> int:
         f"Peak: tc {chart.peak_tc:g}, score {chart.peak_score:.4f}; plateau (score within log(1 - {chart.plateau_tolerance:g}) "
         f"of the peak): tc {lo:g}..{hi:g}, width {chart.plateau_width:g}, {chart.plateau_count} tcs",
         "",
-        format_table(table.drop(columns=["growth"]), formats={"tc": "g", "CAGR": "%", "max_drawdown": "%",
-                                                             "score": ".4f", "switches": ".0f"}),
+        format_table(
+            table.drop(columns=["growth"]),
+            formats={"tc": "g", "CAGR": "%", "max_drawdown": "%", "score": ".4f", "switches": ".0f"},
+        ),
         "",
         "Definitions:",
     ]
     lines += [f"  {k}: {v}" for k, v in chart.definitions.items()]
-    data = {"command": "tune trend-chart", **chart.summary(), "definitions": chart.definitions, "table": chart.table}
+    data = {
+        "command": "tune trend-chart",
+        **chart.summary(),
+        "definitions": chart.definitions,
+        "table": chart.table,
+    }
     summary = {"peak_tc": chart.peak_tc, "plateau": list(chart.plateau), "period": list(chart.period)}
     return _emit(args, "trend-chart", "trend chart", "\n".join(lines), data, summary)
 
@@ -198,8 +275,9 @@ def _fwpt(args: argparse.Namespace) -> int:
     from xlsector.tuning import fwpt
 
     funds, kwargs, tcs, describe = _setup(args)
-    result = fwpt(funds, born_on=args.born_on, retune_days=args.retune_days, tcs=tcs, defer=not args.no_defer,
-                  **kwargs)
+    result = fwpt(
+        funds, born_on=args.born_on, retune_days=args.retune_days, tcs=tcs, defer=not args.no_defer, **kwargs
+    )
     first, last = result.period
     table = result.metrics
     lines = [
@@ -238,8 +316,12 @@ def _fwpt(args: argparse.Namespace) -> int:
         "trades": result.trades,
         "metrics": table,
     }
-    summary = {"born_on": result.born_on, "current_tc": result.current_tc,
-               "oos_CAGR": table.at["CAGR", "walk_forward"], "oos_Sharpe": table.at["Sharpe ratio", "walk_forward"]}
+    summary = {
+        "born_on": result.born_on,
+        "current_tc": result.current_tc,
+        "oos_CAGR": table.at["CAGR", "walk_forward"],
+        "oos_Sharpe": table.at["Sharpe ratio", "walk_forward"],
+    }
     return _emit(args, "fwpt", "FWPT", "\n".join(lines), data, summary)
 
 
@@ -253,13 +335,23 @@ def _split(args: argparse.Namespace) -> int:
     lines = ["Split-sample stationarity (IN SAMPLE per column)", describe, f"Score: {frame.attrs['score']}"]
     for name, (a, b) in periods.items():
         lo, hi = frame.attrs["plateaus"][name]
-        lines.append(f"  {name}: {a:%Y-%m-%d} to {b:%Y-%m-%d}; peak tc {frame.attrs['peaks'][name]:g}, "
-                     f"plateau {lo:g}..{hi:g}")
+        lines.append(
+            f"  {name}: {a:%Y-%m-%d} to {b:%Y-%m-%d}; peak tc {frame.attrs['peaks'][name]:g}, "
+            f"plateau {lo:g}..{hi:g}"
+        )
     shown = frame if len(frame) <= 40 else frame.iloc[::5]
     lines += ["", format_table(shown, formats={"tc": "g", **{c: ".4f" for c in frame.columns}})]
-    data = {"command": "tune split-sample", "score": frame.attrs["score"], "periods": periods,
-            "peaks": frame.attrs["peaks"], "plateaus": frame.attrs["plateaus"], "table": frame}
-    return _emit(args, "split-sample", "split sample", "\n".join(lines), data, {"peaks": frame.attrs["peaks"]})
+    data = {
+        "command": "tune split-sample",
+        "score": frame.attrs["score"],
+        "periods": periods,
+        "peaks": frame.attrs["peaks"],
+        "plateaus": frame.attrs["plateaus"],
+        "table": frame,
+    }
+    return _emit(
+        args, "split-sample", "split sample", "\n".join(lines), data, {"peaks": frame.attrs["peaks"]}
+    )
 
 
 def _progressive(args: argparse.Namespace) -> int:
@@ -268,10 +360,21 @@ def _progressive(args: argparse.Namespace) -> int:
 
     funds, kwargs, tcs, describe = _setup(args)
     frame = progressive_tune(funds, window=args.window, step=args.step, tcs=tcs, **kwargs)
-    lines = [f"Progressive-tune stationarity: best tc on the prior {args.window} market days, every {args.step} "
-             "(IN SAMPLE per window)", describe, f"Score: {frame.attrs['score']}", "",
-             format_table(frame, formats={"tc": "g", "score": ".4f"}, index=False)]
-    data = {"command": "tune progressive", "score": frame.attrs["score"], "window": args.window, "step": args.step,
-            "table": frame}
-    return _emit(args, "progressive", "progressive tune", "\n".join(lines), data,
-                 {"tcs": frame["tc"].tolist()[-5:]})
+    lines = [
+        f"Progressive-tune stationarity: best tc on the prior {args.window} market days, every {args.step} "
+        "(IN SAMPLE per window)",
+        describe,
+        f"Score: {frame.attrs['score']}",
+        "",
+        format_table(frame, formats={"tc": "g", "score": ".4f"}, index=False),
+    ]
+    data = {
+        "command": "tune progressive",
+        "score": frame.attrs["score"],
+        "window": args.window,
+        "step": args.step,
+        "table": frame,
+    }
+    return _emit(
+        args, "progressive", "progressive tune", "\n".join(lines), data, {"tcs": frame["tc"].tolist()[-5:]}
+    )

@@ -14,6 +14,7 @@ experiment files live in ``xlsector/profiles/experiments/``. The formats are doc
 
 from __future__ import annotations
 
+from xlsector.profiles.experiment import Experiment, ExperimentResult, Phase, load_experiment, run_experiment
 from xlsector.profiles.loader import (
     PROFILES_ENV,
     Profile,
@@ -24,23 +25,22 @@ from xlsector.profiles.loader import (
     profile_dirs,
     read_toml,
 )
-from xlsector.profiles.experiment import Experiment, ExperimentResult, Phase, load_experiment, run_experiment
 from xlsector.profiles.run import ProfileRun, run_profile
 
 __all__ = [
     "PROFILES_ENV",
-    "Profile",
-    "bundled_dir",
-    "experiments_dir",
-    "list_profiles",
-    "load_profile",
-    "profile_dirs",
-    "read_toml",
     "Experiment",
     "ExperimentResult",
     "Phase",
-    "load_experiment",
-    "run_experiment",
+    "Profile",
     "ProfileRun",
+    "bundled_dir",
+    "experiments_dir",
+    "list_profiles",
+    "load_experiment",
+    "load_profile",
+    "profile_dirs",
+    "read_toml",
+    "run_experiment",
     "run_profile",
 ]

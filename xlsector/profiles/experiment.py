@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ import pandas as pd
 from xlsector.errors import ParameterError
 from xlsector.profiles.loader import MOMENTUM_PARAMS, TREND_PARAMS, Profile, load_profile, read_toml
 
-__all__ = ["Phase", "Experiment", "ExperimentResult", "load_experiment", "run_experiment", "RANK_METRICS"]
+__all__ = ["RANK_METRICS", "Experiment", "ExperimentResult", "Phase", "load_experiment", "run_experiment"]
 
 #: rank_by name -> (label in the metrics table, True when higher is better)
 RANK_METRICS: dict[str, tuple[str, bool]] = {
@@ -55,8 +56,18 @@ RANK_METRICS: dict[str, tuple[str, bool]] = {
     "win_rate": ("Win rate (days)", True),
 }
 #: metrics shown in the results table (labels of xlsector.metrics)
-TABLE_METRICS = ["CAGR", "Sharpe ratio", "Sortino ratio", "Max drawdown", "Calmar ratio", "Win rate (days)",
-                 "Win rate (spells)", "BPS", "Trades", "Exposure"]
+TABLE_METRICS = [
+    "CAGR",
+    "Sharpe ratio",
+    "Sortino ratio",
+    "Max drawdown",
+    "Calmar ratio",
+    "Win rate (days)",
+    "Win rate (spells)",
+    "BPS",
+    "Trades",
+    "Exposure",
+]
 PHASE_KEYS = {"name", "parameter", "values", "range", "set", "start_from", "combine"}
 TOP_KEYS = {"description", "base", "rank_by", "start", "end", "select_until", "phase"}
 
@@ -114,7 +125,9 @@ def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) 
         raise ParameterError(f"{where}: each [[phase]] must be a table, got {raw!r}")
     unknown = sorted(set(raw) - PHASE_KEYS)
     if unknown:
-        raise ParameterError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(PHASE_KEYS))}")
+        raise ParameterError(
+            f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(PHASE_KEYS))}"
+        )
     name = raw.get("name", f"phase {index + 1}")
     if not isinstance(name, str) or not name:
         raise ParameterError(f"{where}: name must be a non-empty string, got {name!r}")
@@ -125,7 +138,9 @@ def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) 
         raise ParameterError(f"{where}: set must be a table of parameters, got {settings!r}")
     bad = sorted(set(settings) - known)
     if bad:
-        raise ParameterError(f"{where}: unknown parameter {bad[0]!r} in set; known: {', '.join(sorted(known))}")
+        raise ParameterError(
+            f"{where}: unknown parameter {bad[0]!r} in set; known: {', '.join(sorted(known))}"
+        )
     start_from = raw.get("start_from", "previous")
     if start_from not in ("previous", "base") and start_from not in names:
         raise ParameterError(
@@ -144,7 +159,9 @@ def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) 
         return Phase(name, None, (), dict(settings), start_from, tuple(combine))
     parameter = raw.get("parameter")
     if parameter not in known:
-        raise ParameterError(f"{where}: parameter must be one of {', '.join(sorted(known))}, got {parameter!r}")
+        raise ParameterError(
+            f"{where}: parameter must be one of {', '.join(sorted(known))}, got {parameter!r}"
+        )
     if ("values" in raw) == ("range" in raw):
         raise ParameterError(f"{where}: give exactly one of values = [...] or range = [first, last, step]")
     if "values" in raw:
@@ -153,8 +170,11 @@ def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) 
             raise ParameterError(f"{where}: values must be a list, got {values!r}")
     else:
         spec = raw["range"]
-        if not (isinstance(spec, list) and len(spec) == 3 and all(isinstance(v, (int, float)) for v in spec)) \
-                or spec[2] <= 0 or spec[1] < spec[0]:
+        if (
+            not (isinstance(spec, list) and len(spec) == 3 and all(isinstance(v, (int, float)) for v in spec))
+            or spec[2] <= 0
+            or spec[1] < spec[0]
+        ):
             raise ParameterError(
                 f"{where}: range must be [first, last, step] with step > 0 and last >= first, got {spec!r}"
             )
@@ -209,8 +229,15 @@ def load_experiment(path: str | os.PathLike[str], dirs: list | None = None) -> E
                 raise ParameterError(f"{file}: {key} must be a date YYYY-MM-DD, got {value!r}") from None
     description = data.get("description", "")
     return Experiment(
-        name=file.stem, path=file, description=str(description), base=base, rank_by=rank_by,
-        phases=tuple(phases), start=dates.get("start"), end=dates.get("end"), select_until=dates.get("select_until"),
+        name=file.stem,
+        path=file,
+        description=str(description),
+        base=base,
+        rank_by=rank_by,
+        phases=tuple(phases),
+        start=dates.get("start"),
+        end=dates.get("end"),
+        select_until=dates.get("select_until"),
     )
 
 
@@ -219,7 +246,7 @@ def _segment(series: pd.Series, first: pd.Timestamp | None, last: pd.Timestamp |
     out = series
     if first is not None:
         pos = int(series.index.searchsorted(first, side="right")) - 1
-        out = series.iloc[max(pos, 0):]
+        out = series.iloc[max(pos, 0) :]
     if last is not None:
         out = out.loc[:last]
     out = out.copy()
@@ -234,7 +261,10 @@ def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None
     if len(returns) < 2:
         return {label: math.nan for label in TABLE_METRICS + ["Average leverage"]}
     table = metrics(returns, holdings=holdings, switches=count_trades(holdings))
-    out = {label: float(table.at[label, "strategy"]) if label in table.index else math.nan for label in TABLE_METRICS}
+    out = {
+        label: float(table.at[label, "strategy"]) if label in table.index else math.nan
+        for label in TABLE_METRICS
+    }
     if leverage is not None:
         lev = leverage.to_numpy()[1:]
         invested = holdings.to_numpy()[1:] != "CASH"
@@ -250,8 +280,12 @@ def _warmup_probe(experiment: Experiment) -> dict[str, Any]:
     lookbacks = [params.get("lookback", 126)]
     mas = [params.get("ma_filter") or 0]
     for phase in experiment.phases:
-        lookbacks += [phase.set.get("lookback", 0)] + [v for v in phase.values if phase.parameter == "lookback"]
-        mas += [phase.set.get("ma_filter") or 0] + [v or 0 for v in phase.values if phase.parameter == "ma_filter"]
+        lookbacks += [phase.set.get("lookback", 0)] + [
+            v for v in phase.values if phase.parameter == "lookback"
+        ]
+        mas += [phase.set.get("ma_filter") or 0] + [
+            v or 0 for v in phase.values if phase.parameter == "ma_filter"
+        ]
     params["lookback"] = max(int(v) for v in lookbacks)
     params["ma_filter"] = max(int(v) for v in mas) or None
     return params
@@ -319,14 +353,20 @@ def run_experiment(
             row: dict[str, Any] = {
                 "phase": phase.name,
                 "parameter": phase.parameter or "+".join(phase.combine),
-                "value": value if value is not None else ", ".join(
+                "value": value
+                if value is not None
+                else ", ".join(
                     f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                    for name in phase.combine for k, v in best_of[name]["own"].items()
-                    if k == next((p.parameter for p in experiment.phases if p.name == name), None)),
+                    for name in phase.combine
+                    for k, v in best_of[name]["own"].items()
+                    if k == next((p.parameter for p in experiment.phases if p.name == name), None)
+                ),
                 "params": {**base.params, **changes},
                 "changes": changes,
             }
-            row.update(_figures(sel, run.holdings.loc[sel.index], None if lev is None else lev.loc[sel.index]))
+            row.update(
+                _figures(sel, run.holdings.loc[sel.index], None if lev is None else lev.loc[sel.index])
+            )
             if select_until is not None:
                 out = _segment(run.returns, select_until, None)
                 figs = _figures(out, run.holdings.loc[out.index], None if lev is None else lev.loc[out.index])
@@ -356,11 +396,17 @@ def run_experiment(
     # the benchmark over the same days
     if base.benchmark and base.benchmark in prices.columns:
         bench = prices[base.benchmark].astype(float)
-        returns = bench.pct_change(fill_method=None).loc[period[0]: period[1]].fillna(0.0)
+        returns = bench.pct_change(fill_method=None).loc[period[0] : period[1]].fillna(0.0)
         holdings = pd.Series(base.benchmark, index=returns.index, dtype=object)
         sel = _segment(returns, None, select_until)
-        row = {"phase": "benchmark", "parameter": "", "value": f"buy-and-hold {base.benchmark}", "params": {},
-               "changes": {}, "best": False}
+        row = {
+            "phase": "benchmark",
+            "parameter": "",
+            "value": f"buy-and-hold {base.benchmark}",
+            "params": {},
+            "changes": {},
+            "best": False,
+        }
         row.update(_figures(sel, holdings.loc[sel.index], None))
         if select_until is not None:
             out = _segment(returns, select_until, None)
@@ -369,13 +415,22 @@ def run_experiment(
 
     table = pd.DataFrame(rows)
     definitions = {k: DEFINITIONS[k] for k in TABLE_METRICS if k in DEFINITIONS}
-    definitions["Average leverage"] = "mean of the exposure (sum of weights x leverage) over the invested days"
+    definitions["Average leverage"] = (
+        "mean of the exposure (sum of weights x leverage) over the invested days"
+    )
     definitions["Exposure"] = "share of the return days invested (% of time invested)"
     definitions["best"] = f"the run of its phase with the {'highest' if higher else 'lowest'} {label} " + (
-        f"over the selection period (to {experiment.select_until})" if select_until is not None else "(in sample)"
+        f"over the selection period (to {experiment.select_until})"
+        if select_until is not None
+        else "(in sample)"
     )
     last = phase_rows[pick] if experiment.phases else {}
     return ExperimentResult(
-        experiment=experiment, table=table, period=period, selection_period=selection, oos_period=oos,
-        definitions=definitions, best={"phase": experiment.phases[-1].name, "params": last.get("params", {})},
+        experiment=experiment,
+        table=table,
+        period=period,
+        selection_period=selection,
+        oos_period=oos,
+        definitions=definitions,
+        best={"phase": experiment.phases[-1].name, "params": last.get("params", {})},
     )

@@ -28,32 +28,67 @@ from typing import Any
 from xlsector.errors import ParameterError
 
 __all__ = [
+    "MOMENTUM_PARAMS",
     "PROFILES_ENV",
+    "TREND_PARAMS",
     "Profile",
     "bundled_dir",
     "experiments_dir",
-    "profile_dirs",
     "list_profiles",
     "load_profile",
+    "profile_dirs",
     "read_toml",
-    "MOMENTUM_PARAMS",
-    "TREND_PARAMS",
 ]
 
 #: Environment variable with extra profile folders (``os.pathsep``-separated), searched after --profiles-dir.
 PROFILES_ENV = "XLSECTOR_PROFILES"
 STRATEGIES = ("momentum", "trend")
-TOP_KEYS = {"description", "extends", "strategy", "funds", "benchmark", "vix", "index", "bear", "start", "end",
-            "params"}
+TOP_KEYS = {
+    "description",
+    "extends",
+    "strategy",
+    "funds",
+    "benchmark",
+    "vix",
+    "index",
+    "bear",
+    "start",
+    "end",
+    "params",
+}
 #: Parameters a momentum profile may set in [params] (keyword arguments of momentum_backtest).
 MOMENTUM_PARAMS = {
-    "lookback", "top_k", "rebalance", "delay", "leverage", "leverage_rule", "vix_bands", "leverage_min",
-    "leverage_max", "borrow_rate", "cash_rate", "ma_filter", "slippage_bp", "commission_bp",
+    "lookback",
+    "top_k",
+    "rebalance",
+    "delay",
+    "leverage",
+    "leverage_rule",
+    "vix_bands",
+    "leverage_min",
+    "leverage_max",
+    "borrow_rate",
+    "cash_rate",
+    "ma_filter",
+    "slippage_bp",
+    "commission_bp",
 }
 #: Parameters a trend profile may set in [params] (keyword arguments of xlsector.backtest).
 TREND_PARAMS = {
-    "tc", "k", "hysteresis", "decay", "schedule", "min_hold", "delay", "cost_bp", "min_history", "stormguard",
-    "shift", "sg_tc", "aqr_days", "cash_rate",
+    "tc",
+    "k",
+    "hysteresis",
+    "decay",
+    "schedule",
+    "min_hold",
+    "delay",
+    "cost_bp",
+    "min_history",
+    "stormguard",
+    "shift",
+    "sg_tc",
+    "aqr_days",
+    "cash_rate",
 }
 
 
@@ -214,7 +249,9 @@ def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None)
     while current is not None:
         real = current.resolve()
         if real in seen:
-            raise ParameterError(f"{current}: extends cycle ({' -> '.join(p.stem for p, _ in chain)} -> {current.stem})")
+            raise ParameterError(
+                f"{current}: extends cycle ({' -> '.join(p.stem for p, _ in chain)} -> {current.stem})"
+            )
         seen.add(real)
         data = read_toml(current)
         unknown = sorted(set(data) - TOP_KEYS)
@@ -245,7 +282,9 @@ def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None)
 
     strategy_file, strategy = merged.get("strategy", (path, "momentum"))
     if strategy not in STRATEGIES:
-        raise ParameterError(f"{strategy_file}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        raise ParameterError(
+            f"{strategy_file}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}"
+        )
     known = MOMENTUM_PARAMS if strategy == "momentum" else TREND_PARAMS
     for file, data in chain:
         bad = sorted(set(data.get("params", {})) - known)

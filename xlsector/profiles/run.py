@@ -10,7 +10,7 @@ import pandas as pd
 from xlsector.errors import ParameterError
 from xlsector.profiles.loader import Profile
 
-__all__ = ["ProfileRun", "run_profile", "columns_needed"]
+__all__ = ["ProfileRun", "columns_needed", "run_profile"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,13 @@ class ProfileRun:
         from xlsector.metrics import count_trades, metrics
 
         lev = getattr(self.result, "leverage", None)
-        return metrics(self.returns, holdings=self.holdings, switches=count_trades(self.holdings),
-                       leverage=lev, benchmark=self.benchmark_returns)
+        return metrics(
+            self.returns,
+            holdings=self.holdings,
+            switches=count_trades(self.holdings),
+            leverage=lev,
+            benchmark=self.benchmark_returns,
+        )
 
     @property
     def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -39,9 +44,11 @@ class ProfileRun:
 
 def columns_needed(profile: Profile, prices: pd.DataFrame) -> list[str]:
     """Columns of ``prices`` the profile uses, checked: an absent fund is an error naming profile and ticker."""
-    funds = list(profile.funds) if profile.funds else [
-        c for c in prices.columns if c not in {profile.benchmark, profile.vix, profile.index}
-    ]
+    funds = (
+        list(profile.funds)
+        if profile.funds
+        else [c for c in prices.columns if c not in {profile.benchmark, profile.vix, profile.index}]
+    )
     wanted = funds + [c for c in (profile.benchmark, profile.index) if c] + list(profile.bear or ())
     missing = [c for c in wanted if c not in prices.columns]
     if missing:
@@ -95,8 +102,13 @@ def run_profile(
                     f"add a {profile.vix or '^VIX'!r} column to the prices or pass --vix FILE"
                 )
             result = momentum_backtest(
-                prices, funds=funds, benchmark=profile.benchmark, vix=vix_input,
-                start=start, end=profile.end, **profile.params,
+                prices,
+                funds=funds,
+                benchmark=profile.benchmark,
+                vix=vix_input,
+                start=start,
+                end=profile.end,
+                **profile.params,
             )
             return ProfileRun(profile, result, result.returns, result.holdings, result.benchmark_returns)
 
