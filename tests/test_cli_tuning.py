@@ -167,3 +167,36 @@ def test_runs_show_and_compare(capsys, home):
 def test_show_last_without_runs(capsys, home):
     assert main(["show-last"]) == 1
     assert capsys.readouterr().err.strip().startswith("Error: no run recorded yet in ")
+
+
+def test_progress_bar_draws_only_on_a_terminal():
+    import io
+
+    from xlsector.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    plain = io.StringIO()
+    with Progress(3, "x", stream=plain) as bar:
+        for _ in range(3):
+            bar.advance()
+    assert plain.getvalue() == ""  # not a TTY: nothing (pipes, CI logs, tests stay clean)
+    tty = Tty()
+    with Progress(4, "exp", stream=tty) as bar:
+        for _ in range(4):
+            bar.advance()
+    text = tty.getvalue()
+    assert "exp [" in text and "4/4 100%" in text
+    assert text.endswith("\r")  # the line is erased at the end
+
+
+def test_run_record_is_strict_json(home):
+    from xlsector.runs import last_run, record_run
+
+    record_run("backtest", argv=["x"], title="t", text="hello", data={"a": float("nan"), "b": [1, 2]})
+    saved = last_run()
+    assert saved["data"] == {"a": None, "b": [1, 2]}
+    assert saved["text"] == "hello"
+    assert not list((home / "runs").glob(".*.tmp"))  # no temporary file left behind
