@@ -65,7 +65,8 @@ def rotation(
     bear: pd.DataFrame | None = None,
     cash: pd.Series | None = None,
 ):
-    """Holdings (names), net returns and trade count over the backtest period, by the book."""
+    """Holdings (names), net returns and switch count (trades after the initial buy) over the backtest
+    period, by the book."""
     decay = tc if decay is None else decay
     universe = list(prices.columns)
     bear_names = [] if bear is None else list(bear.columns)
@@ -165,4 +166,4 @@ def rotation(
             bonus_at = i if new != "CASH" else None
             scheduled[i + delay + 1] = new
     index_ = pd.Index(dates[start:])
-    return pd.Series(holdings, index=index_), pd.Series(returns, index=index_), trades
+    return pd.Series(holdings, index=index_), pd.Series(returns, index=index_), max(trades - 1, 0)

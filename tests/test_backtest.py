@@ -130,7 +130,7 @@ def test_result_objects_are_consistent():
     assert result.returns.iloc[0] == 0.0 and result.equity.iloc[0] == 1.0
     np.testing.assert_allclose(result.equity.to_numpy(), np.cumprod(1 + result.returns.to_numpy()))
     trades = result.trades
-    assert len(trades) == result.switches
+    assert len(trades) == result.switches + 1  # the initial buy is a trade, not a switch
     assert list(trades.columns) == ["date", "from", "to"]
     assert trades["from"].iloc[0] == "CASH"
     # each trade's "to" is the holding from its date on

@@ -138,7 +138,7 @@ def _rotate_one(
             last_trade = t
             bonus = hysteresis if new != cash else 0.0
             scheduled[t + delay + 1] = new
-    switches[m] = trades
+    switches[m] = max(trades - 1, 0)  # the first trade is the initial buy, not a switch
 
 
 def rotate_python(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
@@ -225,6 +225,7 @@ def rotate_numpy(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision,
         last_trade = np.where(trade, t, last_trade)
         bonus = np.where(trade, np.where(new != cash, hysteresis, 0.0), bonus)
         scheduled[t + delay + 1] = np.where(trade, new, NO_TARGET)
+    np.maximum(switches - 1, 0, out=switches)  # the first trade is the initial buy, not a switch
     return holdings, net, switches
 
 

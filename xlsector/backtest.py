@@ -218,7 +218,8 @@ class BacktestResult:
 
     All Series share the period's dates. ``returns`` are net daily strategy returns (0 on the first
     day), ``equity`` is 1.0 on the first day, ``holdings`` names the asset earning each day's return
-    ("CASH" out of the market or before the first trade executes).
+    ("CASH" out of the market or before the first trade executes). ``trades`` lists every executed
+    trade, the initial buy included; ``switches`` counts the trades after the initial buy.
     """
 
     dates: pd.Index
