@@ -271,7 +271,7 @@ def test_backtest_metrics_table():
     assert {"CAGR", "Max drawdown", "Sharpe ratio", "Win rate (days)", "Trades"} <= set(labels)
     values = {row[0]: row[1] for row in table[1:]}
     assert values["CAGR"] == pytest.approx(u.BACKTEST_CAGR(cells, 5, 0))
-    assert values["Max drawdown"] <= 0 and values["Trades"] == 2  # cash -> A -> B
+    assert values["Max drawdown"] <= 0 and values["Trades"] == 1  # cash -> A (initial buy) -> B: one switch
     assert all(isinstance(row[2], str) and row[2] for row in table[1:])
     wide = u.BACKTEST_METRICS(cells, 5, 0, None, None, None, None, None, None, None, None, None, None, None,
                               None, None, "A", True)
@@ -389,3 +389,57 @@ def test_regressions_found_by_the_property_tests():
     assert len(u.EMA_WEIGHTS(50, [])) == 250 and len(u.EMA2_WEIGHTS(50, [[]])) == 250
     with pytest.raises(XlwingsError, match="days must be a whole number of days below 1e9"):
         u.MOMENTUM([[1.0], [2.0]], 9.223372036854776e18)
+
+
+# ------------------------------------------------------------------------------ tuning
+
+
+def test_trend_chart_by_hand_one_rising_fund():
+    # one fund rising 0.1 % a day, no cost: the period starts once it has 22 days of history (row 23);
+    # every tc buys it at that close and earns every later day but the first (delay 1):
+    # score = (n - 22 - 2) * log(1.001) for every tc, over n - 22 - 1 calendar days
+    n = 100
+    days = pd.date_range("2020-01-01", periods=n, freq="D")
+    cells = to_cells(pd.DataFrame({"A": 100 * 1.001 ** np.arange(n)}, index=days))
+    chart = u.TREND_CHART(cells, 2, 20, 2, 0, None, None, None, None, 1, 0)
+    assert chart[0][:1] == ["tc"] and chart[0][1].startswith("Score: cumulative log return")
+    assert chart[0][2:] == ["CAGR", "Switches", "Max drawdown"]
+    assert [row[0] for row in chart[1:]] == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0]
+    for tc, score, cagr, switches, mdd in chart[1:]:
+        assert score == pytest.approx((n - 24) * np.log(1.001))
+        assert cagr == pytest.approx(1.001 ** ((n - 24) * 365.25 / (n - 23)) - 1)
+        assert switches == 1 and mdd == pytest.approx(0.0)
+
+
+def test_trend_chart_rows_agree_with_single_backtests():
+    cells = to_cells(crossing_funds())
+    chart = u.TREND_CHART(cells, 2, 12, 5)
+    assert [row[0] for row in chart[1:]] == [2.0, 7.0, 12.0]
+    for row in chart[1:]:
+        assert row[2] == pytest.approx(u.BACKTEST_CAGR(cells, row[0]), rel=1e-9)
+    half_life = u.TREND_CHART(cells, 2, 12, 5, None, None, None, None, None, None, None, 20)
+    assert "half-life 20" in half_life[0][1]
+    with pytest.raises(XlwingsError, match="tc_min must be >= 1 and <= tc_max"):
+        u.TREND_CHART(cells, 50, 10)
+    with pytest.raises(XlwingsError, match="tc_step must be > 0"):
+        u.TREND_CHART(cells, 2, 200, 0)
+
+
+def test_fwpt_table_on_real_data_matches_the_core(etf_prices):
+    from xlsector.tuning import fwpt
+
+    sectors = etf_prices[["XLB", "XLE", "XLK", "XLV", "XLY"]].loc["2003":"2012"]
+    table = u.FWPT_TABLE(to_cells(sectors), None, 125, 10, 100)
+    expected = fwpt(sectors, retune_days=125, tcs=np.arange(10.0, 101.0)).retunes
+    assert table[0] == ["Date", "Tuned tc", "Action", "tc in force"]
+    assert len(table) - 1 == len(expected) >= 3
+    assert [row[0] for row in table[1:]] == list(expected["date"].dt.to_pydatetime())
+    assert [row[1] for row in table[1:]] == list(expected["best_tc"])
+    assert table[1][2] == "initial" and table[1][1] == table[1][3]
+    # born on five years after the data start (2003-01-02, the first market day of the range)
+    assert dt.datetime(2008, 1, 2) <= table[1][0] <= dt.datetime(2008, 1, 10)
+    for _, best, action, in_force in table[1:]:
+        if action in ("initial", "adopted", "kept"):
+            assert in_force == best
+    with pytest.raises(XlwingsError, match="born_on"):
+        u.FWPT_TABLE(to_cells(sectors), dt.datetime(2005, 1, 1))  # less than five years of data
