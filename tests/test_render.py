@@ -19,7 +19,13 @@ from xlsector.workbook import layout
 from xlsector.workbook.render import render_workbook
 from xlsector.workbook.template import write_template
 
-CHART_SHEETS = ["Summary", "Theory", "Trends", "Hysteresis", "StormGuard"]
+CHART_SHEETS = ["Summary", "Theory", "Trends", "Hysteresis", "StormGuard", "TrendChart", "Stationarity", "FWPT",
+                "Momentum"]
+TUNING_SHEETS = ["TrendChart", "Stationarity", "FWPT", "Momentum"]
+FUNDS = layout.SETTINGS[0].default.split(",")
+#: The template's default strategy (Settings sheet) as core keywords, for direct core calls.
+STRATEGY = dict(k=22.0, hysteresis=0.01, decay=None, schedule="daily", min_hold=0, delay=1, cost_bp=10.0,
+                min_history=22, stormguard=None, shift=0.005)
 
 
 @pytest.fixture(scope="session")
@@ -240,3 +246,113 @@ def test_killed_render_leaves_previous_file_intact(rendered, tmp_path):
     assert proc.returncode != 0
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name not in ("fwpt.xlsx",)]
+
+
+# -- the tuning and momentum sheets: values cross-checked against direct core calls -------------------------
+
+
+@pytest.fixture(scope="session")
+def values(rendered):
+    return openpyxl.load_workbook(rendered, data_only=True)
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from xlsector.data import load_sample
+
+    return load_sample().prices
+
+
+def _find(ws, label, col_offset=1):
+    """Value right of the first cell whose text is ``label`` (offset columns to the right)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == label:
+                return ws.cell(cell.row, cell.column + col_offset).value
+    raise AssertionError(f"{ws.title}: no cell {label!r}")
+
+
+def _core_kwargs(sample):
+    return dict(STRATEGY, index=sample["^GSPC"], benchmark=sample["^GSPC"], tcs=range(2, 201))
+
+
+def test_trend_chart_sheet_equals_core(values, sample):
+    from xlsector.tuning import trend_chart
+
+    chart = trend_chart(sample[FUNDS], **_core_kwargs(sample))
+    ws = values["TrendChart"]
+    assert _find(ws, "Peak tc") == chart.peak_tc
+    assert _find(ws, "Peak score") == pytest.approx(chart.peak_score, rel=1e-12)
+    assert (_find(ws, "Plateau from tc"), _find(ws, "Plateau to tc")) == chart.plateau
+    # the table: one row per tc 2..200, score column as the core's
+    tcs = [ws.cell(r, 1).value for r in range(6, 6 + 199)]
+    assert tcs == list(range(2, 201))
+    scores = np.array([ws.cell(r, 2).value for r in range(6, 6 + 199)], dtype=float)
+    np.testing.assert_allclose(scores, chart.table["score"].to_numpy(), rtol=1e-12)
+    assert "cumulative log return" in ws["A3"].value and "In sample" in ws["A3"].value
+
+
+def test_stationarity_sheet_equals_core(values, sample):
+    from xlsector.tuning import progressive_tune, split_sample
+
+    kw = _core_kwargs(sample)
+    split = split_sample(sample[FUNDS], **kw)
+    ws = values["Stationarity"]
+    got = np.array([[ws.cell(r, c).value for c in (2, 3, 4)] for r in range(6, 6 + 199)], dtype=float)
+    np.testing.assert_allclose(got, split[["first_half", "second_half", "whole"]].to_numpy(), rtol=1e-12)
+    prog = progressive_tune(sample[FUNDS], window=250, step=125, **kw)
+    tuned = [ws.cell(6 + i, 8).value for i in range(len(prog))]
+    assert tuned == prog["tc"].tolist()
+    assert ws.cell(6 + len(prog), 8).value is None
+
+
+def test_fwpt_sheet_and_summary_equal_core(values, sample):
+    from xlsector.tuning import fwpt
+
+    walk = fwpt(sample[FUNDS], retune_days=125, **_core_kwargs(sample))
+    ws = values["FWPT"]
+    assert _find(ws, "Born on (first tuning)") == walk.born_on.to_pydatetime()
+    assert _find(ws, "Tuned tc now") == walk.current_tc
+    assert _find(ws, "In-sample best tc (hindsight)") == walk.in_sample_tc
+    cagr = walk.metrics.loc["CAGR"]
+    assert _find(ws, "CAGR") == pytest.approx(cagr["walk_forward"], rel=1e-12)
+    assert _find(ws, "CAGR", 2) == pytest.approx(cagr["in_sample_best"], rel=1e-12)
+    assert _find(ws, "CAGR", 3) == pytest.approx(cagr["benchmark"], rel=1e-12)
+    assert "AFTER the born-on date only" in ws["A3"].value
+    summary = values["Summary"]
+    assert summary["B9"].value == walk.current_tc
+    next_retune = summary["B8"].value
+    assert next_retune > sample.index[-1].to_pydatetime() and next_retune == _find(ws, "Next retune (estimate)")
+
+
+def test_momentum_sheet_equals_core(values, sample):
+    import dataclasses
+
+    from xlsector.profiles import load_experiment, run_experiment
+
+    experiment = load_experiment("sample_four_phase")
+    base = dataclasses.replace(experiment.base, funds=tuple(FUNDS), benchmark="^GSPC")
+    result = run_experiment(dataclasses.replace(experiment, base=base), sample)
+    best = result.table[(result.table["phase"] == "momentum") & result.table["best"]].iloc[0]
+    ws = values["Momentum"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=5, max_row=20, max_col=13)]
+    header = next(i for i, r in enumerate(rows) if r[0] == "lookback")
+    grid = rows[header + 1: header + 10]
+    assert [r[0] for r in grid] == list(range(118, 135, 2))
+    chosen = [r for r in grid if r[12] == "best"]
+    assert len(chosen) == 1 and chosen[0][0] == best["value"]
+    assert chosen[0][2] == pytest.approx(best["Sharpe ratio"], rel=1e-12)
+    assert "No VIX column" in ws["A3"].value  # the bundled sample has no VIX: phase 2 is fixed leverage
+
+
+def test_tuning_sheets_show_numbers_in_libreoffice(lo_never):
+    for sheet in TUNING_SHEETS:
+        numbers = 0
+        for row in lo_never[sheet]:
+            for text in row:
+                try:
+                    float(text.replace("%", ""))
+                except ValueError:
+                    continue
+                numbers += 1
+        assert numbers > 50, f"{sheet}: only {numbers} numeric cells in LibreOffice"

@@ -89,11 +89,14 @@ def scatter_chart(
     y_title: str,
     y_format: str | None = None,
     markers: bool = True,
+    lines: bool | None = None,
     width: float = 20,
     height: float = 11,
+    x_range: tuple[float, float] | None = None,
+    marker_sizes: Sequence[int] = (),
 ) -> ScatterChart:
     """Scatter (x = ``x_col``) of each of ``y_cols``: e.g. score against trend constant."""
-    chart = ScatterChart()
+    chart = ScatterChart(scatterStyle="lineMarker")
     chart.title = title
     chart.style = 13
     _size(chart, width, height)
@@ -101,23 +104,33 @@ def scatter_chart(
     chart.y_axis.title = y_title
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    chart.x_axis.tickLblPos = "low"  # labels below the plot even when the values cross zero
+    chart.y_axis.tickLblPos = "low"
+    if x_range is not None:
+        chart.x_axis.scaling.min = x_range[0]
+        chart.x_axis.scaling.max = x_range[1]
     if y_format:
         chart.y_axis.number_format = y_format
+    if lines is None:
+        lines = not markers
     xref = Reference(ws, min_col=x_col, min_row=header_row + 1, max_row=last_row)
     for i, col in enumerate(y_cols):
         yref = Reference(ws, min_col=col, min_row=header_row, max_row=last_row)
         series = Series(yref, xref, title_from_data=True)
+        series.smooth = False  # straight segments between points (openpyxl's scatter default is smoothed)
         color = _COLORS[i % len(_COLORS)]
         if markers:
             series.marker.symbol = "circle"
-            series.marker.size = 4
+            series.marker.size = marker_sizes[i] if i < len(marker_sizes) else 4
             series.marker.graphicalProperties.solidFill = color
             series.marker.graphicalProperties.line.solidFill = color
-            series.graphicalProperties.line.noFill = True
         else:
             series.marker.symbol = "none"
+        if lines:
             series.graphicalProperties.line.solidFill = color
             series.graphicalProperties.line.width = 19050
+        else:
+            series.graphicalProperties.line.noFill = True
         chart.series.append(series)
     ws.add_chart(chart, anchor)
     return chart

@@ -6,6 +6,8 @@ field per sheet family. Each part is a small function, so the render's timing ca
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,7 @@ import pandas as pd
 from xlsector.workbook.inputs import Inputs
 from xlsector.workbook.settings import Settings
 
-__all__ = ["Computed", "compute", "strategy_params"]
+__all__ = ["Computed", "compute", "momentum", "next_retune", "strategy_params", "tuning"]
 
 #: Rows of the Theory table: about one year of market days, starting at 0 as in the paper.
 THEORY_ROWS = 260
@@ -35,6 +37,7 @@ class Computed:
     hysteresis: dict[str, Any]
     tuning: dict[str, Any] = field(default_factory=dict)
     momentum: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -136,6 +139,7 @@ def compute(inputs: Inputs, settings: Settings) -> Computed:
     from xlsector.rotation import stormguard
     from xlsector.trend import ema2
 
+    t0 = time.perf_counter()
     params = strategy_params(settings)
     main = backtest(
         inputs.funds,
@@ -154,5 +158,171 @@ def compute(inputs: Inputs, settings: Settings) -> Computed:
         metrics=main.metrics(),
         stormguard=sg,
         hysteresis=hysteresis_example(inputs, main, params),
+        settings=settings,
     )
+    computed.timings["core"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    computed.tuning = tuning(inputs, params, settings)
+    computed.timings["tuning"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    computed.momentum = momentum(inputs, settings)
+    computed.timings["momentum"] = time.perf_counter() - t2
     return computed
+
+
+# ---------------------------------------------------------------------------------------------- tuning
+
+#: Progressive-tune stationarity (SPEC section 4): retune every STEP market days on the prior WINDOW days.
+PROGRESSIVE_WINDOW = 250
+PROGRESSIVE_STEP = 125
+
+
+@contextlib.contextmanager
+def _one_grid(prices: pd.DataFrame, tcs: np.ndarray, strategy: dict[str, Any]):
+    """Run the tc grid once and let the tuning functions share it.
+
+    ``xlsector.tuning``'s functions each run :func:`xlsector.backtest.backtest_many` on the same prices,
+    grid and strategy; the render calls four of them. Inside this block the module's grid helper returns
+    the one precomputed grid for exactly these arguments (same prices object, same tcs) and runs the core
+    otherwise. If the tuning module has no such helper, nothing is shared (same results, slower).
+    """
+    import xlsector.tuning as tuning_mod
+    from xlsector.backtest import backtest_many
+
+    original = getattr(tuning_mod, "_grid", None)
+    if original is None:
+        yield
+        return
+    grid = backtest_many(prices, tcs, **strategy)
+
+    def shared(p, t, **kw):
+        same = p is prices and np.array_equal(np.asarray(t, dtype=float), tcs) and kw.keys() == strategy.keys() \
+            and all(kw[k] is strategy[k] or kw[k] == strategy[k] for k in kw
+                    if not isinstance(kw[k], (pd.Series, pd.DataFrame)))
+        return grid if same else original(p, t, **kw)
+
+    tuning_mod._grid = shared
+    try:
+        yield
+    finally:
+        tuning_mod._grid = original
+
+
+def tuning_strategy(inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
+    """Keywords of the tuning functions: the strategy without tc, plus the series it needs."""
+    strategy = {key: value for key, value in params.items() if key != "tc"}
+    strategy.update(index=inputs.index, bear=inputs.bear, cash_rate=inputs.cash_rate, benchmark=inputs.benchmark)
+    return strategy
+
+
+def next_retune(result: Any, dates: pd.DatetimeIndex, retune_days: int, schedule: str) -> tuple[Any, str]:
+    """(estimated date of the next FWPT retune, how it was estimated) after the last data date.
+
+    A retune is due ``retune_days`` market days after the last completed tuning (initial, kept or
+    adopted), on the next decision day of the schedule; market days after the data's end are estimated
+    with the business-day calendar (exchange holidays are not known).
+    """
+    retunes = result.retunes
+    done = retunes[retunes["action"].isin(["initial", "kept", "adopted"])]
+    last_done = pd.Timestamp(done["date"].iloc[-1])
+    since = int((dates > last_done).sum())
+    remaining = max(retune_days - since, 1)
+    due = pd.Timestamp(dates[-1]) + pd.offsets.BDay(remaining)
+    if schedule == "month":
+        due = due + pd.offsets.BMonthEnd(0)
+    elif schedule == "week":
+        due = due + pd.offsets.Week(weekday=4) if due.weekday() != 4 else due
+    pending = retunes["action"].iloc[-1] in ("deferred", "pending")
+    how = (f"last completed tuning {last_done:%Y-%m-%d}, {since} market days before the last data date; due after "
+           f"{retune_days} market days, on a {schedule} decision day (business-day calendar, holidays not known)")
+    if pending:
+        how += f"; the last retune was {retunes['action'].iloc[-1]} (re-tried on each decision day)"
+    return due.to_pydatetime(), how
+
+
+def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Trend chart, split-sample, progressive-tune and FWPT over the TcMin..TcMax grid (one grid run)."""
+    from xlsector.errors import ParameterError, XlsectorError
+    from xlsector.tuning import fwpt, progressive_tune, split_sample, trend_chart
+
+    tcs = np.arange(int(settings["TcMin"]), int(settings["TcMax"]) + 1, dtype=float)
+    strategy = tuning_strategy(inputs, params)
+    funds = inputs.funds
+    born_on = settings["BornOn"]
+    with _one_grid(funds, tcs, strategy):
+        chart = trend_chart(funds, tcs=tcs, **strategy)
+        split = split_sample(funds, tcs=tcs, **strategy)
+        try:
+            progressive = progressive_tune(funds, tcs=tcs, window=PROGRESSIVE_WINDOW, step=PROGRESSIVE_STEP,
+                                           **strategy)
+        except ParameterError as exc:
+            progressive = None
+            progressive_note = str(exc)
+        else:
+            progressive_note = ""
+        try:
+            walk = fwpt(funds, born_on=born_on, retune_days=int(settings["RetuneDays"]), tcs=tcs, **strategy)
+        except ParameterError as exc:
+            if born_on is not None:
+                raise XlsectorError(f"{settings.where('BornOn')} (BornOn): {exc}") from None
+            raise XlsectorError(f"FWPT cannot run on this data: {exc}") from None
+    next_date, how = next_retune(walk, chart_dates(walk, funds), int(settings["RetuneDays"]), params["schedule"])
+    return {
+        "tcs": tcs,
+        "chart": chart,
+        "split": split,
+        "progressive": progressive,
+        "progressive_note": progressive_note,
+        "fwpt": walk,
+        "fwpt_metrics": walk.metrics,
+        "next_retune": next_date,
+        "next_retune_note": how,
+        "born_on_setting": born_on,
+    }
+
+
+def chart_dates(walk: Any, funds: pd.DataFrame) -> pd.DatetimeIndex:
+    """The backtest period's dates as far as FWPT saw them (its out-of-sample days end on the last date)."""
+    return walk.returns.index
+
+
+# -------------------------------------------------------------------------------------------- momentum
+
+#: The shipped experiments the Momentum sheet adapts: without VIX / with VIX (SPEC section 3).
+MOMENTUM_EXPERIMENT = "sample_four_phase"
+MOMENTUM_EXPERIMENT_VIX = "four_phase_study"
+
+
+def momentum(inputs: Inputs, settings: Settings) -> dict[str, Any]:
+    """The four-phase momentum experiment on the workbook's funds and benchmark.
+
+    With a VIX column (setting VixTicker) the shipped ``four_phase_study`` is run (phase 2: VIX-scaled
+    leverage, ``base x 30 / max(VIX, 15)``); without one the shipped ``sample_four_phase`` (phase 2:
+    fixed leverage 1.0-2.0, which is the same formula with the VIX held at 30). In both, the base
+    profile's funds and benchmark are replaced by the workbook's Funds and Benchmark (or MarketIndex).
+    ``select_until`` is kept when it lies inside the data period, else moved to the period's middle.
+    """
+    import dataclasses
+
+    from xlsector.profiles import load_experiment, run_experiment
+
+    has_vix = inputs.vix is not None and inputs.vix.notna().any()
+    name = MOMENTUM_EXPERIMENT_VIX if has_vix else MOMENTUM_EXPERIMENT
+    experiment = load_experiment(name)
+    bench_name = settings["Benchmark"] or settings["MarketIndex"]
+    funds = tuple(str(c) for c in inputs.funds.columns)
+    base = dataclasses.replace(experiment.base, funds=funds, benchmark=bench_name, vix=None, index=None,
+                               bear=None, start=None, end=None)
+    dates = inputs.table.index
+    select = experiment.select_until
+    moved = ""
+    lo, hi = dates[0] + pd.DateOffset(years=5), dates[-1] - pd.DateOffset(years=2)
+    if select is None or not (lo <= pd.Timestamp(select) <= hi):
+        middle = dates[len(dates) // 2]
+        moved = f" (the file's {select} is outside the data; moved to the middle of the data)" if select else ""
+        select = f"{middle:%Y-%m-%d}"
+    experiment = dataclasses.replace(experiment, base=base, select_until=select, start=None, end=None)
+    table = inputs.table[[*funds, bench_name]] if bench_name not in funds else inputs.table[list(funds)]
+    result = run_experiment(experiment, table, vix=inputs.vix if has_vix else None)
+    return {"result": result, "has_vix": has_vix, "experiment": name, "select_until": select,
+            "select_note": moved, "benchmark": bench_name}
