@@ -176,6 +176,8 @@ def naive_fwpt(prices: pd.DataFrame, *, born_on, retune_days: int, tcs, defer: b
         source = active[max(t - lag, t0)] if t - lag >= t0 else active[t0]
         holdings.append(full[tcs[source]].holdings.iloc[t])
     asset_prices = prices.copy()
+    if strategy.get("bear") is not None:
+        asset_prices = asset_prices.join(strategy["bear"])
     asset_prices["CASH"] = 1.0
     rets = asset_prices.pct_change(fill_method=None).reindex(dates)
     for k, t in enumerate(range(t0, n)):
@@ -221,6 +223,20 @@ def test_fwpt_fast_equals_naive_real_data_slice(etf_prices):
     events, holdings, net = naive_fwpt(
         prices, born_on=born_on, retune_days=125, tcs=[10, 25, 50, 80, 120], defer=True, **kwargs
     )
+    _compare(fast, events, holdings, net)
+
+
+def test_fwpt_fast_equals_naive_with_stormguard_and_bear_fund(etf_prices):
+    # StormGuard (month-end) on SPY with TLT as the bear fund: holdings switch between sectors and TLT
+    prices = etf_prices.loc["1998-12-22":"2011-12-30", ["XLB", "XLE", "XLK", "XLU", "XLV"]]
+    extra = etf_prices.loc["1998-12-22":"2011-12-30"]
+    kwargs = dict(hysteresis=0.01, stormguard="standard", index=extra["SPY"], bear=extra[["TLT"]],
+                  schedule="week")
+    tcs = [15, 40, 90, 150]
+    fast = fwpt(prices, born_on="2004-01-02", retune_days=100, tcs=tcs, **kwargs)
+    events, holdings, net = naive_fwpt(prices, born_on="2004-01-02", retune_days=100, tcs=tcs, defer=True,
+                                       **kwargs)
+    assert "TLT" in set(holdings)
     _compare(fast, events, holdings, net)
 
 
