@@ -82,6 +82,8 @@ CALLS = {
     "sg_state": ("STORMGUARD_STATE", [[[100 * 0.99**t] for t in range(60)]]),
     "sg_history": ("STORMGUARD_HISTORY", [[["Date", "SPX"]] + [[SERIAL0 + t, 100 * 1.01**t] for t in range(3)]]),
     "too_short": ("SECTOR_PICK", [price_grid(10), [[10]]]),
+    "trend_chart": ("TREND_CHART", [price_grid(), [[2]], [[10]], [[4]]] + [None] * 8),
+    "fwpt_too_short": ("FWPT_TABLE", [price_grid(), None, [[125]]]),
 }
 
 
@@ -185,3 +187,12 @@ def test_stormguard_through_officejs(officejs):
     assert history[0] == ["Date", "Indicator", "State"]
     assert [row[0]["basicValue"] for row in history[1:]] == [SERIAL0, SERIAL0 + 1, SERIAL0 + 2]
     assert [row[2] for row in history[1:]] == ["BULL"] * 3
+
+
+def test_tuning_tables_through_officejs(officejs):
+    _, results = officejs
+    chart = _value(results, "trend_chart")
+    assert chart[0][0] == "tc" and chart[0][2:] == ["CAGR", "Switches", "Max drawdown"]
+    assert [row[0] for row in chart[1:]] == [2.0, 6.0, 10.0]
+    # FWPT needs five years of data before the born-on date: a clear message, not a number
+    assert "born_on" in _error(results, "fwpt_too_short")

@@ -208,7 +208,7 @@ def test_tuning_functions_never_crash(prices, tc_min, tc_max, hysteresis, index,
 clean = price_like_grid(spoil=False)
 clean_index = price_like_grid(n_funds=1, spoil=False)
 # the only errors valid arguments may give: the data is too short for the rule asked for
-DATA_SIZE = r"prices is required|index is required|too few rows|has no prices|needs a date column|is before the first date|has \d+ rows and prices|no values|needs dates|all blank"
+DATA_SIZE = r"prices is required|index is required|stormguard needs index|too few rows|has no prices|needs a date column|is before the first date|has \d+ rows and prices|no values|needs dates|all blank"
 
 
 def call_valid(function, *args):

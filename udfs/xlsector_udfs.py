@@ -432,15 +432,12 @@ _STRATEGY_ARGS = (
 _STRATEGY_RANGES = ("prices", "index", "bear")
 
 
-def _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
-              min_history, decay, shift, k, bear, *, cash_rate=None, benchmark=None):
-    """Convert the shared strategy arguments and run the core backtest up to ``as_of``."""
-    from xlsector.backtest import backtest
-
+def _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold=None,
+              min_history=None, decay=None, shift=None, k=None, bear=None):
+    """Convert the shared strategy arguments: (price frame up to ``as_of``, keyword arguments of the core)."""
     frame = _up_to(_prices(prices), _date(as_of, "as_of"))
     mode = _text(stormguard, "stormguard", None, ("off", "standard", "quick"))
     params: dict[str, Any] = {
-        "tc": _number(tc, "tc"),
         "hysteresis": _number(hysteresis, "hysteresis", 0.01),
         "stormguard": None if mode == "off" else mode,
         "schedule": _text(schedule, "schedule", "daily", ("daily", "week", "month")),
@@ -452,20 +449,27 @@ def _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay,
         "shift": _number(shift, "shift", 0.005),
         "k": _number(k, "k", DEFAULT_K),
     }
-    index_series = None
     if not _is_blank(_unwrap(index)):
-        index_series = _on_dates(_series(index, "index"), frame, "index")
+        params["index"] = _on_dates(_series(index, "index"), frame, "index")
     elif params["stormguard"] is not None:
         raise XlwingsError("stormguard needs index: the S&P 500 price index range")
-    bear_frame = None
     if not _is_blank(_unwrap(bear)):
-        bear_frame = _on_dates(_prices(bear, "bear"), frame, "bear")
-    extra: dict[str, Any] = {}
+        params["bear"] = _on_dates(_prices(bear, "bear"), frame, "bear")
+    return frame, params
+
+
+def _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
+              min_history, decay, shift, k, bear, *, cash_rate=None, benchmark=None):
+    """Convert the shared strategy arguments and run the core backtest up to ``as_of``."""
+    from xlsector.backtest import backtest
+
+    frame, params = _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
+                              min_history, decay, shift, k, bear)
     if cash_rate is not None:
-        extra["cash_rate"] = cash_rate
+        params["cash_rate"] = cash_rate
     if benchmark is not None:
-        extra["benchmark"] = benchmark
-    return frame, backtest(frame, index=index_series, bear=bear_frame, **extra, **params)
+        params["benchmark"] = benchmark
+    return frame, backtest(frame, tc=_number(tc, "tc"), **params)
 
 
 def _cash_rate(value: Any, prices: Any) -> Any:
@@ -523,6 +527,8 @@ def SECTOR_PICKS(prices, tc, hysteresis=None, index=None, stormguard=None, as_of
 def _need_dates(frame: pd.DataFrame, function: str) -> None:
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise XlwingsError(f"prices needs a date column for {function} (CAGR counts calendar days)")
+    if len(frame.index) > 1 and not (frame.index[1:] > frame.index[:-1]).all():
+        raise XlwingsError("prices dates must be sorted and unique")
 
 
 @_register(*_STRATEGY_ARGS, "cash_rate", range_args=_STRATEGY_RANGES + ("cash_rate",))
@@ -598,17 +604,56 @@ def STORMGUARD_HISTORY(index, shift=None, tc=None, k=None):
 # ---------------------------------------------------------------------------------------------------
 
 
+def _tc_grid(tc_min: Any, tc_max: Any, tc_step: Any) -> np.ndarray:
+    """The grid of trend constants tc_min, tc_min + tc_step, ..., tc_max (at most 2000 of them)."""
+    low = _number(tc_min, "tc_min", 2.0)
+    high = _number(tc_max, "tc_max", 200.0)
+    step = _number(tc_step, "tc_step", 1.0)
+    if not 1 <= low <= high:
+        raise XlwingsError(f"tc_min must be >= 1 and <= tc_max, got tc_min {low:g} and tc_max {high:g}")
+    if step <= 0 or (high - low) / step > 2000:
+        raise XlwingsError(f"tc_step must be > 0 and give at most 2000 trend constants, got {step:g}")
+    count = int(math.floor((high - low) / step + 1e-9)) + 1
+    return low + step * np.arange(count)
+
+
 @_register("prices", "tc_min", "tc_max", "tc_step", "hysteresis", "index", "stormguard", "as_of", "schedule",
            "delay", "cost_bp", "half_life", range_args=("prices", "index"))
 def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None, index=None, stormguard=None,
                 as_of=None, schedule=None, delay=None, cost_bp=None, half_life=None):
     """Trend chart: score, CAGR, switches and max drawdown of the rotation for each trend constant."""
-    raise XlwingsError("TREND_CHART is not available yet")
+    from xlsector.tuning import trend_chart
+
+    frame, params = _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp)
+    _need_dates(frame, "TREND_CHART")
+    life = _number(half_life, "half_life", None)
+    chart = trend_chart(frame, tcs=_tc_grid(tc_min, tc_max, tc_step),
+                        score="cumulative" if life is None else life, **params)
+    table = chart.table
+    head = ["tc", "Score: " + chart.score_label, "CAGR", "Switches", "Max drawdown"]
+    body = [
+        [_cell(tc), _cell(score), _cell(cagr), int(switches), _cell(mdd)]
+        for tc, score, cagr, switches, mdd in zip(
+            table.index, table["score"], table["CAGR"], table["switches"], table["max_drawdown"]
+        )
+    ]
+    return [head] + body
 
 
 @_register("prices", "born_on", "retune_days", "tc_min", "tc_max", "hysteresis", "index", "stormguard",
            "schedule", "delay", "cost_bp", range_args=("prices", "index"))
 def FWPT_TABLE(prices, born_on=None, retune_days=None, tc_min=None, tc_max=None, hysteresis=None, index=None,
                stormguard=None, schedule=None, delay=None, cost_bp=None):
-    """Forward Walk Progressive Tuning: the tuned trend constant from each retune date on."""
-    raise XlwingsError("FWPT_TABLE is not available yet")
+    """Forward Walk Progressive Tuning: each retune date, the tuned tc, what was done and the tc in force."""
+    from xlsector.tuning import fwpt
+
+    frame, params = _strategy(prices, hysteresis, index, stormguard, None, schedule, delay, cost_bp)
+    _need_dates(frame, "FWPT_TABLE")
+    result = fwpt(frame, born_on=_date(born_on, "born_on"), retune_days=_number(retune_days, "retune_days", 125,
+                  whole=True), tcs=_tc_grid(tc_min, tc_max, None), **params)
+    retunes = result.retunes
+    head = ["Date", "Tuned tc", "Action", "tc in force"]
+    return [head] + [
+        [_cell(date), _cell(best), str(action), _cell(tc)]
+        for date, best, action, tc in zip(retunes["date"], retunes["best_tc"], retunes["action"], retunes["tc"])
+    ]
