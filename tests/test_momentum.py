@@ -30,7 +30,7 @@ def test_hand_example_delay_0():
     assert list(r.holdings) == ["CASH", "B", "B", "A", "A"]
     expected = [0.0, 106 / 103 - 1, 104 / 106 - 1, 104 / 103 - 1, 105 / 104 - 1]
     np.testing.assert_allclose(r.returns.to_numpy(), expected, rtol=1e-15)
-    assert r.switches == 2  # CASH -> B (entry), B -> A
+    assert r.switches == 1  # B -> A; the initial buy (CASH -> B) is a trade, not a switch
     assert list(r.trades["to"]) == ["B", "A"]
 
 

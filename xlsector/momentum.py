@@ -69,8 +69,9 @@ class MomentumResult:
     holdings : Series of the held funds per day ("XLK", "XLK+XLE" for top-k, "CASH").
     leverage : Series of the total exposure Σw per day (0 in cash).
     invested : bool Series, Σw > 0.
-    trades : DataFrame (date, from, to, traded) of the days a new exposure starts earning.
-    switches : number of days whose held set of funds differs from the previous day's.
+    trades : DataFrame (date, from, to, traded) of the days the held set of funds changes (the initial
+        buy included).
+    switches : changes of the held set of funds after the initial buy (as the trend backtest counts them).
     exposure : share of return days invested. average_leverage : mean Σw over the invested return days.
     benchmark_returns : daily returns of the benchmark (buy and hold) over the same dates, or None.
     params : the parameters used.
@@ -436,7 +437,9 @@ def momentum_backtest(
             "traded": traded[trade_days - 1],
         }
     )
-    switches = int(np.count_nonzero(labels[1:] != labels[:-1]))
+    # switches: changes of holding after the initial buy (the period starts in cash, as the trend backtest)
+    changes = int(np.count_nonzero(labels[1:] != labels[:-1]))
+    switches = max(changes - 1, 0) if labels[0] == CASH else changes
     lev_series = pd.Series(gross_exposure[first:], index=idx, name="leverage")
     inv_days = invested[1:]
     exposure = float(inv_days.mean()) if inv_days.size else math.nan

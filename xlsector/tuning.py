@@ -380,7 +380,7 @@ def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: f
         "score": score_label(half_life),
         "growth": "growth of 1 over the period: product of (1 + r) of the return days",
         "CAGR": "growth^(365.25 / calendar days) - 1 (as xlsector.metrics.cagr)",
-        "switches": "trades: days whose holding differs from the previous day's",
+        "switches": "switches: changes of holding after the initial buy (as BacktestResult.switches)",
         "max_drawdown": "min(V / running max V) - 1, running max from V_start = 1 (as xlsector.metrics.max_drawdown)",
         "in_plateau": f"tc in the contiguous run around the peak with score >= peak + log(1 - {plateau:g})",
         "sample": "in sample: each tc is scored on the same days it is shown for",

@@ -256,11 +256,12 @@ def _segment(series: pd.Series, first: pd.Timestamp | None, last: pd.Timestamp |
 
 
 def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None) -> dict[str, float]:
-    from xlsector.metrics import count_trades, metrics
+    from xlsector.metrics import metrics
+    from xlsector.profiles.run import switches
 
     if len(returns) < 2:
         return {label: math.nan for label in TABLE_METRICS + ["Average leverage"]}
-    table = metrics(returns, holdings=holdings, switches=count_trades(holdings))
+    table = metrics(returns, holdings=holdings, switches=switches(holdings))
     out = {
         label: float(table.at[label, "strategy"]) if label in table.index else math.nan
         for label in TABLE_METRICS

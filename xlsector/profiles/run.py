@@ -10,7 +10,15 @@ import pandas as pd
 from xlsector.errors import ParameterError
 from xlsector.profiles.loader import Profile
 
-__all__ = ["ProfileRun", "columns_needed", "run_profile"]
+__all__ = ["ProfileRun", "columns_needed", "run_profile", "switches"]
+
+
+def switches(holdings: pd.Series) -> int:
+    """Changes of holding after the initial buy: a series starting in CASH does not count its first entry."""
+    from xlsector.metrics import count_trades
+
+    changes = count_trades(holdings)
+    return max(changes - 1, 0) if len(holdings) and holdings.iloc[0] == "CASH" else changes
 
 
 @dataclass(frozen=True)
@@ -26,13 +34,13 @@ class ProfileRun:
     @property
     def table(self) -> pd.DataFrame:
         """xlsector.metrics table (strategy, benchmark, definition) over the reported period."""
-        from xlsector.metrics import count_trades, metrics
+        from xlsector.metrics import metrics
 
         lev = getattr(self.result, "leverage", None)
         return metrics(
             self.returns,
             holdings=self.holdings,
-            switches=count_trades(self.holdings),
+            switches=switches(self.holdings),
             leverage=lev,
             benchmark=self.benchmark_returns,
         )
