@@ -346,3 +346,20 @@ def test_progressive_tune_windows():
     assert first["score"] == pytest.approx(max(values), rel=1e-9)
     with pytest.raises(ParameterError, match="step must be a whole number >= 1"):
         progressive_tune(prices, step=0, tcs=SMALL_TCS)
+
+
+def test_a_precomputed_grid_gives_the_same_results():
+    from xlsector.backtest import backtest_many
+
+    prices = synthetic()
+    grid = backtest_many(prices, SMALL_TCS, hysteresis=0.01)
+    a = trend_chart(prices, tcs=SMALL_TCS, hysteresis=0.01)
+    b = trend_chart(prices, grid=grid)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    f1 = fwpt(prices, born_on="2005-01-10", tcs=SMALL_TCS, hysteresis=0.01)
+    f2 = fwpt(prices, born_on="2005-01-10", grid=grid)
+    pd.testing.assert_frame_equal(f1.retunes, f2.retunes)
+    pd.testing.assert_series_equal(f1.returns, f2.returns)
+    pd.testing.assert_frame_equal(split_sample(prices, grid=grid), split_sample(prices, tcs=SMALL_TCS, hysteresis=0.01))
+    pd.testing.assert_frame_equal(progressive_tune(prices, grid=grid),
+                                  progressive_tune(prices, tcs=SMALL_TCS, hysteresis=0.01))

@@ -413,6 +413,7 @@ def trend_chart(
     plateau: float = 0.05,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    grid: Any = None,
     **strategy: Any,
 ) -> TrendChart:
     """Trend chart: score, CAGR, switches and max drawdown of the rotation for every trend constant.
@@ -430,6 +431,9 @@ def trend_chart(
     start, end : date, optional
         Scoring window inside the backtest period (default: the whole period). The rotation itself always
         runs from the data start, so trends and hysteresis are warmed up.
+    grid : GridResult, optional
+        A precomputed ``backtest_many(prices, tcs, **strategy)`` to reuse (several tuning functions on
+        the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
     **strategy
         Parameters of :func:`xlsector.backtest.backtest_many` (hysteresis, schedule, delay, cost_bp,
         stormguard, index, bear, cash_rate, benchmark, ...).
@@ -443,7 +447,7 @@ def trend_chart(
     plateau = _check_plateau(plateau)
     if end is not None:
         prices = prices.loc[: pd.Timestamp(end)]
-    grid = _grid(prices, grid_tcs, **strategy)
+    grid = grid if grid is not None else _grid(prices, grid_tcs, **strategy)
     i0 = 0 if start is None else max(int(grid.dates.searchsorted(pd.Timestamp(start))) - 1, 0)
     if i0 >= len(grid.dates) - 1:
         raise ParameterError(f"start must be before the last date {grid.dates[-1]:%Y-%m-%d}, got {start}")
@@ -613,6 +617,7 @@ def fwpt(
     retune_days: int = 125,
     tcs: Iterable[float] = DEFAULT_TCS,
     defer: bool = True,
+    grid: Any = None,
     **strategy: Any,
 ) -> FwptResult:
     """Forward Walk Progressive Tuning of the trend constant (SPEC §4).
@@ -648,6 +653,9 @@ def fwpt(
         Grid of trend constants (default 2..200).
     defer : bool
         Defer a retune that would force an immediate trade (default True).
+    grid : GridResult, optional
+        A precomputed ``backtest_many(prices, tcs, **strategy)`` to reuse (several tuning functions on
+        the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
     **strategy
         Parameters of :func:`xlsector.backtest.backtest_many` (hysteresis, schedule, delay, cost_bp,
         stormguard, index, bear, cash_rate, benchmark, ...).
@@ -665,7 +673,7 @@ def fwpt(
         raise ParameterError(f"retune_days must be a whole number >= 1 (market days), got {retune_days!r}")
     if not isinstance(defer, (bool, np.bool_)):
         raise ParameterError(f"defer must be True or False, got {defer!r}")
-    grid = _grid(prices, grid_tcs, **strategy)
+    grid = grid if grid is not None else _grid(prices, grid_tcs, **strategy)
     t0, earliest, data_start = _born_on(prices, grid, born_on)
     n_days = len(grid.dates)
     returns = np.ascontiguousarray(grid.returns)
@@ -758,12 +766,14 @@ def split_sample(
     tcs: Iterable[float] = DEFAULT_TCS,
     score: str | float = "cumulative",
     plateau: float = 0.05,
+    grid: Any = None,
     **strategy: Any,
 ) -> pd.DataFrame:
     """Split-sample stationarity: trend charts of the first half, the second half and the whole period.
 
     One rotation run over the whole period (so the second half starts with warmed-up trends and the
     holdings the strategy really had); the halves split the backtest period's return days in two.
+    ``grid``: a precomputed ``backtest_many`` result to reuse (``tcs`` and ``strategy`` are then not used).
 
     Returns
     -------
@@ -775,7 +785,7 @@ def split_sample(
     grid_tcs = _tcs(tcs)
     half_life = _check_half_life(score)
     plateau = _check_plateau(plateau)
-    grid = _grid(prices, grid_tcs, **strategy)
+    grid = grid if grid is not None else _grid(prices, grid_tcs, **strategy)
     n = len(grid.dates)
     if n < 3:
         raise ParameterError(f"prices: the backtest period has {n} days; a split sample needs at least 3")
@@ -805,12 +815,14 @@ def progressive_tune(
     window: int = 250,
     step: int = 125,
     tcs: Iterable[float] = DEFAULT_TCS,
+    grid: Any = None,
     **strategy: Any,
 ) -> pd.DataFrame:
     """Progressive-tune stationarity: every ``step`` market days, the best tc on the prior ``window`` days.
 
     Tuning dates are days ``window, window + step, ...`` of the backtest period; the score is the
     cumulative log return over the ``window`` return days ending on the tuning date (its close).
+    ``grid``: a precomputed ``backtest_many`` result to reuse (``tcs`` and ``strategy`` are then not used).
 
     Returns
     -------
@@ -822,7 +834,7 @@ def progressive_tune(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ParameterError(f"{name} must be a whole number >= 1 (market days), got {value!r}")
     grid_tcs = _tcs(tcs)
-    grid = _grid(prices, grid_tcs, **strategy)
+    grid = grid if grid is not None else _grid(prices, grid_tcs, **strategy)
     n = len(grid.dates)
     if n <= window:
         raise ParameterError(f"window must be shorter than the backtest period ({n} days), got {window}")
