@@ -193,3 +193,83 @@ def test_real_sector_etfs(etf_prices, shared_data):
     assert m.loc["Trades", "strategy"] == r.switches
     # XLC and XLRE have no price before 2018/2015: never held before
     assert not r.holdings.loc[:"2015-10-01"].str.contains("XLRE").any()
+
+
+def naive_momentum(prices, *, funds, bench, vix, lookback, top_k, schedule, delay, leverage, rule, bands,
+                   lo, hi, borrow, cash, ma, cost):
+    """Day-by-day loop by the rules of xlsector.momentum (the independent reference)."""
+    from xlsector.rotation import decision_days
+
+    dates = prices.index
+    n = len(dates)
+    p = prices[funds]
+    decide_days = decision_days(dates, schedule)
+    decided = None  # exposures decided at the latest decision day
+    history = []  # exposures decided at each day's close
+    first_decision = None
+    for d in range(n):
+        target = None
+        if d >= lookback:
+            mom = {f: p[f].iloc[d] / p[f].iloc[d - lookback] - 1 for f in funds
+                   if not (np.isnan(p[f].iloc[d]) or np.isnan(p[f].iloc[d - lookback]))}
+            ok = bool(mom)
+            if ma:
+                window = bench.iloc[d - ma + 1: d + 1] if d >= ma - 1 else None
+                ok = ok and window is not None and not window.isna().any()
+            if rule != "fixed":
+                ok = ok and not np.isnan(vix.iloc[d])
+            if ok and decide_days[d]:
+                ranked = sorted(mom, key=lambda f: (-mom[f], funds.index(f)))[:top_k]
+                if rule == "fixed":
+                    lev = leverage
+                elif rule == "vix_bands":
+                    lev = leverage * next(m for t, m in bands if vix.iloc[d] < t)
+                else:
+                    lev = leverage * 30 / max(vix.iloc[d], 15)
+                lev = min(max(lev, lo), hi)
+                bull = True
+                if ma:
+                    bull = bench.iloc[d] > bench.iloc[d - ma + 1: d + 1].mean()
+                target = {f: (lev / len(ranked) if bull else 0.0) for f in ranked}
+                if first_decision is None:
+                    first_decision = d
+        if target is not None:
+            decided = target
+        history.append(decided or {})
+    start = first_decision + delay
+    out = [0.0]
+    prev = history[start - delay - 1] if start - delay - 1 >= 0 else {}
+    for t in range(start + 1, n):
+        held = history[t - delay - 1]
+        gross = sum(w * (p[f].iloc[t] / p[f].iloc[t - 1] - 1) for f, w in held.items())
+        total = sum(held.values())
+        gross += max(1 - total, 0) * cash / 252 - max(total - 1, 0) * borrow / 252
+        names = set(held) | set(prev)
+        change = [held.get(f, 0.0) - prev.get(f, 0.0) for f in names]
+        traded = max(sum(c for c in change if c > 0), -sum(c for c in change if c < 0))
+        out.append((1 + gross) * (1 - cost * traded) - 1)
+        prev = held
+    return pd.Series(out, index=dates[start:])
+
+
+@pytest.mark.parametrize(
+    "rule, schedule, delay, top_k, ma",
+    [("fixed", "daily", 1, 1, None), ("vix_bands", "week", 0, 2, 20), ("vix_formula", "month", 1, 3, 40)],
+)
+def test_vectorised_equals_naive_loop(rule, schedule, delay, top_k, ma):
+    prices = _walks(n=260, m=4, seed=11)
+    prices.iloc[:60, 3] = np.nan  # a fund that starts later
+    bench = prices.iloc[:, :3].mean(axis=1)
+    rng = np.random.default_rng(2)
+    vix = pd.Series(rng.uniform(10, 45, len(prices)), index=prices.index)
+    bands = [(15, 1.2), (20, 1.0), (30, 0.8), (math.inf, 0.6)]
+    fast = momentum_backtest(
+        prices.assign(SPY=bench), funds=list("ABCD"), benchmark="SPY", vix=vix, lookback=15, top_k=top_k,
+        rebalance=schedule, delay=delay, leverage=1.3, leverage_rule=rule, vix_bands=bands, leverage_min=0.5,
+        leverage_max=1.8, borrow_rate=0.04, cash_rate=0.01, ma_filter=ma, slippage_bp=7, commission_bp=3,
+    )
+    slow = naive_momentum(prices, funds=list("ABCD"), bench=bench, vix=vix, lookback=15, top_k=top_k,
+                          schedule=schedule, delay=delay, leverage=1.3, rule=rule, bands=bands, lo=0.5, hi=1.8,
+                          borrow=0.04, cash=0.01, ma=ma, cost=10e-4)
+    assert fast.returns.index.equals(slow.index)
+    np.testing.assert_allclose(fast.returns.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-15)
