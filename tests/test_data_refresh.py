@@ -339,3 +339,16 @@ def test_cli_refresh_success_and_error(tmp_path, fake, session, monkeypatch, cap
     )
     assert "XLK: No data found, symbol may be delisted" in err  # Yahoo's 404 text (time zone known by now)
     assert path.read_bytes() == before
+
+
+def test_workbook_without_data_sheet_gets_one(tmp_path, fake, session):
+    from openpyxl import load_workbook
+
+    path = _workbook(tmp_path, None, funds="XLK")
+    book = load_workbook(path)
+    del book["Data"]
+    book.save(path)
+    fake.tickers["XLK"] = random_walk(["XLK"], DATES, seed=14)["XLK"]
+    report = refresh(path, session=session, start="2021-01-01")
+    assert report.written and report.new_rows == {"XLK": len(DATES)}
+    assert read_data_sheet(path).prices.shape == (len(DATES), 1)

@@ -227,7 +227,10 @@ def refresh(
     )
     if got.failures:
         report.failures = got.failures
-        raise RefreshError(_failure_message(path, got.failures), report)
+        message = _failure_message(path, got.failures)
+        if not tickers:
+            message += "\n(every Data column and Settings ticker is downloaded; choose others with --tickers)"
+        raise RefreshError(message, report)
     new = pd.concat([got.series[t] for t in wanted], axis=1, sort=True)
     new.index.name = "Date"
     new, download_warnings = validate_prices(new, jump_threshold=None, warn=False)

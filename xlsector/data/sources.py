@@ -190,7 +190,9 @@ def load_prices(
     start : date-like, optional
         First date for a Yahoo download (default 1990-01-01).
     validate : bool, default True
-        Run :func:`xlsector.data.validate_prices` (warnings become :class:`DataQualityWarning`).
+        Run :func:`xlsector.data.validate_prices` (warnings become :class:`DataQualityWarning`): rules 1-4
+        (dates, numbers, prices > 0, calendar) for stored data (files, workbooks); downloads also get the
+        jump guard. The bundled sample is checked by the tests instead.
     """
     from xlsector.data.validate import validate_prices
 
@@ -218,7 +220,7 @@ def load_prices(
             if "no sheet named Data" not in str(exc):
                 raise
     frame = read_price_file(path)
-    if validate:
-        frame, _ = validate_prices(frame)
+    if validate:  # stored data: rules 1-4; the jump guard runs where data enters (downloads, refresh)
+        frame, _ = validate_prices(frame, jump_threshold=None)
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, tz=_dt.UTC).replace(tzinfo=None)
     return PriceData(frame, make_provenance(frame, f"file: {path}", fetched_at=fetched))
