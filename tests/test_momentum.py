@@ -195,8 +195,26 @@ def test_real_sector_etfs(etf_prices, shared_data):
     assert not r.holdings.loc[:"2015-10-01"].str.contains("XLRE").any()
 
 
-def naive_momentum(prices, *, funds, bench, vix, lookback, top_k, schedule, delay, leverage, rule, bands,
-                   lo, hi, borrow, cash, ma, cost):
+def naive_momentum(
+    prices,
+    *,
+    funds,
+    bench,
+    vix,
+    lookback,
+    top_k,
+    schedule,
+    delay,
+    leverage,
+    rule,
+    bands,
+    lo,
+    hi,
+    borrow,
+    cash,
+    ma,
+    cost,
+):
     """Day-by-day loop by the rules of xlsector.momentum (the independent reference)."""
     from xlsector.rotation import decision_days
 
@@ -210,11 +228,14 @@ def naive_momentum(prices, *, funds, bench, vix, lookback, top_k, schedule, dela
     for d in range(n):
         target = None
         if d >= lookback:
-            mom = {f: p[f].iloc[d] / p[f].iloc[d - lookback] - 1 for f in funds
-                   if not (np.isnan(p[f].iloc[d]) or np.isnan(p[f].iloc[d - lookback]))}
+            mom = {
+                f: p[f].iloc[d] / p[f].iloc[d - lookback] - 1
+                for f in funds
+                if not (np.isnan(p[f].iloc[d]) or np.isnan(p[f].iloc[d - lookback]))
+            }
             ok = bool(mom)
             if ma:
-                window = bench.iloc[d - ma + 1: d + 1] if d >= ma - 1 else None
+                window = bench.iloc[d - ma + 1 : d + 1] if d >= ma - 1 else None
                 ok = ok and window is not None and not window.isna().any()
             if rule != "fixed":
                 ok = ok and not np.isnan(vix.iloc[d])
@@ -229,7 +250,7 @@ def naive_momentum(prices, *, funds, bench, vix, lookback, top_k, schedule, dela
                 lev = min(max(lev, lo), hi)
                 bull = True
                 if ma:
-                    bull = bench.iloc[d] > bench.iloc[d - ma + 1: d + 1].mean()
+                    bull = bench.iloc[d] > bench.iloc[d - ma + 1 : d + 1].mean()
                 target = {f: (lev / len(ranked) if bull else 0.0) for f in ranked}
                 if first_decision is None:
                     first_decision = d
@@ -264,12 +285,43 @@ def test_vectorised_equals_naive_loop(rule, schedule, delay, top_k, ma):
     vix = pd.Series(rng.uniform(10, 45, len(prices)), index=prices.index)
     bands = [(15, 1.2), (20, 1.0), (30, 0.8), (math.inf, 0.6)]
     fast = momentum_backtest(
-        prices.assign(SPY=bench), funds=list("ABCD"), benchmark="SPY", vix=vix, lookback=15, top_k=top_k,
-        rebalance=schedule, delay=delay, leverage=1.3, leverage_rule=rule, vix_bands=bands, leverage_min=0.5,
-        leverage_max=1.8, borrow_rate=0.04, cash_rate=0.01, ma_filter=ma, slippage_bp=7, commission_bp=3,
+        prices.assign(SPY=bench),
+        funds=list("ABCD"),
+        benchmark="SPY",
+        vix=vix,
+        lookback=15,
+        top_k=top_k,
+        rebalance=schedule,
+        delay=delay,
+        leverage=1.3,
+        leverage_rule=rule,
+        vix_bands=bands,
+        leverage_min=0.5,
+        leverage_max=1.8,
+        borrow_rate=0.04,
+        cash_rate=0.01,
+        ma_filter=ma,
+        slippage_bp=7,
+        commission_bp=3,
     )
-    slow = naive_momentum(prices, funds=list("ABCD"), bench=bench, vix=vix, lookback=15, top_k=top_k,
-                          schedule=schedule, delay=delay, leverage=1.3, rule=rule, bands=bands, lo=0.5, hi=1.8,
-                          borrow=0.04, cash=0.01, ma=ma, cost=10e-4)
+    slow = naive_momentum(
+        prices,
+        funds=list("ABCD"),
+        bench=bench,
+        vix=vix,
+        lookback=15,
+        top_k=top_k,
+        schedule=schedule,
+        delay=delay,
+        leverage=1.3,
+        rule=rule,
+        bands=bands,
+        lo=0.5,
+        hi=1.8,
+        borrow=0.04,
+        cash=0.01,
+        ma=ma,
+        cost=10e-4,
+    )
     assert fast.returns.index.equals(slow.index)
     np.testing.assert_allclose(fast.returns.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-15)

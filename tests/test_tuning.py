@@ -230,12 +230,14 @@ def test_fwpt_fast_equals_naive_with_stormguard_and_bear_fund(etf_prices):
     # StormGuard (month-end) on SPY with TLT as the bear fund: holdings switch between sectors and TLT
     prices = etf_prices.loc["1998-12-22":"2011-12-30", ["XLB", "XLE", "XLK", "XLU", "XLV"]]
     extra = etf_prices.loc["1998-12-22":"2011-12-30"]
-    kwargs = dict(hysteresis=0.01, stormguard="standard", index=extra["SPY"], bear=extra[["TLT"]],
-                  schedule="week")
+    kwargs = dict(
+        hysteresis=0.01, stormguard="standard", index=extra["SPY"], bear=extra[["TLT"]], schedule="week"
+    )
     tcs = [15, 40, 90, 150]
     fast = fwpt(prices, born_on="2004-01-02", retune_days=100, tcs=tcs, **kwargs)
-    events, holdings, net = naive_fwpt(prices, born_on="2004-01-02", retune_days=100, tcs=tcs, defer=True,
-                                       **kwargs)
+    events, holdings, net = naive_fwpt(
+        prices, born_on="2004-01-02", retune_days=100, tcs=tcs, defer=True, **kwargs
+    )
     assert "TLT" in set(holdings)
     _compare(fast, events, holdings, net)
 
@@ -360,6 +362,9 @@ def test_a_precomputed_grid_gives_the_same_results():
     f2 = fwpt(prices, born_on="2005-01-10", grid=grid)
     pd.testing.assert_frame_equal(f1.retunes, f2.retunes)
     pd.testing.assert_series_equal(f1.returns, f2.returns)
-    pd.testing.assert_frame_equal(split_sample(prices, grid=grid), split_sample(prices, tcs=SMALL_TCS, hysteresis=0.01))
-    pd.testing.assert_frame_equal(progressive_tune(prices, grid=grid),
-                                  progressive_tune(prices, tcs=SMALL_TCS, hysteresis=0.01))
+    pd.testing.assert_frame_equal(
+        split_sample(prices, grid=grid), split_sample(prices, tcs=SMALL_TCS, hysteresis=0.01)
+    )
+    pd.testing.assert_frame_equal(
+        progressive_tune(prices, grid=grid), progressive_tune(prices, tcs=SMALL_TCS, hysteresis=0.01)
+    )
