@@ -241,3 +241,15 @@ def test_real_sector_etfs_backtest_is_sane(etf_prices, sp500_index):
     spy = etf_prices["SPY"].loc[result.dates]
     np.testing.assert_allclose(np.prod(1 + result.benchmark_returns.to_numpy()), spy.iloc[-1] / spy.iloc[0],
                                rtol=1e-12)
+
+
+def test_default_benchmark_is_equal_weight_buy_and_hold_of_the_funds_started_by_day_one():
+    prices = random_prices(17, days=300, funds=3, late=False)
+    prices.iloc[30, 0] = np.nan  # a gap on the first day of the period (row 22 + min_history)
+    prices.iloc[22, 0] = np.nan
+    with np.errstate(all="raise"):
+        result = xs.backtest(prices, tc=10)
+    filled = prices.ffill().loc[result.dates]
+    expected = (filled / filled.iloc[0]).mean(axis=1)
+    np.testing.assert_allclose(np.cumprod(1 + result.benchmark_returns.to_numpy()), expected.to_numpy(), rtol=1e-12)
+    assert result.benchmark_returns.name == "equal-weight buy-and-hold of 3 funds"

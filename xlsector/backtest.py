@@ -163,12 +163,13 @@ def _cash_returns(cash_rate: float | pd.Series | None, dates: pd.Index) -> np.nd
 def _benchmark(benchmark, prices: pd.DataFrame, values: np.ndarray, start: int):
     """The benchmark's label and a function computing its daily returns on demand (most callers never
     ask): a price Series, a column of ``prices``, or (None) the equal-weight buy-and-hold of the funds
-    that have a price on the first day of the period."""
+    that have started by the first day of the period (bought at their last price on that day)."""
     if benchmark is None:
-        held = ~np.isnan(values[start])
+        held = ~np.isnan(values[: start + 1]).all(axis=0)  # funds that have started by the first day
 
         def equal_weight() -> np.ndarray:
-            growth = ffill(values[:, held]) / values[start, held]
+            filled = ffill(values[:, held])
+            growth = filled / filled[start]
             total = np.nansum(growth, axis=1) / held.sum()
             out = np.zeros(len(values))
             out[start + 1:] = total[start + 1:] / total[start:-1] - 1.0
