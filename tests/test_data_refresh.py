@@ -18,7 +18,7 @@ from xlsector.data.workbook import read_data_sheet
 from xlsector.errors import DataError, XlsectorError
 
 from .data_workbooks import make_workbook, random_walk, sheet_values
-from .yahoo_fake import FakeYahoo, LoopbackSession, closed_port
+from .yahoo_fake import BlockedSession, FakeYahoo, LoopbackSession, block_own_sessions, closed_port
 
 DATES = pd.bdate_range("2021-01-04", periods=320)
 OLD = DATES[:300]
@@ -42,6 +42,14 @@ def session(fake):
     sess = LoopbackSession(fake.port, impersonate="chrome")
     yield sess
     assert sess.blocked == [], f"a request tried to leave the loopback: {sess.blocked}"
+
+
+@pytest.fixture(autouse=True)
+def no_own_sessions(monkeypatch):
+    """Any request from a session yfinance makes itself (not the loopback one) fails the test."""
+    block_own_sessions(monkeypatch)
+    yield
+    assert BlockedSession.attempts == [], f"yfinance tried to reach {BlockedSession.attempts}"
 
 
 @pytest.fixture(autouse=True)
@@ -352,3 +360,13 @@ def test_workbook_without_data_sheet_gets_one(tmp_path, fake, session):
     report = refresh(path, session=session, start="2021-01-01")
     assert report.written and report.new_rows == {"XLK": len(DATES)}
     assert read_data_sheet(path).prices.shape == (len(DATES), 1)
+
+
+def test_the_network_guard_catches_a_session_of_yfinances_own(fake):
+    # without the loopback session yfinance makes its own; the guard must refuse it (and say so)
+    from xlsector.data.yahoo import yahoo_download
+
+    frame, lines = yahoo_download(["XLK"], "2021-01-01", None, None)
+    assert frame.empty
+    assert any("query" in url and "yahoo.com" in url for url in BlockedSession.attempts)
+    BlockedSession.attempts.clear()  # expected here; the autouse check would otherwise fail this test

@@ -17,7 +17,7 @@ from xlsector.data.yahoo import DownloadError, cache_dir, download_prices
 from xlsector.errors import DataError
 
 from .data_workbooks import make_workbook, random_walk
-from .yahoo_fake import FakeYahoo, LoopbackSession
+from .yahoo_fake import BlockedSession, FakeYahoo, LoopbackSession, block_own_sessions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -157,15 +157,17 @@ def test_cache_dir_from_environment(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def loopback(tmp_path_factory):
+def loopback(tmp_path_factory, monkeypatch):
     import yfinance as yf
 
     yf.set_tz_cache_location(str(tmp_path_factory.mktemp("yfinance-cache")))
+    block_own_sessions(monkeypatch)
     server = FakeYahoo()
     session = LoopbackSession(server.port, impersonate="chrome")
     yield server, session
     server.close()
     assert session.blocked == []
+    assert BlockedSession.attempts == [], f"yfinance tried to reach {BlockedSession.attempts}"
 
 
 def test_download_prices_uses_the_cache(tmp_path, loopback):

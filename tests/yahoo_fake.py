@@ -225,3 +225,26 @@ class LoopbackSession(curl_requests.Session):
         kwargs["proxies"] = None
         kwargs.pop("proxy", None)
         return super().request(method, local, *args, **kwargs)
+
+
+class BlockedSession(curl_requests.Session):
+    """What yfinance gets when it makes a session of its own in the tests: every request is refused."""
+
+    attempts: list[str] = []
+
+    def request(self, method, url, *args, **kwargs):
+        BlockedSession.attempts.append(url)
+        raise RuntimeError(f"test transport: yfinance used a session of its own for {url}")
+
+
+def block_own_sessions(monkeypatch) -> list[str]:
+    """Make every session yfinance creates itself a :class:`BlockedSession`; returns the refused URLs."""
+    import yfinance.base
+    import yfinance.data
+    import yfinance.multi
+    import yfinance.scrapers.history
+
+    BlockedSession.attempts = []
+    for module in (yfinance.base, yfinance.data, yfinance.multi, yfinance.scrapers.history):
+        monkeypatch.setattr(module, "new_session", lambda: BlockedSession(), raising=True)
+    return BlockedSession.attempts
