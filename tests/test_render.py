@@ -234,11 +234,11 @@ def test_killed_render_leaves_previous_file_intact(rendered, tmp_path):
     script = (
         "import os, signal, sys\n"
         "import xlsector.workbook.xlsx_patch as p\n"
-        "orig = p.patch_cached_values\n"
+        "orig = p.finish_xlsx\n"
         "def boom(*a, **k):\n"
         "    out = orig(*a, **k)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "p.patch_cached_values = boom\n"
+        "p.finish_xlsx = boom\n"
         "from xlsector.workbook.render import render_workbook\n"
         f"render_workbook({str(path)!r}, progress=None)\n"
     )

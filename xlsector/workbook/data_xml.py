@@ -46,26 +46,102 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
     return ["".join(_IS_RE.findall(si)) for si in re.findall(r"<si>(.*?)</si>", xml, re.S)]
 
 
-def strip_rows(xlsx: bytes, sheet: str) -> tuple[bytes, list[list[Any]] | None]:
+_PLAIN_RE = re.compile(r'<c r="([A-Z]+)(\d+)"(?: s="\d+")?><v>([^<]*)</v></c>')
+
+
+def _plain_grid(body: str) -> list[list[Any]] | None:
+    """Fast path: the grid of rows 2.. when every cell is a plain number (as the render writes Data)."""
+    found = _PLAIN_RE.findall(body)
+    if not found or len(found) != body.count("<c "):
+        return None
+    letters, row_text, value_text = zip(*found)
+    rows = np.array(row_text, dtype=np.int64)
+    names, inverse = np.unique(np.array(letters), return_inverse=True)
+    cols = np.array([_col_index(str(n)) for n in names], dtype=np.int64)[inverse]
+    vals = np.array(value_text).astype(float)
+    keep = rows >= 2
+    if not keep.any():
+        return None
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    grid = np.full((rows.max() - 1, cols.max()), np.nan)
+    grid[rows - 2, cols - 1] = vals
+    return [[None if v != v else v for v in line] for line in grid.tolist()]
+
+
+def _split_body(xml: str) -> tuple[int, int] | None:
+    """(start, end) of the text inside <sheetData>...</sheetData>, or None (absent or empty element)."""
+    start = xml.find("<sheetData>")
+    if start < 0:
+        return None
+    end = xml.find("</sheetData>", start)
+    return (start + len("<sheetData>"), end) if end >= 0 else None
+
+
+_AREA_RE = re.compile(r'<definedName\b[^>]*\bname="_xlsector_([^"]*)"[^>]*>([^<]*)</definedName>')
+
+
+def previous_areas(archive: zipfile.ZipFile) -> dict[str, tuple[int, int, int, int]]:
+    """{sheet: (min_col, min_row, max_col, max_row)} of the previous render's areas (``_xlsector_<sheet>``)."""
+    from openpyxl.utils import range_boundaries
+
+    workbook = archive.read("xl/workbook.xml").decode("utf-8")
+    out = {}
+    for _key, text in _AREA_RE.findall(workbook):
+        text = text.replace("&apos;", "'").replace("&amp;", "&")
+        if "!" not in text:
+            continue
+        sheet, ref = text.rsplit("!", 1)
+        sheet = sheet[1:-1].replace("''", "'") if sheet.startswith("'") else sheet
+        try:
+            out[sheet] = range_boundaries(ref.replace("$", ""))
+        except ValueError:
+            continue
+    return out
+
+
+def prepare_for_load(xlsx: bytes, sheet: str) -> tuple[bytes, list[list[Any]] | None]:
+    """:func:`strip_rows` of the Data sheet, and the previous render's area of each computed sheet cut
+    out too (:func:`xlsector.workbook.bulk.strip_area`), so openpyxl loads only what the render keeps."""
+    return strip_rows(xlsx, sheet, areas=True)
+
+
+def strip_rows(xlsx: bytes, sheet: str, areas: bool = False) -> tuple[bytes, list[list[Any]] | None]:
     """Cut rows 2.. out of ``sheet``; returns (new bytes, those rows as a grid of values, or None).
 
     Grid rows start at row 2, column A; blanks are None, numbers float, text str (shared strings
     resolved), booleans bool; errors their text.
     """
     with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
-        member = sheet_paths(archive).get(sheet)
+        paths = sheet_paths(archive)
+        cut = {}
+        if areas:
+            from xlsector.workbook.bulk import strip_area
+
+            for name, box in previous_areas(archive).items():
+                if name in paths and name != sheet:
+                    cut[paths[name]] = strip_area(archive.read(paths[name]).decode("utf-8"), *box)
+        member = paths.get(sheet)
         if member is None:
-            return xlsx, None
+            return _rezip(archive, cut) if cut else xlsx, None
         xml = archive.read(member).decode("utf-8")
-        match = _ROWS_RE.search(xml)
-        if not match or match.group(2) is None:
-            return xlsx, None
-        body = match.group(2)
-        rows = list(_ROW_RE.finditer(body))
-        keep = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
-        data_rows = [m for m in rows if int(m.group(1)) >= 2]
-        if not data_rows:
-            return xlsx, None
+        span = _split_body(xml)
+        if span is None:
+            return _rezip(archive, cut) if cut else xlsx, None
+        body = xml[span[0]:span[1]]
+        second = body.find('<row r="2"')
+        head_rows = body[:second].count("<row ") if second >= 0 else -1
+        fast = None
+        if head_rows == 0 or (head_rows == 1 and body.startswith('<row r="1"')):
+            fast = _plain_grid(body[second:])
+        if fast is not None:
+            keep = body[:second]
+            data_rows = []
+        else:
+            rows = list(_ROW_RE.finditer(body))
+            keep = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
+            data_rows = [m for m in rows if int(m.group(1)) >= 2]
+            if not data_rows:
+                return _rezip(archive, cut) if cut else xlsx, None
         strings = None
         grid_rows: dict[int, dict[int, Any]] = {}
         width = 0
@@ -97,15 +173,25 @@ def strip_rows(xlsx: bytes, sheet: str) -> tuple[bytes, list[list[Any]] | None]:
                 cells[c] = value
                 width = max(width, c)
             grid_rows[int(row.group(1))] = cells
-        last = max(grid_rows)
-        grid = [[grid_rows.get(r, {}).get(c) for c in range(1, width + 1)] for r in range(2, last + 1)]
-        new_xml = xml[: match.start(2)] + keep + xml[match.end(2):]
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest:
-            for item in archive.infolist():
-                data = new_xml.encode("utf-8") if item.filename == member else archive.read(item.filename)
-                dest.writestr(item, data, compress_type=item.compress_type)
-    return out.getvalue(), grid
+        if fast is not None:
+            grid = fast
+        else:
+            last = max(grid_rows)
+            grid = [[grid_rows.get(r, {}).get(c) for c in range(1, width + 1)] for r in range(2, last + 1)]
+        cut[member] = xml[: span[0]] + keep + xml[span[1]:]
+        return _rezip(archive, cut), grid
+
+
+def _rezip(archive: zipfile.ZipFile, replaced: dict[str, str]) -> bytes:
+    """The archive with some members' text replaced (stored uncompressed: it is only read back in memory)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dest:
+        for item in archive.infolist():
+            text = replaced.get(item.filename)
+            data = text.encode("utf-8") if text is not None else archive.read(item.filename)
+            item.compress_type = zipfile.ZIP_STORED
+            dest.writestr(item, data)
+    return out.getvalue()
 
 
 def table_grid(table: pd.DataFrame) -> list[list[Any]]:
@@ -143,34 +229,38 @@ def rows_xml(table: pd.DataFrame, date_style: str | None) -> str:
     return "".join(parts)
 
 
-def inject_rows(xlsx: bytes, sheet: str, table: pd.DataFrame) -> bytes:
-    """Put ``table``'s rows (2..) into ``sheet`` of a saved file, after openpyxl's rows.
+def inject_rows_xml(xml: str, table: pd.DataFrame) -> str:
+    """The Data sheet's XML with ``table``'s rows (2..) after openpyxl's row 1.
 
     openpyxl's row 2, if any, holds one date cell written only to obtain a date style index; it is
     replaced.
     """
+    match = _ROWS_RE.search(xml)
+    body = match.group(2) or "" if match else ""
+    rows = list(_ROW_RE.finditer(body))
+    date_style = None
+    for row in rows:
+        if int(row.group(1)) == 2:
+            found = re.search(r'<c r="A2"[^>]*?\bs="(\d+)"', row.group(0))
+            date_style = found.group(1) if found else None
+    head = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
+    new_body = head + rows_xml(table, date_style)
+    if match.group(2) is None:
+        new_xml = xml[: match.start()] + f"<sheetData>{new_body}</sheetData>" + xml[match.end():]
+    else:
+        new_xml = xml[: match.start(2)] + new_body + xml[match.end(2):]
+    last = len(table) + 1
+    return re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{_letters(table.shape[1] + 1)}{last}"/>',
+                  new_xml, count=1)
+
+
+def inject_rows(xlsx: bytes, sheet: str, table: pd.DataFrame) -> bytes:
+    """Put ``table``'s rows (2..) into ``sheet`` of a saved file (see :func:`inject_rows_xml`)."""
     with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
         member = sheet_paths(archive).get(sheet)
         if member is None:
             raise XlsectorError(f"internal: sheet {sheet} missing in the saved workbook")
-        xml = archive.read(member).decode("utf-8")
-        match = _ROWS_RE.search(xml)
-        body = match.group(2) or "" if match else ""
-        rows = list(_ROW_RE.finditer(body))
-        date_style = None
-        for row in rows:
-            if int(row.group(1)) == 2:
-                found = re.search(r'<c r="A2"[^>]*?\bs="(\d+)"', row.group(0))
-                date_style = found.group(1) if found else None
-        head = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
-        new_body = head + rows_xml(table, date_style)
-        if match.group(2) is None:
-            new_xml = xml[: match.start()] + f"<sheetData>{new_body}</sheetData>" + xml[match.end():]
-        else:
-            new_xml = xml[: match.start(2)] + new_body + xml[match.end(2):]
-        last = len(table) + 1
-        new_xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{_letters(table.shape[1] + 1)}{last}"/>',
-                         new_xml, count=1)
+        new_xml = inject_rows_xml(archive.read(member).decode("utf-8"), table)
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest:
             for item in archive.infolist():

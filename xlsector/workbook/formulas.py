@@ -52,13 +52,15 @@ class _Ref:
 class FormulaEvaluator:
     """Evaluates formulas against an (in-memory) openpyxl workbook; memoises identical calls."""
 
-    def __init__(self, wb: Workbook, functions: Any | None = None, grids: dict[str, list[list[Any]]] | None = None):
+    def __init__(self, wb: Workbook, functions: Any | None = None, grids: dict[str, list[list[Any]]] | None = None,
+                 bulks: dict[str, Any] | None = None):
         if functions is None:
             import udfs.xlsector_udfs as functions  # noqa: PLW0127 - the add-in's functions
         self.wb = wb
         self.functions = functions
         self._memo: dict[str, Any] = {}
         self.grids = grids or {}  # sheets whose cells live outside openpyxl (the Data sheet's rows)
+        self.bulks = bulks or {}  # sheet -> BulkCells: cells written as lean XML (see bulk.py), read first
 
     # -- parsing ------------------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[tuple[str, str]]:
@@ -150,6 +152,20 @@ class FormulaEvaluator:
             out = [list(row[min_col - 1:max_col]) for row in rows]
             return [r + [None] * (max_col - min_col + 1 - len(r)) for r in out]
         ws = self.wb[ref.sheet]
+        bulk = self.bulks.get(ref.sheet)
+        if bulk is not None:
+            cells = ws._cells
+            out = []
+            for r in range(min_row, max_row + 1):
+                line = []
+                for c in range(min_col, max_col + 1):
+                    if (r, c) in bulk.cells:
+                        line.append(bulk.get(r, c))
+                    else:
+                        cell = cells.get((r, c))
+                        line.append(None if cell is None else cell.value)
+                out.append(line)
+            return out
         return [list(row) for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
                                                    max_col=max_col, values_only=True)]
 

@@ -95,9 +95,9 @@ def render_workbook(
     _stage(progress, f"render: reading {source}")
     raw = read_workbook_bytes(source)
     check_writable(target)
-    from xlsector.workbook.data_xml import inject_rows, strip_rows
+    from xlsector.workbook.data_xml import prepare_for_load
 
-    stripped, data_rows = strip_rows(raw, layout.DATA_SHEET)
+    stripped, data_rows = prepare_for_load(raw, layout.DATA_SHEET)
     wb = _load(stripped, str(source))
     for sheet in layout.REQUIRED_SHEETS:
         if sheet not in wb.sheetnames:
@@ -113,21 +113,22 @@ def render_workbook(
     _stage(progress, f"render: computing ({len(table)} days x {inputs.funds.shape[1]} funds)")
     computed = compute_mod.compute(inputs, settings)
     timings["compute"] = time.perf_counter() - t1
+    for part, seconds in computed.timings.items():
+        timings[f"  compute: {part}"] = seconds
 
     t2 = time.perf_counter()
     _stage(progress, "render: writing sheets and charts")
-    notes, cached, data_table = _write(wb, settings, inputs, computed, write_data)
+    notes, cached, data_table, bulks = _write(wb, settings, inputs, computed, write_data)
     buffer = io.BytesIO()
     wb.save(buffer)
     timings["write"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
     _stage(progress, "render: storing cached values")
-    from xlsector.workbook.xlsx_patch import cached_formula_values, patch_cached_values
+    from xlsector.workbook.xlsx_patch import cached_formula_values, finish_xlsx
 
     keep = cached_formula_values(raw)
-    patched, count = patch_cached_values(buffer.getvalue(), cached, keep)
-    patched = inject_rows(patched, layout.DATA_SHEET, data_table)
+    patched, count = finish_xlsx(buffer.getvalue(), cached, keep, bulks, layout.DATA_SHEET, data_table)
     atomic_write_bytes(target, patched)
     timings["cached values"] = time.perf_counter() - t3
     timings["total"] = time.perf_counter() - t0
@@ -136,7 +137,7 @@ def render_workbook(
                         data_source=str(provenance.get("DataSource", "workbook Data sheet")))
 
 
-def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool) -> tuple[list[str], dict, Any]:
+def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool) -> tuple[list[str], dict, Any, dict]:
     from xlsector.workbook import sheet_series, sheet_summary, sheet_theory, sheet_tuning
     from xlsector.workbook.formulas import FormulaEvaluator, uses_udf
     from xlsector.workbook.settings import tickers
@@ -181,11 +182,12 @@ def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool)
         w.finish()
 
     # The xlsector-function formulas: evaluate with the add-in's functions on the cells as written.
-    evaluator = FormulaEvaluator(wb, grids={layout.DATA_SHEET: table_grid(table)})
+    bulks = {w.ws.title: w.bulk for w in writers}
+    evaluator = FormulaEvaluator(wb, grids={layout.DATA_SHEET: table_grid(table)}, bulks=bulks)
     for sheet_name, cells in cached.items():
-        ws = wb[sheet_name]
+        formulas = dict(bulks[sheet_name].formulas()) if sheet_name in bulks else {}
         for ref in [r for r, v in cells.items() if v is None]:
-            formula = ws[ref].value
+            formula = formulas.get(ref)
             if isinstance(formula, str) and uses_udf(formula):
                 try:
                     cells[ref] = evaluator.evaluate(formula, sheet_name)
@@ -195,4 +197,4 @@ def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool)
                     cells[ref] = "#VALUE!"
                     notes.append(f"{sheet_name}!{ref}: {exc}")
     sheet_theory.fill_differences(cached.setdefault("Theory", {}), computed.theory)
-    return notes, cached, table
+    return notes, cached, table, bulks

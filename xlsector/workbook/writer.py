@@ -21,6 +21,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsector.workbook import style
+from xlsector.workbook.bulk import BulkCells
 
 __all__ = ["SheetWriter", "area_name", "clean"]
 
@@ -56,6 +57,7 @@ class SheetWriter:
         self.cached = cached.setdefault(ws.title, {})
         self.min_row = self.min_col = 10**9
         self.max_row = self.max_col = 0
+        self.bulk = BulkCells(ws)  # table columns and formulas: lean XML after openpyxl saves (bulk.py)
         self._clear_previous()
         ws._charts = []  # every chart on a computed sheet is the render's
 
@@ -88,20 +90,21 @@ class SheetWriter:
 
     # -- writing ------------------------------------------------------------------------------------
     def value(self, row: int, col: int, value: Any, number_format: str | None = None):
+        self.bulk.cells.pop((row, col), None)
         cell = self.ws.cell(row=row, column=col, value=clean(value))
         if number_format:
             cell.number_format = number_format
         self._touch(row, col)
         return cell
 
-    def formula(self, row: int, col: int, formula: str, cached: Any, number_format: str | None = None):
-        """A formula cell; ``cached`` is the value stored with it (the file's cached result)."""
-        cell = self.ws.cell(row=row, column=col, value=formula)
-        if number_format:
-            cell.number_format = number_format
-        self.cached[cell.coordinate] = clean(cached)
+    def formula(self, row: int, col: int, formula: str, cached: Any, number_format: str | None = None) -> str:
+        """A formula cell; ``cached`` is the value stored with it (the file's cached result; None = evaluate
+        the xlsector function). Returns the coordinate."""
+        self.bulk.put_formula(row, col, formula, number_format)
+        ref = f"{get_column_letter(col)}{row}"
+        self.cached[ref] = clean(cached)
         self._touch(row, col)
-        return cell
+        return ref
 
     def text(self, row: int, col: int, text: str, kind: str = "plain"):
         cell = self.value(row, col, text)
@@ -118,19 +121,13 @@ class SheetWriter:
 
     def column(self, row: int, col: int, values: Sequence[Any] | np.ndarray, number_format: str | None = None) -> int:
         """Write values down from (row, col); returns the last row written."""
-        ws = self.ws
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
             items = [float(v) if math.isfinite(v) else None for v in values.tolist()]
         elif isinstance(values, pd.DatetimeIndex):
             items = [None if pd.isna(v) else v for v in values.to_pydatetime()]
         else:
             items = [clean(v) for v in values]
-        for i, value in enumerate(items):
-            if value is None:
-                continue
-            cell = ws.cell(row=row + i, column=col, value=value)
-            if number_format:
-                cell.number_format = number_format
+        self.bulk.put_column(row, col, items, number_format)
         last = row + len(items) - 1
         if items:
             self._touch(row, col)

@@ -1,0 +1,178 @@
+"""Lean XML for the render's large tables: cells that bypass openpyxl's cell objects.
+
+openpyxl spends about 50 microseconds per cell to create, and as much again to save, a cell; the computed
+sheets hold tens of thousands. :class:`xlsector.workbook.writer.SheetWriter` therefore keeps its table
+columns and formula cells in a :class:`BulkCells` (value, style index, formula), and after openpyxl has
+saved the workbook (titles, headers, notes, styles, charts, defined names) :func:`merge_into_sheet` puts
+them into the sheet's ``<sheetData>``, merged row by row with openpyxl's cells in column order, each
+formula with its cached value (``<v>``).
+
+Before a re-render, :func:`strip_area` removes the previous render's rectangle from a sheet's XML, so
+openpyxl does not load (and the render does not have to clear) thousands of cells it would throw away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from openpyxl.cell.cell import Cell
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlsector.workbook.xlsx_patch import _value_xml
+
+__all__ = ["BulkCells", "merge_into_sheet", "strip_area"]
+
+_EPOCH = dt.datetime(1899, 12, 30)
+_SHEETDATA_RE = re.compile(r"<sheetData>(.*?)</sheetData>|<sheetData\s*/>", re.S)
+_ROW_RE = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
+_CELL_RE = re.compile(r'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
+_DIM_RE = re.compile(r'<dimension ref="[^"]*"/>')
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class BulkCells:
+    """Cells of one sheet kept outside openpyxl: {(row, col): (value, style index or None, formula or None)}."""
+
+    def __init__(self, ws: Worksheet):
+        self.ws = ws
+        self.cells: dict[tuple[int, int], tuple[Any, int | None, str | None]] = {}
+        self._styles: dict[str, int] = {}
+
+    def style(self, number_format: str | None) -> int | None:
+        """The workbook's cell-style index of a plain cell with ``number_format`` (added to the styles once)."""
+        if not number_format:
+            return None
+        found = self._styles.get(number_format)
+        if found is None:
+            cell = Cell(self.ws)
+            cell.number_format = number_format
+            found = self._styles[number_format] = cell.style_id
+        return found
+
+    def put(self, row: int, col: int, value: Any, number_format: str | None = None) -> None:
+        self.ws._cells.pop((row, col), None)
+        self.cells[(row, col)] = (value, self.style(number_format), None)
+
+    def put_column(self, row: int, col: int, values: list[Any], number_format: str | None = None) -> None:
+        s = self.style(number_format)
+        ws_cells = self.ws._cells
+        cells = self.cells
+        for i, value in enumerate(values):
+            if value is not None:
+                ws_cells.pop((row + i, col), None)
+                cells[(row + i, col)] = (value, s, None)
+
+    def put_formula(self, row: int, col: int, formula: str, number_format: str | None = None) -> None:
+        self.ws._cells.pop((row, col), None)
+        self.cells[(row, col)] = (None, self.style(number_format), formula)
+
+    def get(self, row: int, col: int) -> Any:
+        """The value (or the formula text) of a bulk cell, as openpyxl would give it; None when absent."""
+        found = self.cells.get((row, col))
+        if found is None:
+            return None
+        value, _, formula = found
+        return formula if formula is not None else value
+
+    def formulas(self) -> list[tuple[str, str]]:
+        """(coordinate, formula) of every formula cell."""
+        return [(f"{get_column_letter(c)}{r}", f) for (r, c), (_, _, f) in self.cells.items() if f is not None]
+
+    # -- XML ----------------------------------------------------------------------------------------
+    def rows_xml(self, cached: dict[str, Any]) -> dict[int, list[tuple[int, str]]]:
+        """{row: [(col, <c> XML)]}; formula cells get their value from ``cached`` (coordinate -> value)."""
+        letters: dict[int, str] = {}
+        out: dict[int, list[tuple[int, str]]] = {}
+        for (r, c), (value, s, formula) in self.cells.items():
+            letter = letters.get(c)
+            if letter is None:
+                letter = letters[c] = get_column_letter(c)
+            ref = f"{letter}{r}"
+            s_attr = "" if s is None else f' s="{s}"'
+            if formula is not None:
+                text = formula[1:] if formula.startswith("=") else formula
+                typed = _value_xml(cached.get(ref))
+                if typed is None:
+                    xml = f'<c r="{ref}"{s_attr}><f>{_escape(text)}</f></c>'
+                else:
+                    xml = f'<c r="{ref}"{s_attr}{typed[0]}><f>{_escape(text)}</f><v>{typed[1]}</v></c>'
+            elif isinstance(value, float):
+                if not math.isfinite(value):
+                    continue
+                xml = f'<c r="{ref}"{s_attr}><v>{value!r}</v></c>'
+            elif isinstance(value, bool):
+                xml = f'<c r="{ref}"{s_attr} t="b"><v>{int(value)}</v></c>'
+            elif isinstance(value, int):
+                xml = f'<c r="{ref}"{s_attr}><v>{value}</v></c>'
+            elif isinstance(value, dt.datetime):
+                serial = (value - _EPOCH).total_seconds() / 86400.0
+                xml = f'<c r="{ref}"{s_attr}><v>{serial!r}</v></c>'
+            else:
+                text = str(value)
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                xml = f'<c r="{ref}"{s_attr} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
+            out.setdefault(r, []).append((c, xml))
+        return out
+
+
+def merge_into_sheet(xml: str, rows: dict[int, list[tuple[int, str]]]) -> str:
+    """Merge bulk cells into a worksheet's XML (openpyxl's rows keep their attributes; cells in column order)."""
+    if not rows:
+        return xml
+    match = _SHEETDATA_RE.search(xml)
+    if match is None:
+        raise ValueError("worksheet XML without <sheetData>")
+    body = match.group(1) or ""
+    existing: dict[int, tuple[str, list[tuple[int, str]]]] = {}
+    for row in _ROW_RE.finditer(body):
+        cells = [(_col_index(m.group(1)), m.group(0)) for m in _CELL_RE.finditer(row.group(3) or "")]
+        existing[int(row.group(1))] = (row.group(2), cells)
+    parts = []
+    max_col = 1
+    for r in sorted(set(existing) | set(rows)):
+        attrs, cells = existing.get(r, ("", []))
+        attrs = re.sub(r'\s+spans="[^"]*"', "", attrs)
+        extra = rows.get(r)
+        if extra:
+            taken = {c for c, _ in extra}
+            cells = [cell for cell in cells if cell[0] not in taken] + extra
+            cells.sort(key=lambda item: item[0])
+        if cells:
+            max_col = max(max_col, cells[-1][0])
+        parts.append(f'<row r="{r}"{attrs}>' + "".join(x for _, x in cells) + "</row>")
+    new = xml[: match.start()] + "<sheetData>" + "".join(parts) + "</sheetData>" + xml[match.end():]
+    last_row = max(set(existing) | set(rows))
+    return _DIM_RE.sub(f'<dimension ref="A1:{get_column_letter(max_col)}{last_row}"/>', new, count=1)
+
+
+def strip_area(xml: str, min_col: int, min_row: int, max_col: int, max_row: int) -> str:
+    """Remove every cell inside the rectangle from a worksheet's XML (rows left empty are dropped)."""
+    match = _SHEETDATA_RE.search(xml)
+    if match is None or match.group(1) is None:
+        return xml
+    parts = []
+    for row in _ROW_RE.finditer(match.group(1)):
+        r = int(row.group(1))
+        if not (min_row <= r <= max_row):
+            parts.append(row.group(0))
+            continue
+        kept = [m.group(0) for m in _CELL_RE.finditer(row.group(3) or "")
+                if not (min_col <= _col_index(m.group(1)) <= max_col)]
+        attrs = re.sub(r'\s+spans="[^"]*"', "", row.group(2))
+        if kept or 'customHeight="1"' in attrs:
+            parts.append(f'<row r="{r}"{attrs}>' + "".join(kept) + "</row>")
+    return xml[: match.start(1)] + "".join(parts) + xml[match.end(1):]
