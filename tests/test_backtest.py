@@ -101,9 +101,10 @@ def test_numpy_fallback_equals_compiled_kernel():
     vectorised = _kernels.rotate_numpy(*args)
     plain = _kernels.rotate_python(*args)
     for other in (vectorised, plain):
-        np.testing.assert_array_equal(fast[0], other[0])
-        np.testing.assert_allclose(fast[1], other[1], rtol=0, atol=1e-12)
-        np.testing.assert_array_equal(fast[2], other[2])
+        np.testing.assert_array_equal(fast[0], other[0])  # holdings
+        np.testing.assert_allclose(fast[1], other[1], rtol=0, atol=1e-12)  # net returns
+        np.testing.assert_array_equal(fast[2], other[2])  # switches
+        np.testing.assert_array_equal(fast[3], other[3])  # targets decided at each close
 
 
 def test_numba_is_used_where_installed():

@@ -66,7 +66,7 @@ def _ema_numpy(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> 
 
 def _rotate_one(
     m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-    aqr_days, min_hold, delay, cost, start, holdings, net, switches,
+    aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets,
 ):  # pragma: no cover - compiled, or run by the plain-loop fallback in the tests
     """One trend constant (row m of the outputs). See the module docstring for the order of events.
 
@@ -117,6 +117,7 @@ def _rotate_one(
             if (sg_mode == 1 and month_end[t]) or (sg_mode == 2 and t - last_trade >= aqr_days):
                 bull = sg_bull[t]
                 regime_change = True
+        targets[m, i] = target
         if not (regime_change or decision[t]):
             continue
         lo = 0 if bull else n_bull
@@ -135,6 +136,7 @@ def _rotate_one(
                     break
         if new != target:
             target = new
+            targets[m, i] = new
             last_trade = t
             bonus = hysteresis if new != cash else 0.0
             scheduled[t + delay + 1] = new
@@ -144,15 +146,17 @@ def _rotate_one(
 def rotate_python(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
                   aqr_days, min_hold, delay, cost, start):
     """Plain-loop version of :func:`rotate` (slow; used where numba is missing only for tiny inputs)."""
-    holdings, net, switches = _outputs(len(tcs), returns.shape[0] - start)
+    holdings, net, switches, targets = _outputs(len(tcs), returns.shape[0] - start)
     for m in range(len(tcs)):
         _rotate_one(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                    sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches)
-    return holdings, net, switches
+                    sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets)
+    return holdings, net, switches, targets
 
 
 def _outputs(n_tcs: int, n_days: int):
-    return (np.zeros((n_tcs, n_days), np.int16), np.zeros((n_tcs, n_days)), np.zeros(n_tcs, np.int64))
+    """holdings (asset earning each day's return), net returns, switches, targets (asset decided at each close)."""
+    return (np.zeros((n_tcs, n_days), np.int16), np.zeros((n_tcs, n_days)), np.zeros(n_tcs, np.int64),
+            np.zeros((n_tcs, n_days), np.int16))
 
 
 def rotate_numpy(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
@@ -163,7 +167,7 @@ def rotate_numpy(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision,
     n_funds = n_assets - 1
     cash = n_assets - 1
     n_tcs = len(tcs)
-    holdings, net, switches = _outputs(n_tcs, n_days - start)
+    holdings, net, switches, targets = _outputs(n_tcs, n_days - start)
     a = (1.0 / tcs)[:, None]
     keep = 1.0 - a
     ak = a * k
@@ -207,6 +211,7 @@ def rotate_numpy(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision,
                 flip &= t - last_trade >= aqr_days
             bull = np.where(flip, sg_bull[t], bull)
             regime_change |= flip
+        targets[:, i] = target
         if not (regime_change.any() or decision[t]):
             continue
         acting = regime_change | bool(decision[t])
@@ -225,8 +230,9 @@ def rotate_numpy(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision,
         last_trade = np.where(trade, t, last_trade)
         bonus = np.where(trade, np.where(new != cash, hysteresis, 0.0), bonus)
         scheduled[t + delay + 1] = np.where(trade, new, NO_TARGET)
+        targets[:, i] = target
     np.maximum(switches - 1, 0, out=switches)  # the first trade is the initial buy, not a switch
-    return holdings, net, switches
+    return holdings, net, switches, targets
 
 
 if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
@@ -235,31 +241,31 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
 
     @numba.njit(cache=True, parallel=True)
     def _rotate_parallel(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                         sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches):
+                         sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets):
         for m in numba.prange(len(tcs)):
             _rotate_one_compiled(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end,
                                  sg_bull, sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net,
-                                 switches)
+                                 switches, targets)
 
     @numba.njit(cache=True)
     def _rotate_serial(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                       sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches):
+                       sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets):
         for m in range(len(tcs)):
             _rotate_one_compiled(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end,
                                  sg_bull, sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net,
-                                 switches)
+                                 switches, targets)
 
     def ema_pair(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> None:
         _ema_compiled(scaled, a, e1, e2)
 
     def rotate(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
                aqr_days, min_hold, delay, cost, start):
-        holdings, net, switches = _outputs(len(tcs), returns.shape[0] - start)
+        outputs = _outputs(len(tcs), returns.shape[0] - start)
         # threads pay off only for a grid of trend constants; one backtest stays on one core
         kernel = _rotate_parallel if len(tcs) > 4 else _rotate_serial
         kernel(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-               aqr_days, min_hold, delay, cost, start, holdings, net, switches)
-        return holdings, net, switches
+               aqr_days, min_hold, delay, cost, start, *outputs)
+        return outputs
 else:
     ema_pair = _ema_numpy
     rotate = rotate_numpy

@@ -309,7 +309,7 @@ def backtest(
 
 
 def result_for(inputs: Inputs, params: Strategy) -> BacktestResult:
-    holdings, net, switches = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
+    holdings, net, switches, _ = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
     s = inputs.start
     return BacktestResult(
         dates=inputs.dates[s:], assets=inputs.assets, holding_ids=holdings[0], net=net[0],
@@ -331,7 +331,8 @@ class GridResult:
     tcs: np.ndarray
     dates: pd.Index
     assets: list[str]
-    holdings: np.ndarray  # n_tcs × n_days, index into assets
+    holdings: np.ndarray  # n_tcs × n_days, index into assets: the asset earning each day's return
+    targets: np.ndarray  # n_tcs × n_days, index into assets: the asset decided at each day's close
     returns: np.ndarray  # n_tcs × n_days net daily returns (0 on the first day)
     switches: np.ndarray  # n_tcs
     asset_returns: np.ndarray  # n_days × n_assets (0 on the first day)
@@ -374,12 +375,12 @@ def backtest_many(
             raise ParameterError(f"tcs must all be numbers >= 1 (market days), got {tc!r}")
     inputs = prepare(prices, base, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark)
     decays = grid if base.decay is None else np.full(grid.size, base.decay)
-    holdings, net, switches = run_kernel(inputs, grid, decays)
+    holdings, net, switches, targets = run_kernel(inputs, grid, decays)
     s = inputs.start
     asset_returns = inputs.returns[s:].copy()
     asset_returns[0] = 0.0
     return GridResult(
-        tcs=grid, dates=inputs.dates[s:], assets=inputs.assets, holdings=holdings, returns=net,
+        tcs=grid, dates=inputs.dates[s:], assets=inputs.assets, holdings=holdings, targets=targets, returns=net,
         switches=switches, asset_returns=asset_returns, decision=inputs.decision[s:], cost=base.cost_bp / 1e4,
         strategy=base, benchmark_daily=inputs.benchmark, benchmark_label=inputs.benchmark_label,
         start=s,
