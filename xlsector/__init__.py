@@ -6,10 +6,7 @@ numba, openpyxl, xlwings and yfinance load only when a function that needs them 
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import Any
+from xlsector._lazy import export_lazily
 
 __version__ = "0.1.0"
 
@@ -42,39 +39,29 @@ _EXPORTS: dict[str, str] = {
     "split_sample": "xlsector.tuning",
     "progressive_tune": "xlsector.tuning",
     "momentum_backtest": "xlsector.momentum",
+    "MomentumResult": "xlsector.momentum",
+    "scores": "xlsector.tuning",
+    "TrendChart": "xlsector.tuning",
+    "FwptResult": "xlsector.tuning",
+    # profiles and experiments (SPEC 3)
+    "list_profiles": "xlsector.profiles",
+    "load_profile": "xlsector.profiles",
+    "run_profile": "xlsector.profiles",
+    "load_experiment": "xlsector.profiles",
+    "run_experiment": "xlsector.profiles",
     # data (SPEC 8)
-    "load_sample": "xlsector.data",
-    "load_prices": "xlsector.data",
-    "cells_to_prices": "xlsector.data",
-    "refresh": "xlsector.data",
+    "PriceData": "xlsector.data.sources",
+    "load_sample": "xlsector.data.sample",
+    "load_prices": "xlsector.data.sources",
+    "cells_to_prices": "xlsector.data.cells",
+    "validate_prices": "xlsector.data.validate",
+    "download_prices": "xlsector.data.yahoo",
+    "refresh": "xlsector.data.refresh",
+    # workbook (SPEC 7)
+    "render_workbook": "xlsector.workbook.render",
+    "write_template": "xlsector.workbook.template",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xlsector' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
-
-
-class _Package(types.ModuleType):
-    """Keeps ``xlsector.backtest``, ``xlsector.metrics`` and ``xlsector.momentum`` the public functions
-    after submodules of the same names are imported: the import system binds each submodule as an
-    attribute of the package, which would shadow the function. Import those submodules with
-    ``from xlsector.backtest import ...``."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and name in _EXPORTS and value.__name__ == f"{__name__}.{name}":
-            value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+export_lazily(__name__, _EXPORTS)

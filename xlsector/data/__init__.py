@@ -6,8 +6,7 @@ openpyxl or yfinance.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xlsector._lazy import export_lazily
 
 _EXPORTS: dict[str, str] = {
     "cells_to_prices": "xlsector.data.cells",
@@ -28,14 +27,4 @@ __all__ = [  # noqa: RUF022 - same order as _EXPORTS
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xlsector.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+export_lazily(__name__, _EXPORTS)
