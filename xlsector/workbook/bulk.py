@@ -45,12 +45,16 @@ def _escape(text: str) -> str:
 
 
 class BulkCells:
-    """Cells of one sheet kept outside openpyxl: {(row, col): (value, style index or None, formula or None)}."""
+    """Cells of one sheet kept outside openpyxl: single cells {(row, col): (value, style index, formula)}
+    and column blocks (first row, column, values, style index, kind)."""
 
     def __init__(self, ws: Worksheet):
         self.ws = ws
         self.cells: dict[tuple[int, int], tuple[Any, int | None, str | None]] = {}
+        self.blocks: list[tuple[int, int, list[Any], int | None, str]] = []
+        self.removed: set[tuple[int, int]] = set()
         self._styles: dict[str, int] = {}
+        self._index: dict[tuple[int, int], Any] | None = None
 
     def style(self, number_format: str | None) -> int | None:
         """The workbook's cell-style index of a plain cell with ``number_format`` (added to the styles once)."""
@@ -63,30 +67,60 @@ class BulkCells:
             found = self._styles[number_format] = cell.style_id
         return found
 
-    def put(self, row: int, col: int, value: Any, number_format: str | None = None) -> None:
+    def _claim(self, row: int, col: int) -> None:
         self.ws._cells.pop((row, col), None)
+        self.removed.discard((row, col))
+        self._index = None
+
+    def put(self, row: int, col: int, value: Any, number_format: str | None = None) -> None:
+        self._claim(row, col)
         self.cells[(row, col)] = (value, self.style(number_format), None)
 
-    def put_column(self, row: int, col: int, values: list[Any], number_format: str | None = None) -> None:
-        s = self.style(number_format)
+    def put_column(self, row: int, col: int, values: list[Any], number_format: str | None = None,
+                   kind: str = "any") -> None:
+        """``values`` down from (row, col); None = no cell. ``kind`` "float" (every value a float or None)
+        or "date" (datetimes) makes the XML faster; "any" checks each value."""
         ws_cells = self.ws._cells
-        cells = self.cells
-        for i, value in enumerate(values):
-            if value is not None:
+        if ws_cells:
+            for i in range(len(values)):
                 ws_cells.pop((row + i, col), None)
-                cells[(row + i, col)] = (value, s, None)
+        if self.removed:
+            self.removed.difference_update((row + i, col) for i in range(len(values)))
+        for i in range(len(values)):
+            self.cells.pop((row + i, col), None)
+        self.blocks.append((row, col, values, self.style(number_format), kind))
+        self._index = None
 
     def put_formula(self, row: int, col: int, formula: str, number_format: str | None = None) -> None:
-        self.ws._cells.pop((row, col), None)
+        self._claim(row, col)
         self.cells[(row, col)] = (None, self.style(number_format), formula)
+
+    def discard(self, row: int, col: int) -> None:
+        """Drop a bulk cell (openpyxl writes that cell instead)."""
+        self.cells.pop((row, col), None)
+        self.removed.add((row, col))
+        self._index = None
+
+    def __contains__(self, key: tuple[int, int]) -> bool:
+        return key in self._lookup()
+
+    def _lookup(self) -> dict[tuple[int, int], Any]:
+        if self._index is None:
+            index: dict[tuple[int, int], Any] = {}
+            for row, col, values, _, _ in self.blocks:
+                for i, value in enumerate(values):
+                    if value is not None:
+                        index[(row + i, col)] = value
+            for key, (value, _, formula) in self.cells.items():
+                index[key] = formula if formula is not None else value
+            for key in self.removed:
+                index.pop(key, None)
+            self._index = index
+        return self._index
 
     def get(self, row: int, col: int) -> Any:
         """The value (or the formula text) of a bulk cell, as openpyxl would give it; None when absent."""
-        found = self.cells.get((row, col))
-        if found is None:
-            return None
-        value, _, formula = found
-        return formula if formula is not None else value
+        return self._lookup().get((row, col))
 
     def formulas(self) -> list[tuple[str, str]]:
         """(coordinate, formula) of every formula cell."""
@@ -95,38 +129,53 @@ class BulkCells:
     # -- XML ----------------------------------------------------------------------------------------
     def rows_xml(self, cached: dict[str, Any]) -> dict[int, list[tuple[int, str]]]:
         """{row: [(col, <c> XML)]}; formula cells get their value from ``cached`` (coordinate -> value)."""
-        letters: dict[int, str] = {}
         out: dict[int, list[tuple[int, str]]] = {}
-        for (r, c), (value, s, formula) in self.cells.items():
-            letter = letters.get(c)
-            if letter is None:
-                letter = letters[c] = get_column_letter(c)
-            ref = f"{letter}{r}"
+        removed = self.removed
+        for row, col, values, s, kind in self.blocks:
+            letter = get_column_letter(col)
             s_attr = "" if s is None else f' s="{s}"'
-            if formula is not None:
-                text = formula[1:] if formula.startswith("=") else formula
-                typed = _value_xml(cached.get(ref))
-                if typed is None:
-                    xml = f'<c r="{ref}"{s_attr}><f>{_escape(text)}</f></c>'
-                else:
-                    xml = f'<c r="{ref}"{s_attr}{typed[0]}><f>{_escape(text)}</f><v>{typed[1]}</v></c>'
-            elif isinstance(value, float):
-                if not math.isfinite(value):
-                    continue
-                xml = f'<c r="{ref}"{s_attr}><v>{value!r}</v></c>'
-            elif isinstance(value, bool):
-                xml = f'<c r="{ref}"{s_attr} t="b"><v>{int(value)}</v></c>'
-            elif isinstance(value, int):
-                xml = f'<c r="{ref}"{s_attr}><v>{value}</v></c>'
-            elif isinstance(value, dt.datetime):
-                serial = (value - _EPOCH).total_seconds() / 86400.0
-                xml = f'<c r="{ref}"{s_attr}><v>{serial!r}</v></c>'
+            if kind == "date":
+                values = [None if v is None else (v - _EPOCH).total_seconds() / 86400.0 for v in values]
+                kind = "float"
+            if kind == "float":
+                items = [(row + i, f'<c r="{letter}{row + i}"{s_attr}><v>{v!r}</v></c>')
+                         for i, v in enumerate(values) if v is not None and v == v]
             else:
-                text = str(value)
-                space = ' xml:space="preserve"' if text != text.strip() else ""
-                xml = f'<c r="{ref}"{s_attr} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
-            out.setdefault(r, []).append((c, xml))
+                items = [(row + i, _cell_xml(f"{letter}{row + i}", s_attr, v, None, cached))
+                         for i, v in enumerate(values) if v is not None]
+            for r, xml in items:
+                if xml and not (removed and (r, col) in removed):
+                    line = out.get(r)
+                    if line is None:
+                        out[r] = [(col, xml)]
+                    else:
+                        line.append((col, xml))
+        for (r, c), (value, s, formula) in self.cells.items():
+            s_attr = "" if s is None else f' s="{s}"'
+            xml = _cell_xml(f"{get_column_letter(c)}{r}", s_attr, value, formula, cached)
+            if xml:
+                out.setdefault(r, []).append((c, xml))
         return out
+
+
+def _cell_xml(ref: str, s_attr: str, value: Any, formula: str | None, cached: dict[str, Any]) -> str:
+    if formula is not None:
+        text = formula[1:] if formula.startswith("=") else formula
+        typed = _value_xml(cached.get(ref))
+        if typed is None:
+            return f'<c r="{ref}"{s_attr}><f>{_escape(text)}</f></c>'
+        return f'<c r="{ref}"{s_attr}{typed[0]}><f>{_escape(text)}</f><v>{typed[1]}</v></c>'
+    if isinstance(value, float):
+        return f'<c r="{ref}"{s_attr}><v>{value!r}</v></c>' if math.isfinite(value) else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s_attr} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}"{s_attr}><v>{value}</v></c>'
+    if isinstance(value, dt.datetime):
+        return f'<c r="{ref}"{s_attr}><v>{(value - _EPOCH).total_seconds() / 86400.0!r}</v></c>'
+    text = str(value)
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<c r="{ref}"{s_attr} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
 
 
 def merge_into_sheet(xml: str, rows: dict[int, list[tuple[int, str]]]) -> str:
@@ -148,9 +197,12 @@ def merge_into_sheet(xml: str, rows: dict[int, list[tuple[int, str]]]) -> str:
         attrs = re.sub(r'\s+spans="[^"]*"', "", attrs)
         extra = rows.get(r)
         if extra:
-            taken = {c for c, _ in extra}
-            cells = [cell for cell in cells if cell[0] not in taken] + extra
-            cells.sort(key=lambda item: item[0])
+            if cells:
+                merged = dict(cells)
+                merged.update(extra)  # a bulk cell wins over openpyxl's at the same place; one cell per place
+                cells = sorted(merged.items())
+            else:
+                cells = sorted(dict(extra).items())
         if cells:
             max_col = max(max_col, cells[-1][0])
         parts.append(f'<row r="{r}"{attrs}>' + "".join(x for _, x in cells) + "</row>")

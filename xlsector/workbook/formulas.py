@@ -159,7 +159,7 @@ class FormulaEvaluator:
             for r in range(min_row, max_row + 1):
                 line = []
                 for c in range(min_col, max_col + 1):
-                    if (r, c) in bulk.cells:
+                    if (r, c) in bulk:
                         line.append(bulk.get(r, c))
                     else:
                         cell = cells.get((r, c))

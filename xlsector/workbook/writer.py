@@ -90,7 +90,7 @@ class SheetWriter:
 
     # -- writing ------------------------------------------------------------------------------------
     def value(self, row: int, col: int, value: Any, number_format: str | None = None):
-        self.bulk.cells.pop((row, col), None)
+        self.bulk.discard(row, col)
         cell = self.ws.cell(row=row, column=col, value=clean(value))
         if number_format:
             cell.number_format = number_format
@@ -121,13 +121,16 @@ class SheetWriter:
 
     def column(self, row: int, col: int, values: Sequence[Any] | np.ndarray, number_format: str | None = None) -> int:
         """Write values down from (row, col); returns the last row written."""
+        kind = "any"
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-            items = [float(v) if math.isfinite(v) else None for v in values.tolist()]
+            items = [v if math.isfinite(v) else None for v in values.tolist()]
+            kind = "float"
         elif isinstance(values, pd.DatetimeIndex):
             items = [None if pd.isna(v) else v for v in values.to_pydatetime()]
+            kind = "date"
         else:
             items = [clean(v) for v in values]
-        self.bulk.put_column(row, col, items, number_format)
+        self.bulk.put_column(row, col, items, number_format, kind)
         last = row + len(items) - 1
         if items:
             self._touch(row, col)
