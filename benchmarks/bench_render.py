@@ -4,8 +4,9 @@
 
 1. **fresh process** (what a user waits for): each run writes a fresh template and renders it in a new
    Python process, as ``xlsector render fwpt.xlsx`` does; "wall" is the whole process, from start to exit
-   (interpreter, imports, numba's first call, render). Stages: read, compute (with its parts core, tuning,
-   momentum), write, cached values.
+   (interpreter, imports, numba's first call, render, exit). Stages: import (numpy, pandas, openpyxl),
+   read, compute (with its parts core, tuning, momentum; in a fresh process it includes importing numba and
+   the first compiled call), write, cached values; total = import through the file written.
 2. **re-render** (fresh process): rendering the rendered file again (Data read from the sheet, the previous
    computed areas cut out before openpyxl loads).
 3. **warm, in process**: the same render repeated in one process (imports and numba's start-up paid once).
@@ -29,7 +30,7 @@ t0 = time.perf_counter()
 from xlsector.workbook.render import render_workbook
 imported = time.perf_counter() - t0
 report = render_workbook(sys.argv[1], sys.argv[2], progress=None)
-print(json.dumps({"import": imported, **report.timings}))
+print(json.dumps({"import xlsector.workbook.render": imported, **report.timings}))
 """
 
 _NUMBA = """

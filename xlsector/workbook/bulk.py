@@ -27,9 +27,9 @@ from xlsector.workbook.xlsx_patch import _value_xml
 __all__ = ["BulkCells", "merge_into_sheet", "strip_area"]
 
 _EPOCH = dt.datetime(1899, 12, 30)
-_SHEETDATA_RE = re.compile(r"<sheetData>(.*?)</sheetData>|<sheetData\s*/>", re.S)
-_ROW_RE = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
-_CELL_RE = re.compile(r'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
+_SHEETDATA_RE = re.compile(r"<sheetData>(.*?)</sheetData>|<sheetData\s*/>", re.DOTALL)
+_ROW_RE = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.DOTALL)
+_CELL_RE = re.compile(r'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.DOTALL)
 _DIM_RE = re.compile(r'<dimension ref="[^"]*"/>')
 
 
@@ -139,7 +139,7 @@ class BulkCells:
                 kind = "float"
             if kind == "float":
                 items = [(row + i, f'<c r="{letter}{row + i}"{s_attr}><v>{v!r}</v></c>')
-                         for i, v in enumerate(values) if v is not None and v == v]
+                         for i, v in enumerate(values) if v is not None]
             else:
                 items = [(row + i, _cell_xml(f"{letter}{row + i}", s_attr, v, None, cached))
                          for i, v in enumerate(values) if v is not None]
@@ -160,7 +160,7 @@ class BulkCells:
 
 def _cell_xml(ref: str, s_attr: str, value: Any, formula: str | None, cached: dict[str, Any]) -> str:
     if formula is not None:
-        text = formula[1:] if formula.startswith("=") else formula
+        text = formula.removeprefix("=")
         typed = _value_xml(cached.get(ref))
         if typed is None:
             return f'<c r="{ref}"{s_attr}><f>{_escape(text)}</f></c>'

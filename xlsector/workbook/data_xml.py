@@ -23,9 +23,9 @@ from xlsector.workbook.xlsx_patch import sheet_paths
 
 __all__ = ["inject_rows", "strip_rows", "table_grid"]
 
-_ROWS_RE = re.compile(r"(<sheetData>)(.*?)(</sheetData>)|<sheetData\s*/>", re.S)
-_ROW_RE = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.S)
-_CELL_RE = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_ROWS_RE = re.compile(r"(<sheetData>)(.*?)(</sheetData>)|<sheetData\s*/>", re.DOTALL)
+_ROW_RE = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.DOTALL)
+_CELL_RE = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
 _V_RE = re.compile(r"<v>([^<]*)</v>")
 _IS_RE = re.compile(r"<t[^>]*>([^<]*)</t>")
 _EPOCH = dt.datetime(1899, 12, 30)
@@ -43,7 +43,7 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
         xml = archive.read("xl/sharedStrings.xml").decode("utf-8")
     except KeyError:
         return []
-    return ["".join(_IS_RE.findall(si)) for si in re.findall(r"<si>(.*?)</si>", xml, re.S)]
+    return ["".join(_IS_RE.findall(si)) for si in re.findall(r"<si>(.*?)</si>", xml, re.DOTALL)]
 
 
 _PLAIN_RE = re.compile(r'<c r="([A-Z]+)(\d+)"(?: s="\d+")?><v>([^<]*)</v></c>')

@@ -19,7 +19,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from xlsector.errors import XlsectorError
 
-__all__ = ["FormulaEvaluator", "UDF_NAMES", "uses_udf"]
+__all__ = ["UDF_NAMES", "FormulaEvaluator", "uses_udf"]
 
 UDF_NAMES = (
     "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
@@ -34,7 +34,7 @@ _TOKEN_RE = re.compile(
       | (?P<name>[A-Za-z_][\w.]*)
       | (?P<punct>[(),])
     )""",
-    re.X,
+    re.VERBOSE,
 )
 
 
@@ -55,7 +55,7 @@ class FormulaEvaluator:
     def __init__(self, wb: Workbook, functions: Any | None = None, grids: dict[str, list[list[Any]]] | None = None,
                  bulks: dict[str, Any] | None = None):
         if functions is None:
-            import udfs.xlsector_udfs as functions  # noqa: PLW0127 - the add-in's functions
+            import udfs.xlsector_udfs as functions
         self.wb = wb
         self.functions = functions
         self._memo: dict[str, Any] = {}
@@ -80,7 +80,7 @@ class FormulaEvaluator:
 
     def evaluate(self, formula: str, sheet: str) -> Any:
         """Value of ``formula`` (with or without the leading ``=``) in a cell of ``sheet``."""
-        text = formula[1:] if formula.startswith("=") else formula
+        text = formula.removeprefix("=")
         tokens = self._tokens(text)
         value, pos = self._expr(tokens, 0, sheet)
         if pos != len(tokens):

@@ -3,8 +3,6 @@ defined names of its price ranges (FundPrices, IndexPrices, BearPrices) used by 
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 from openpyxl.utils import get_column_letter as L
 from openpyxl.workbook.defined_name import DefinedName
@@ -13,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlsector.workbook import style
 
-__all__ = ["define_price_ranges", "write_data_sheet"]
+__all__ = ["define_price_ranges", "order_table", "write_data_header"]
 
 
 def order_table(table: pd.DataFrame, first_columns: list[str]) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,7 +124,7 @@ def write_stationarity(w: SheetWriter, tuned: dict[str, Any]) -> None:
             columns={"window_start": "Window start", "tc": "Tuned tc", "score": "Score in window"})
         w.text(4, col, f"Progressive tune: every {progressive.attrs['step']} market days, the best tc on the prior "
                f"{progressive.attrs['window']} market days ({progressive.attrs['score']}).", "note")
-        p_first, p_last = w.table(HEADER_ROW, col, prog, index_label="Tuning date",
+        _, p_last = w.table(HEADER_ROW, col, prog, index_label="Tuning date",
                                   formats={"Window start": style.DATE, "Tuned tc": "0", "Score in window": "0.0000"})
     else:
         w.text(4, col, f"Progressive tune not possible: {tuned['progressive_note']}", "note")

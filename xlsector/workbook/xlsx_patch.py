@@ -30,10 +30,10 @@ _ATTR_RE = re.compile(r'(\w+(?::\w+)?)="([^"]*)"')
 # A formula cell as openpyxl writes it: attributes, the <f> element (or <f .../>), an empty <v>.
 _FORMULA_CELL_RE = re.compile(
     r'<c r="([A-Z]+[0-9]+)"([^>]*)>(<f(?:\s[^>]*)?(?:/>|>.*?</f>))(?:<v\s*/>|<v></v>|<v>[^<]*</v>)?</c>',
-    re.S,
+    re.DOTALL,
 )
 _CACHED_RE = re.compile(
-    r'<c r="([A-Z]+[0-9]+)"([^>]*)>(?:<f(?:\s[^>]*)?(?:/>|>.*?</f>))<v>([^<]*)</v>', re.S
+    r'<c r="([A-Z]+[0-9]+)"([^>]*)>(?:<f(?:\s[^>]*)?(?:/>|>.*?</f>))<v>([^<]*)</v>', re.DOTALL
 )
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
