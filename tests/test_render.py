@@ -356,3 +356,37 @@ def test_tuning_sheets_show_numbers_in_libreoffice(lo_never):
                     continue
                 numbers += 1
         assert numbers > 50, f"{sheet}: only {numbers} numeric cells in LibreOffice"
+
+
+#: Charts each sheet must carry (rebuilt by every render).
+CHART_COUNTS = {"Summary": 1, "Theory": 2, "Trends": 1, "Hysteresis": 2, "StormGuard": 2, "TrendChart": 2,
+                "Stationarity": 2, "FWPT": 3, "Momentum": 4}
+
+
+def test_every_chart_series_points_at_numbers(rendered, values):
+    """Each series of each chart reads a range that holds numbers in the saved file (no blank chart)."""
+    from openpyxl.utils import range_boundaries
+
+    found: dict[str, int] = {}
+    with zipfile.ZipFile(rendered) as archive:
+        for name in sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart")):
+            xml = archive.read(name).decode()
+            refs = re.findall(r"<(?:c:)?(?:val|yVal)>\s*<(?:c:)?numRef>\s*<(?:c:)?f>([^<]+)</(?:c:)?f>", xml)
+            assert refs, f"{name}: no data series"
+            sheets = set()
+            longest = 0
+            for ref in refs:
+                sheet, cells = ref.rsplit("!", 1)
+                sheet = sheet.strip("'")
+                sheets.add(sheet)
+                min_col, min_row, max_col, max_row = range_boundaries(cells.replace("$", ""))
+                numbers = [v for row in values[sheet].iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
+                                                                max_col=max_col, values_only=True)
+                           for v in row if isinstance(v, (int, float))]
+                assert numbers, f"{name}: series {ref} has no numbers"  # a 1-point series is fine (plateau)
+                longest = max(longest, len(numbers))
+            assert longest >= 2, f"{name}: no series with two points or more"
+            assert len(sheets) == 1, f"{name}: series on several sheets {sheets}"
+            sheet = sheets.pop()
+            found[sheet] = found.get(sheet, 0) + 1
+    assert found == CHART_COUNTS

@@ -131,3 +131,37 @@ def test_evaluator_calls_the_excel_function():
 
     expected = ema2(pd.Series([100.0, 101.0, 99.0, 102.0]), 50, k=22).iloc[2]
     assert FormulaEvaluator(wb).evaluate(formula, "T") == pytest.approx(expected, abs=1e-15)
+
+
+def test_momentum_sheet_uses_vix_leverage_when_a_vix_column_exists():
+    """With VixTicker naming a Data column, phase 2 grids VIX-scaled leverage: base x 30 / max(VIX, 15),
+    clipped to [0.5, 2.0] (four_phase_study). A constant VIX of 20 gives base x 1.5 on every invested day."""
+    from xlsector.data import load_sample
+    from xlsector.workbook import compute
+    from xlsector.workbook.inputs import split_inputs
+
+    wb = build_template()
+    wb[layout.SETTINGS_SHEET][f"B{layout.setting_row('VixTicker')}"] = "^VIX"
+    settings = read_settings(wb)
+    table = load_sample().prices.copy()
+    table["^VIX"] = 20.0
+    result = compute.momentum(split_inputs(table, settings), settings)
+    assert result["has_vix"] and result["experiment"] == "four_phase_study"
+    rows = result["result"].table
+    vix_rows = rows[rows["phase"] == "vix_leverage"]
+    assert list(vix_rows["value"]) == [1.0, 1.1, 1.2, 1.3, 1.4]
+    expected = [min(v * 30 / 20, 2.0) for v in vix_rows["value"]]
+    assert vix_rows["Average leverage"].to_numpy() == pytest.approx(expected, rel=1e-12)
+
+
+def test_momentum_sheet_without_vix_grids_fixed_leverage():
+    from xlsector.data import load_sample
+    from xlsector.workbook import compute
+    from xlsector.workbook.inputs import split_inputs
+
+    settings = read_settings(build_template())
+    result = compute.momentum(split_inputs(load_sample().prices, settings), settings)
+    assert not result["has_vix"] and result["experiment"] == "sample_four_phase"
+    rows = result["result"].table
+    lev = rows[rows["phase"] == "leverage"]
+    assert lev["Average leverage"].to_numpy() == pytest.approx(lev["value"].to_numpy(dtype=float), rel=1e-12)
