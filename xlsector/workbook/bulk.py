@@ -40,6 +40,15 @@ def _col_index(letters: str) -> int:
     return n
 
 
+def _letters_at(body: str, at: int) -> int:
+    """Column number of the cell whose ``<c r="`` starts at ``at``."""
+    start = at + 6
+    end = start
+    while body[end].isalpha():
+        end += 1
+    return _col_index(body[start:end])
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -222,8 +231,12 @@ def strip_area(xml: str, min_col: int, min_row: int, max_col: int, max_row: int)
         if not (min_row <= r <= max_row):
             parts.append(row.group(0))
             continue
-        kept = [m.group(0) for m in _CELL_RE.finditer(row.group(3) or "")
-                if not (min_col <= _col_index(m.group(1)) <= max_col)]
+        body = row.group(3) or ""
+        first, last = body.find('<c r="'), body.rfind('<c r="')
+        if first < 0 or (min_col <= _letters_at(body, first) and _letters_at(body, last) <= max_col):
+            kept = []  # cells are in column order: the first and the last inside means all inside
+        else:
+            kept = [m.group(0) for m in _CELL_RE.finditer(body) if not (min_col <= _col_index(m.group(1)) <= max_col)]
         attrs = re.sub(r'\s+spans="[^"]*"', "", row.group(2))
         if kept or 'customHeight="1"' in attrs:
             parts.append(f'<row r="{r}"{attrs}>' + "".join(kept) + "</row>")
