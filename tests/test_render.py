@@ -21,6 +21,9 @@ from xlsector.workbook.template import write_template
 
 CHART_SHEETS = ["Summary", "Theory", "Trends", "Hysteresis", "StormGuard", "TrendChart", "Stationarity", "FWPT",
                 "Momentum"]
+#: Charts each sheet must carry (rebuilt by every render).
+CHART_COUNTS = {"Summary": 1, "Theory": 2, "Trends": 1, "Hysteresis": 2, "StormGuard": 2, "TrendChart": 2,
+                "Stationarity": 2, "FWPT": 3, "Momentum": 4}
 TUNING_SHEETS = ["TrendChart", "Stationarity", "FWPT", "Momentum"]
 FUNDS = layout.SETTINGS[0].default.split(",")
 #: The template's default strategy (Settings sheet) as core keywords, for direct core calls.
@@ -143,10 +146,36 @@ def test_charts_render_and_are_not_blank(rendered, tmp_path):
     pages = lo.pdf_to_gray(pdf, tmp_path / "gray", dpi=40)
     assert len(pages) == len(CHART_SHEETS)
     for name, pixels in zip(CHART_SHEETS, pages):
-        pixels = pixels.astype(float)
-        non_white = (pixels < 240).mean()
-        assert non_white > 0.03, f"{name}: only {non_white:.1%} non-white pixels"
-        assert pixels.std() > 20, f"{name} looks blank"
+        blocks = _chart_blocks(pixels)
+        assert len(blocks) == CHART_COUNTS[name], f"{name}: {len(blocks)} chart images on the page"
+        for i, block in enumerate(blocks):
+            block = block.astype(float)
+            non_white = (block < 240).mean()
+            assert non_white > 0.03, f"{name} chart {i + 1}: only {non_white:.1%} non-white pixels"
+            assert block.std() > 20, f"{name} chart {i + 1} looks blank"
+
+
+def _runs(flags, min_len: int = 5) -> list[tuple[int, int]]:
+    """(start, stop) of the runs of True at least ``min_len`` long."""
+    out, start = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start >= min_len:
+                out.append((start, i))
+            start = None
+    return out
+
+
+def _chart_blocks(pixels) -> list:
+    """The chart images of a printed page: non-white blocks separated by white rows, then white columns."""
+    mask = pixels < 250
+    blocks = []
+    for r0, r1 in _runs(mask.any(axis=1)):
+        for c0, c1 in _runs(mask[r0:r1].any(axis=0)):
+            blocks.append(pixels[r0:r1, c0:c1])
+    return blocks
 
 
 def test_render_keeps_user_sheet_and_cells_and_rerenders(rendered, tmp_path):
@@ -356,11 +385,6 @@ def test_tuning_sheets_show_numbers_in_libreoffice(lo_never):
                     continue
                 numbers += 1
         assert numbers > 50, f"{sheet}: only {numbers} numeric cells in LibreOffice"
-
-
-#: Charts each sheet must carry (rebuilt by every render).
-CHART_COUNTS = {"Summary": 1, "Theory": 2, "Trends": 1, "Hysteresis": 2, "StormGuard": 2, "TrendChart": 2,
-                "Stationarity": 2, "FWPT": 3, "Momentum": 4}
 
 
 def test_every_chart_series_points_at_numbers(rendered, values):
