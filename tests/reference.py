@@ -19,10 +19,10 @@ def trends(prices: pd.DataFrame, tc: float, k: float) -> pd.DataFrame:
         last_price = None
         values = []
         for price in column:
-            if last_price is None and price != price:  # before the first price
+            if last_price is None and math.isnan(price):  # before the first price
                 values.append(float("nan"))
                 continue
-            if price != price:  # after the last price (or in a gap): no move
+            if math.isnan(price):  # after the last price (or in a gap): no move
                 daily = 0.0
             else:
                 daily = 0.0 if last_price is None else price / last_price - 1.0
@@ -87,12 +87,12 @@ def rotation(
         if asset == "CASH":
             return 0.0 if cash is None else cash.iloc[i]
         price, before = everything[asset].iloc[i], everything[asset].iloc[i - 1]
-        if price != price or before != before:
+        if math.isnan(price) or math.isnan(before):
             # a gap: the move since the last known price lands on the next price
-            if price != price:
+            if math.isnan(price):
                 return 0.0
             j = i - 1
-            while everything[asset].iloc[j] != everything[asset].iloc[j]:
+            while math.isnan(everything[asset].iloc[j]):
                 j -= 1
                 if j < 0:
                     return 0.0

@@ -14,12 +14,11 @@ def test_every_exported_name_resolves():
 
 
 def test_functions_named_like_submodules_stay_functions():
+    import xlsector.data
     from xlsector.backtest import backtest_many  # noqa: F401 - imports the submodule
     from xlsector.data.refresh import RefreshReport  # noqa: F401
     from xlsector.metrics import cagr  # noqa: F401
     from xlsector.momentum import momentum_backtest  # noqa: F401
-
-    import xlsector.data
 
     assert callable(xlsector.backtest) and xlsector.backtest.__module__ == "xlsector.backtest"
     assert callable(xlsector.metrics) and xlsector.metrics.__module__ == "xlsector.metrics"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import xlsector as xs
 from xlsector import _kernels
-from xlsector.backtest import Strategy, prepare, returns_from_holdings, run_kernel
+from xlsector.backtest import Strategy, prepare, returns_from_holdings
 from xlsector.errors import DataError, ParameterError
 
 from . import reference
@@ -82,7 +82,7 @@ def test_bear_universe_and_cash_rate_equal_reference():
     rate = pd.Series(0.03, index=prices.index)
     with_cash = xs.backtest(prices, tc=10, stormguard="standard", shift=0.001, index=index, cash_rate=rate)
     daily_cash = pd.Series(np.r_[0.0, np.full(599, 0.03 / 252)], index=prices.index)
-    hold, rets, _ = reference.rotation(prices, tc=10, stormguard="standard", shift=0.001, index=index,
+    _, rets, _ = reference.rotation(prices, tc=10, stormguard="standard", shift=0.001, index=index,
                                        cash=daily_cash)
     assert (with_cash.holdings == "CASH").sum() > 20
     np.testing.assert_allclose(with_cash.returns.to_numpy(), rets.to_numpy(), atol=1e-12)

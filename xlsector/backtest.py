@@ -23,9 +23,10 @@ rules), else cash earning ``cash_rate`` (annual, decimal; day t earns the rate k
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -164,9 +164,9 @@ def _ema_pair(prices: Frame, tc: float, k: float) -> tuple[Frame, Frame]:
     k = check_k(k)
     e1, e2 = ema_arrays(returns_array(price_array(prices)), tc, k)
     if isinstance(prices, pd.Series):
-        wrap = lambda x: pd.Series(x[:, 0], index=prices.index, name=prices.name)  # noqa: E731
+        wrap = lambda x: pd.Series(x[:, 0], index=prices.index, name=prices.name)
     else:
-        wrap = lambda x: pd.DataFrame(x, index=prices.index, columns=prices.columns)  # noqa: E731
+        wrap = lambda x: pd.DataFrame(x, index=prices.index, columns=prices.columns)
     return wrap(e1), wrap(e2)
 
 
