@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import subprocess
@@ -414,3 +415,35 @@ def test_every_chart_series_points_at_numbers(rendered, values):
             sheet = sheets.pop()
             found[sheet] = found.get(sheet, 0) + 1
     assert found == CHART_COUNTS
+
+
+def test_short_data_renders_with_notes_instead_of_fwpt(tmp_path):
+    """Three years of prices: no five-year first tuning, so the FWPT sheet says why; the rest renders."""
+    from xlsector.data import load_sample
+
+    csv = tmp_path / "short.csv"
+    load_sample().prices.loc["2020-01-01":].to_csv(csv)
+    path = write_template(tmp_path / "fwpt.xlsx")
+    report = render_workbook(path, data=str(csv), progress=None)
+    assert any("FWPT sheet: not possible" in n and "five years" in n for n in report.notes)
+    wb = openpyxl.load_workbook(path, data_only=True)
+    assert wb["FWPT"]["A3"].value.startswith("FWPT not possible on this data")
+    assert wb["Summary"]["B8"].value == "n/a" and wb["Summary"]["B9"].value == "n/a"
+    assert isinstance(wb["TrendChart"]["B6"].value, float)  # the trend chart still runs on three years
+    assert wb["Momentum"]["A6"].value is not None
+
+
+def test_bad_born_on_and_huge_grid_name_the_cell(tmp_path):
+    path = write_template(tmp_path / "fwpt.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Settings"][f"B{layout.setting_row('BornOn')}"] = dt.datetime(1991, 1, 2)  # < 5 years after 1990
+    wb.save(path)
+    before = path.read_bytes()
+    code, err = _cli("render", str(path))
+    assert code == 1 and f"Settings!B{layout.setting_row('BornOn')} (BornOn): born_on must be on or after" in err
+    assert path.read_bytes() == before
+    wb["Settings"][f"B{layout.setting_row('BornOn')}"] = None
+    wb["Settings"][f"B{layout.setting_row('TcMax')}"] = 5000
+    wb.save(path)
+    code, err = _cli("render", str(path))
+    assert code == 1 and f"Settings!B{layout.setting_row('TcMax')} (TcMax)" in err and "at most 1000" in err

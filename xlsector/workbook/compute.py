@@ -175,6 +175,8 @@ def compute(inputs: Inputs, settings: Settings) -> Computed:
 #: Progressive-tune stationarity (SPEC section 4): retune every STEP market days on the prior WINDOW days.
 PROGRESSIVE_WINDOW = 250
 PROGRESSIVE_STEP = 125
+#: Largest tuning grid the render runs (TcMax - TcMin + 1): memory and time grow with it.
+MAX_TCS = 1000
 
 
 @contextlib.contextmanager
@@ -246,6 +248,11 @@ def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[s
     from xlsector.tuning import fwpt, progressive_tune, split_sample, trend_chart
 
     tcs = np.arange(int(settings["TcMin"]), int(settings["TcMax"]) + 1, dtype=float)
+    if tcs.size > MAX_TCS:
+        raise XlsectorError(
+            f"{settings.where('TcMax')} (TcMax): the tuning grid TcMin..TcMax has {tcs.size} trend constants; at most "
+            f"{MAX_TCS} (each is a full backtest over every day), got TcMin {settings['TcMin']}, TcMax {settings['TcMax']}"
+        )
     strategy = tuning_strategy(inputs, params)
     funds = inputs.funds
     born_on = settings["BornOn"]
@@ -260,13 +267,17 @@ def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[s
             progressive_note = str(exc)
         else:
             progressive_note = ""
+        fwpt_note = ""
         try:
             walk = fwpt(funds, born_on=born_on, retune_days=int(settings["RetuneDays"]), tcs=tcs, **strategy)
         except ParameterError as exc:
-            if born_on is not None:
+            if born_on is not None:  # the user's date: an error naming the cell
                 raise XlsectorError(f"{settings.where('BornOn')} (BornOn): {exc}") from None
-            raise XlsectorError(f"FWPT cannot run on this data: {exc}") from None
-    next_date, how = next_retune(walk, chart_dates(walk, funds), int(settings["RetuneDays"]), params["schedule"])
+            walk, fwpt_note = None, str(exc)  # too little data for the default born-on: the sheet says why
+    if walk is None:
+        next_date, how = None, f"FWPT not possible: {fwpt_note}"
+    else:
+        next_date, how = next_retune(walk, chart_dates(walk, funds), int(settings["RetuneDays"]), params["schedule"])
     return {
         "tcs": tcs,
         "chart": chart,
@@ -274,7 +285,8 @@ def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[s
         "progressive": progressive,
         "progressive_note": progressive_note,
         "fwpt": walk,
-        "fwpt_metrics": walk.metrics,
+        "fwpt_note": fwpt_note,
+        "fwpt_metrics": None if walk is None else walk.metrics,
         "next_retune": next_date,
         "next_retune_note": how,
         "born_on_setting": born_on,
@@ -291,6 +303,8 @@ def chart_dates(walk: Any, funds: pd.DataFrame) -> pd.DatetimeIndex:
 #: The shipped experiments the Momentum sheet adapts: without VIX / with VIX (SPEC section 3).
 MOMENTUM_EXPERIMENT = "sample_four_phase"
 MOMENTUM_EXPERIMENT_VIX = "four_phase_study"
+#: Market days before the first momentum run can report (longest SMA filter of the grids, 250).
+MOMENTUM_WARMUP = 250
 
 
 def momentum(inputs: Inputs, settings: Settings) -> dict[str, Any]:
@@ -304,6 +318,7 @@ def momentum(inputs: Inputs, settings: Settings) -> dict[str, Any]:
     """
     import dataclasses
 
+    from xlsector.errors import ParameterError
     from xlsector.profiles import load_experiment, run_experiment
 
     has_vix = inputs.vix is not None and inputs.vix.notna().any()
@@ -318,11 +333,17 @@ def momentum(inputs: Inputs, settings: Settings) -> dict[str, Any]:
     moved = ""
     lo, hi = dates[0] + pd.DateOffset(years=5), dates[-1] - pd.DateOffset(years=2)
     if select is None or not (lo <= pd.Timestamp(select) <= hi):
-        middle = dates[len(dates) // 2]
-        moved = f" (the file's {select} is outside the data; moved to the middle of the data)" if select else ""
+        warm = min(len(dates) - 1, MOMENTUM_WARMUP)  # the longest lookback / moving average of the grids
+        middle = dates[warm + (len(dates) - warm) // 2]
+        moved = (f" (the file's {select} is not inside the data with 5 years before and 2 after it; moved to the "
+                 "middle of the days after the warm-up)") if select else ""
         select = f"{middle:%Y-%m-%d}"
     experiment = dataclasses.replace(experiment, base=base, select_until=select, start=None, end=None)
     table = inputs.table[[*funds, bench_name]] if bench_name not in funds else inputs.table[list(funds)]
-    result = run_experiment(experiment, table, vix=inputs.vix if has_vix else None)
+    try:
+        result = run_experiment(experiment, table, vix=inputs.vix if has_vix else None)
+    except (ParameterError, IndexError) as exc:  # too few days for the lookbacks and moving averages
+        return {"error": f"experiment '{name}' cannot run on this data ({len(dates)} days): "
+                         f"{type(exc).__name__}: {exc}"}
     return {"result": result, "has_vix": has_vix, "experiment": name, "select_until": select,
             "select_note": moved, "benchmark": bench_name}

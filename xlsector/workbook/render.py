@@ -181,6 +181,12 @@ def _write(wb: Any, settings: Any, inputs: Any, computed: Any, write_data: bool)
     sheet_momentum.write_momentum(sheet, computed, writers)
     for w in writers:
         w.finish()
+    if computed.tuning.get("fwpt_note"):
+        notes.append(f"FWPT sheet: not possible on this data: {computed.tuning['fwpt_note']}")
+    if computed.tuning.get("progressive_note"):
+        notes.append(f"Stationarity sheet: progressive tune not possible: {computed.tuning['progressive_note']}")
+    if "error" in computed.momentum:
+        notes.append(f"Momentum sheet: {computed.momentum['error']}")
 
     # The xlsector-function formulas: evaluate with the add-in's functions on the cells as written.
     bulks = {w.ws.title: w.bulk for w in writers}

@@ -50,6 +50,9 @@ def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: 
         return
     w = sheet("Momentum")
     writers.append(w)
+    if "error" in mom:
+        w.text(3, 1, f"Momentum experiment not possible: {mom['error']}", "note")
+        return
     result = mom["result"]
     table = result.table
     experiment = result.experiment

@@ -148,6 +148,9 @@ def write_stationarity(w: SheetWriter, tuned: dict[str, Any]) -> None:
 
 def write_fwpt(w: SheetWriter, tuned: dict[str, Any], settings: Any) -> dict[str, Any]:
     walk = tuned["fwpt"]
+    if walk is None:
+        w.text(3, 1, f"FWPT not possible on this data: {tuned['fwpt_note']}", "note")
+        return {"next_retune": None, "current_tc": "n/a", "next_retune_note": tuned["next_retune_note"]}
     metrics = tuned["fwpt_metrics"]
     start, end = walk.period
     born_setting = tuned["born_on_setting"]
