@@ -29,6 +29,8 @@ DRIVER = textwrap.dedent(
     import asyncio, json, sys
     import xlwings as xw
     assert xw.func.__module__ == "xlwings.pro.udfs_officejs", xw.func.__module__
+    from udfs import xlsector_udfs
+    assert xlsector_udfs._OFFICEJS
     from xlwings.server import custom_functions_call, custom_functions_meta
     from udfs import xlsector_udfs as module
 
@@ -72,6 +74,7 @@ CALLS = {
     "trend_tc_missing": ("EMA2_TREND", [price_grid(5), None]),
     "weights": ("EMA2_WEIGHTS", [[[50]], [[0], [1], [""]]]),
     "weights_count": ("EMA_WEIGHTS", [[[50]], [[3]]]),
+    "weights_row": ("EMA_WEIGHTS", [[[50]], [[0, 1]]]),  # xlwings passes a single row as a flat list
     "momentum": ("MOMENTUM", [[[100], [110], [121]], [[2]]]),
     "pick": ("SECTOR_PICK", [price_grid(), [[10]]] + [None] * 13),
     "pick_as_of_serial": ("SECTOR_PICK", [price_grid(), [[10]], None, None, None, [[SERIAL0 + 30]]]),
@@ -161,6 +164,7 @@ def test_weights_and_momentum_through_officejs(officejs):
     assert _value(results, "weights") == [[pytest.approx(0.0088)], [pytest.approx(0.017248)], [""]]
     assert _value(results, "weights_count") == [[pytest.approx(0.44)], [pytest.approx(0.4312)], [pytest.approx(0.422576)]]
     assert _value(results, "momentum") == [[""], [""], [pytest.approx(0.21)]]
+    assert _value(results, "weights_row") == [[pytest.approx(0.44), pytest.approx(0.4312)]]  # stays a row
 
 
 def test_rotation_functions_through_officejs(officejs):
