@@ -1,0 +1,142 @@
+"""The "Refresh data" button against an xlwings Book built from Excel's JSON (the Office.js path).
+
+In a fresh interpreter with ``XLWINGS_ON_SERVER=true`` and ``XLWINGS_LICENSE_KEY=noncommercial``, the
+workbook is ``xw.Book(json=...)`` shaped as the xlwings Office.js client sends it (sheets with their
+values, dates as serial numbers, empty cells as "", book-level names with sheet index and address), and
+xlwings' own ``custom_scripts_call`` runs the ``refresh_data`` script of ``udfs/scripts.py``. The network
+boundary (``xlsector.data.yahoo.yahoo_download``, the call into yfinance) is replaced by a stub returning
+a yfinance-shaped frame. The returned actions are what Excel would apply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+DRIVER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    import numpy as np
+    import pandas as pd
+    import xlwings as xw
+    from xlwings.server import custom_scripts_call, custom_scripts_meta
+    import xlsector.data.yahoo as yahoo
+    import udfs.scripts as scripts
+
+    case = json.load(sys.stdin)
+    calls = []
+
+    def fake_download(tickers, start, end=None, session=None):
+        # yfinance.download(auto_adjust=False) shape: MultiIndex columns (field, ticker)
+        calls.append({"tickers": list(tickers), "start": start})
+        days = pd.bdate_range("2020-01-02", periods=4)
+        growth = {"XLK": 0.01, "XLF": 0.02, "^GSPC": 0.005}
+        frame = pd.DataFrame(
+            {("Adj Close", t): 50.0 * (1 + growth.get(t, 0.0)) ** np.arange(4) for t in tickers
+             if t not in case["fail"]},
+            index=days,
+        )
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+        return frame, [f"${t}: possibly delisted; no price data found" for t in case["fail"]]
+
+    yahoo.yahoo_download = fake_download  # the network boundary
+    book = xw.Book(json=case["payload"])
+    result = asyncio.run(custom_scripts_call(scripts, "refresh_data", typehint_to_value={xw.Book: book}))
+    json.dump({"actions": result.json()["actions"], "calls": calls, "meta": custom_scripts_meta(scripts)},
+              sys.stdout, default=str)
+    """
+)
+
+
+def _name(name: str, sheet: int, address: str) -> dict:
+    return {"name": name, "sheet_index": sheet, "address": address, "book_scope": True,
+            "scope_sheet_name": None, "scope_sheet_index": None}  # fmt: skip
+
+
+def payload() -> dict:
+    """A small fwpt-like workbook: Start (provenance names), Settings (names), Data (serial dates)."""
+    provenance = ["DataSource", "DataFirstDate", "DataLastDate", "DataFetched", "DataTickers"]
+    return {
+        "client": "Office.js",
+        "version": "0.37.8",
+        "book": {"name": "fwpt.xlsx", "active_sheet_index": 0, "selection": "A1"},
+        "names": [_name("Funds", 1, "B2"), _name("MarketIndex", 1, "B3"), _name("RefreshStart", 1, "B4"),
+                  _name("BearFunds", 1, "B5")]
+        + [_name(n, 0, f"B{i + 2}") for i, n in enumerate(provenance)],
+        "sheets": [
+            {"name": "Start", "values": [["Data", ""], ["Source", "bundled sample"], ["First", ""], ["Last", ""],
+                                         ["Fetched", ""], ["Tickers", ""]], "pictures": [], "tables": []},
+            {"name": "Settings", "values": [["Setting", "Value"], ["Funds", "XLK, XLF"], ["MarketIndex", "^GSPC"],
+                                            ["RefreshStart", 43832], ["BearFunds", ""]], "pictures": [], "tables": []},
+            {"name": "Data", "values": [["Date", "XLK", "XLF", "^GSPC"], [43832, 50.0, 50.0, 50.0],
+                                        [43833, 50.5, 51.0, 50.25]], "pictures": [], "tables": []},
+        ],
+    }  # fmt: skip
+
+
+def run_refresh(tmp_path: Path, fail: list[str]) -> dict:
+    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial",
+               XLSECTOR_CACHE_DIR=str(tmp_path / "cache"))  # fmt: skip
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER], input=json.dumps({"payload": payload(), "fail": fail}),
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def _writes(actions: list[dict], sheet_position: int) -> list[dict]:
+    return [a for a in actions if a["func"] == "setValues" and a["sheet_position"] == sheet_position]
+
+
+def test_refresh_script_writes_data_and_provenance_then_recalculates(tmp_path):
+    out = run_refresh(tmp_path, fail=[])
+    # the Data columns and the Settings tickers, from RefreshStart (serial 43832 = 2020-01-02)
+    assert out["calls"] == [{"tickers": ["XLK", "XLF", "^GSPC"], "start": "2020-01-02"}]
+    actions = out["actions"]
+    funcs = [a["func"] for a in actions]
+    assert funcs[0] == "rangeClearContents" and actions[0]["sheet_position"] == 2  # old Data cleared first
+    (data,) = _writes(actions, 2)
+    assert (data["start_row"], data["start_column"]) == (0, 0)
+    values = data["values"]
+    assert values[0] == ["Date", "XLK", "XLF", "^GSPC"]
+    assert [row[0] for row in values[1:]] == ["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"]
+    # the download reaches back to each ticker's first date in the sheet, so it replaces the column
+    assert values[1][1:] == [50.0, 50.0, 50.0]
+    assert values[4][1:] == [pytest.approx(50 * 1.01**3), pytest.approx(50 * 1.02**3), pytest.approx(50 * 1.005**3)]
+    stamps = {a["start_row"]: a["values"][0][0] for a in _writes(actions, 0)}
+    assert stamps[1].startswith("Yahoo Finance")  # DataSource (Start!B2)
+    assert stamps[2] == "2020-01-02" and stamps[3] == "2020-01-07"  # DataFirstDate, DataLastDate
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", stamps[4])  # DataFetched: the download time (UTC)
+    assert stamps[5] == "XLK, XLF, ^GSPC"  # DataTickers
+    assert funcs.index("calculate") > max(i for i, a in enumerate(actions) if a["func"] == "setValues")
+    alert = actions[-1]
+    assert alert["func"] == "alert" and alert["args"][1] == "xlsector: Refresh data"
+    assert "Refreshed fwpt.xlsx: 3 tickers, 2020-01-02 to 2020-01-07" in alert["args"][0]
+
+
+def test_failed_download_leaves_the_data_sheet_untouched_and_names_the_tickers(tmp_path):
+    out = run_refresh(tmp_path, fail=["XLF"])
+    actions = out["actions"]
+    assert [a["func"] for a in actions] == ["alert"]  # no clear, no write, no provenance, no recalculation
+    message = actions[0]["args"][0]
+    assert "nothing written" in message and "download failed for 1 ticker" in message
+    assert "XLF: possibly delisted; no price data found" in message
+    assert "XLK" not in message.split("ticker", 1)[1]  # only the failed ticker is named
+
+
+def test_script_is_registered_for_office_js(tmp_path):
+    out = run_refresh(tmp_path, fail=[])
+    (meta,) = out["meta"]
+    assert meta["function_name"] == "refresh_data" and meta["name"] == "Refresh data"
+    assert meta["include"] == "Start,Settings,Data"
