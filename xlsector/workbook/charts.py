@@ -49,6 +49,7 @@ def date_line_chart(
     height: float = 12,
     dashed: Sequence[int] = (),
     log_scale: bool = False,
+    date_format: str = "yyyy",
 ) -> LineChart:
     """Line chart of columns ``series_cols`` (headers in ``header_row``) against the dates in ``date_col``."""
     chart = LineChart()
@@ -61,8 +62,8 @@ def date_line_chart(
     if log_scale:
         chart.y_axis.scaling.logBase = 10
     chart.x_axis = DateAxis(crossAx=100)
-    chart.x_axis.number_format = "yyyy"
-    chart.x_axis.majorTimeUnit = "years"
+    chart.x_axis.number_format = date_format
+    chart.x_axis.majorTimeUnit = "years" if date_format == "yyyy" else "months"
     chart.x_axis.title = "Date"
     chart.x_axis.tickLblPos = "low"  # labels below the plot even when the values cross zero
     chart.x_axis.delete = False
@@ -149,6 +150,7 @@ def band_chart(
     stacked: bool = True,
     width: float = 26,
     height: float = 7,
+    date_format: str = "yyyy",
 ) -> AreaChart:
     """Filled bands over dates (0/1 state columns): in/out of market, or which fund is held (stacked)."""
     chart = AreaChart()
@@ -161,8 +163,8 @@ def band_chart(
     chart.y_axis.majorUnit = 1
     chart.y_axis.delete = False
     chart.x_axis = DateAxis(crossAx=100)
-    chart.x_axis.number_format = "yyyy"
-    chart.x_axis.majorTimeUnit = "years"
+    chart.x_axis.number_format = date_format
+    chart.x_axis.majorTimeUnit = "years" if date_format == "yyyy" else "months"
     chart.x_axis.delete = False
     for i, col in enumerate(series_cols):
         chart.add_data(Reference(ws, min_col=col, min_row=header_row, max_row=last_row), titles_from_data=True)

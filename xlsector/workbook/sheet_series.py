@@ -65,11 +65,12 @@ def write_hysteresis(w: SheetWriter, example: dict[str, Any], h: float, tc: floa
     charts.date_line_chart(
         w.ws, title=f"Hysteresis: trends of {a} and {b} and the hurdle to switch", date_col=1,
         series_cols=[2, 3, 4], dashed=[4], header_row=HEADER_ROW, last_row=last, anchor=f"{anchor}{HEADER_ROW}",
-        y_title="Trend (EMA2)", y_format="0.00", width=28, height=13,
+        y_title="Trend (EMA2)", y_format="0.00", width=28, height=13, date_format="yyyy-mm",
     )
     charts.band_chart(
         w.ws, title="Fund held (band = held)", date_col=1, series_cols=[5, 6], header_row=HEADER_ROW,
         last_row=last, anchor=f"{anchor}{HEADER_ROW + 27}", y_title="Held", width=28, height=6,
+        date_format="yyyy-mm",
     )
     charts.print_charts(w.ws, f"{anchor}{HEADER_ROW}")
     w.widths({"A": 11, "B": 11, "C": 11, "D": 14, "G": 10, "H": 16})

@@ -84,7 +84,7 @@ def write_theory(w: SheetWriter, theory: dict[str, Any], k: float, tc: float) ->
     charts.date_line_chart(
         w.ws, title=f"{theory['fund']}: EMA and EMA2 (trend), tc={tc:g}, k={k:g}", date_col=1,
         series_cols=[4, 5], header_row=HEADER_ROW, last_row=last, anchor=f"{anchor_col}{HEADER_ROW + 24}",
-        y_title="Trend units", y_format="0.00", width=20, height=11,
+        y_title="Trend units", y_format="0.00", width=20, height=11, date_format="yyyy-mm",
     )
     charts.print_charts(w.ws, f"{anchor_col}{HEADER_ROW}", columns=14, rows=48)
     w.widths({"A": 11, "B": 12, "C": 12, "D": 13, "E": 13, "F": 14, "G": 12, L(W_COL): 10})
