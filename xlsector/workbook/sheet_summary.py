@@ -84,7 +84,7 @@ def write_summary(w: SheetWriter, computed: Any, has_bear: bool, fwpt: dict[str,
     charts.date_line_chart(
         w.ws, title=f"Growth of 1: strategy (tc={computed.params['tc']:g}) against {main.benchmark_label}",
         date_col=col, series_cols=[col + 1, col + 2], header_row=eq_row, last_row=last, anchor="K4",
-        y_title="Equity (log scale)", log_scale=True, width=24, height=12,
+        y_title="Equity (log scale)", y_format="General", log_scale=True, width=24, height=12,
     )
     charts.print_charts(w.ws, "K4", columns=14, rows=26)
     w.widths({"A": 22, "B": 14, "C": 14, "D": 70, L(col): 11, L(col + 1): 10, L(col + 2): 12})
