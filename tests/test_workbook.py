@@ -165,3 +165,24 @@ def test_momentum_sheet_without_vix_grids_fixed_leverage():
     rows = result["result"].table
     lev = rows[rows["phase"] == "leverage"]
     assert lev["Average leverage"].to_numpy() == pytest.approx(lev["value"].to_numpy(dtype=float), rel=1e-12)
+
+
+def test_shared_grid_gives_the_same_tuning_as_separate_runs():
+    """compute._one_grid lets the tuning functions share one backtest_many grid: same numbers as without."""
+    import numpy as np
+
+    from xlsector.data import load_sample
+    from xlsector.tuning import fwpt, trend_chart
+    from xlsector.workbook import compute
+
+    prices = load_sample().prices
+    funds = prices[["XOM", "JPM", "KO", "MSFT"]].loc["2000":]
+    tcs = np.arange(10.0, 61.0)
+    strategy = {"hysteresis": 0.01, "cost_bp": 10.0, "benchmark": prices["^GSPC"].loc["2000":]}
+    alone = trend_chart(funds, tcs=tcs, **strategy), fwpt(funds, tcs=tcs, **strategy)
+    with compute._one_grid(funds, tcs, strategy):
+        shared = trend_chart(funds, tcs=tcs, **strategy), fwpt(funds, tcs=tcs, **strategy)
+        other = trend_chart(funds.iloc[:-5], tcs=tcs, **strategy)  # other prices: not the shared grid
+    assert shared[0].table.equals(alone[0].table) and shared[0].peak_tc == alone[0].peak_tc
+    assert shared[1].retunes.equals(alone[1].retunes) and shared[1].returns.equals(alone[1].returns)
+    assert other.period[1] == funds.index[-6]

@@ -199,8 +199,8 @@ def _one_grid(prices: pd.DataFrame, tcs: np.ndarray, strategy: dict[str, Any]):
 
     def shared(p, t, **kw):
         same = p is prices and np.array_equal(np.asarray(t, dtype=float), tcs) and kw.keys() == strategy.keys() \
-            and all(kw[k] is strategy[k] or kw[k] == strategy[k] for k in kw
-                    if not isinstance(kw[k], (pd.Series, pd.DataFrame)))
+            and all(kw[k] is strategy[k] or (not isinstance(kw[k], (pd.Series, pd.DataFrame))
+                                             and kw[k] == strategy[k]) for k in kw)
         return grid if same else original(p, t, **kw)
 
     tuning_mod._grid = shared
