@@ -17,6 +17,7 @@ TLT and AGG start) when it is there.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -51,7 +52,7 @@ def to_cells(frame: pd.DataFrame, serial: bool) -> list[list]:
     values = frame.to_numpy(dtype=float)
     rows = [["Date"] + [str(c) for c in frame.columns]]
     for label, row in zip(labels, values.tolist()):
-        rows.append([label] + [None if v != v else v for v in row])
+        rows.append([label] + [None if math.isnan(v) else v for v in row])
     return rows
 
 

@@ -87,7 +87,7 @@ def run_refresh(tmp_path: Path, fail: list[str]) -> dict:
     env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial",
                XLSECTOR_CACHE_DIR=str(tmp_path / "cache"))  # fmt: skip
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is asserted with stderr shown
         [sys.executable, "-c", DRIVER], input=json.dumps({"payload": payload(), "fail": fail}),
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
     )

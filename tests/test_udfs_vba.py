@@ -61,7 +61,7 @@ def generate(module_name: str, workbook: str) -> dict:
     env = dict(os.environ)
     env.pop("XLWINGS_ON_SERVER", None)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "udfs"), env.get("PYTHONPATH", "")])
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is asserted with stderr shown
         [sys.executable, "-c", DRIVER, module_name, workbook], capture_output=True, text=True, env=env,
         cwd=REPO, timeout=300,
     )
@@ -77,8 +77,8 @@ def addin_wrappers() -> dict:
 
 def test_every_function_is_a_vba_function_with_its_arguments(addin_wrappers):
     vba = addin_wrappers["vba"]
-    assert not re.search(r"^\s*Sub ", vba, re.M), "a Sub would be a macro, not a worksheet function"
-    declared = re.findall(r"^Function (\w+)\((.*)\)$", vba, re.M)
+    assert not re.search(r"^\s*Sub ", vba, re.MULTILINE), "a Sub would be a macro, not a worksheet function"
+    declared = re.findall(r"^Function (\w+)\((.*)\)$", vba, re.MULTILINE)
     assert sorted(name for name, _ in declared) == sorted(u.__all__)
     for name, arglist in declared:
         params = inspect.signature(getattr(u, name)).parameters.values()

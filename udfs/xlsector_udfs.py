@@ -42,7 +42,8 @@ import datetime as dt
 import functools
 import math
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,19 +57,19 @@ CATEGORY = "xlsector"
 DEFAULT_K = 22.0
 
 __all__ = [
+    "BACKTEST_CAGR",
+    "BACKTEST_METRICS",
     "EMA2_TREND",
+    "EMA2_WEIGHTS",
     "EMA_TREND",
     "EMA_WEIGHTS",
-    "EMA2_WEIGHTS",
+    "FWPT_TABLE",
     "MOMENTUM",
     "SECTOR_PICK",
     "SECTOR_PICKS",
-    "STORMGUARD_STATE",
     "STORMGUARD_HISTORY",
-    "BACKTEST_CAGR",
-    "BACKTEST_METRICS",
+    "STORMGUARD_STATE",
     "TREND_CHART",
-    "FWPT_TABLE",
 ]
 
 # ---------------------------------------------------------------------------------------------------
@@ -325,8 +326,7 @@ def _prices(cells: Any, name: str = "prices", *, header: Any = None, dates: Any 
         frame = cells_to_prices(cells, header=header_flag, dates=dates_flag)
     except XlsectorError as exc:
         message = str(exc)
-        if message.startswith("cells: "):
-            message = message[len("cells: "):]
+        message = message.removeprefix("cells: ")
         raise XlwingsError(f"{name}: {message}") from None
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise XlwingsError(f"{name} has no prices: it needs at least one row of numbers")
@@ -387,7 +387,7 @@ def _blank_nan(values: np.ndarray) -> list[list[Any]]:
     values = np.asarray(values, dtype=float)
     rows = values.tolist()
     for i in np.flatnonzero(np.isnan(values).any(axis=1)):  # usually only rows before a fund starts
-        rows[i] = [None if x != x else x for x in rows[i]]
+        rows[i] = [None if math.isnan(x) else x for x in rows[i]]
     return rows
 
 
@@ -685,7 +685,7 @@ def _tc_grid(tc_min: Any, tc_max: Any, tc_step: Any) -> np.ndarray:
         raise XlwingsError(f"tc_min must be >= 1 and <= tc_max, got tc_min {low:g} and tc_max {high:g}")
     if step <= 0 or (high - low) / step > 2000:
         raise XlwingsError(f"tc_step must be > 0 and give at most 2000 trend constants, got {step:g}")
-    count = int(math.floor((high - low) / step + 1e-9)) + 1
+    count = math.floor((high - low) / step + 1e-9) + 1
     return low + step * np.arange(count)
 
 

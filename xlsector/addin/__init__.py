@@ -20,7 +20,7 @@ _EXPORTS = {
     "build_manifest": "xlsector.addin.build",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["XlwingsBook", "build_addin", "build_manifest", "main", "refresh_book", "refresh_workbook"]
 
 
 def __getattr__(name: str) -> Any:

@@ -112,7 +112,7 @@ def _config_rows(settings: list[tuple[str, str | bool]]) -> str:
 def _config_sheet(original: str, settings: list[tuple[str, str | bool]]) -> str:
     """The template's config sheet XML with its cells replaced (sheet properties, styles, codeName kept)."""
     sheet_data = f"<sheetData>{_config_rows(settings)}</sheetData>"
-    text, count = re.subn(r"<sheetData>.*</sheetData>|<sheetData\s*/>", lambda _: sheet_data, original, flags=re.S)
+    text, count = re.subn(r"<sheetData>.*</sheetData>|<sheetData\s*/>", lambda _: sheet_data, original, flags=re.DOTALL)
     if count != 1:
         raise ParameterError("xlwings' add-in template has an unexpected configuration sheet (no sheetData)")
     return re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:B{len(settings)}" />', text, count=1)
@@ -197,7 +197,7 @@ def manifest_text(base_url: str = "https://127.0.0.1:8000", *, addin_id: str | N
         ident = str(uuid.UUID(ident))
     except ValueError:
         raise ParameterError(f"addin_id must be a GUID, got {addin_id!r}") from None
-    url = lambda path: quoteattr(base + path)  # noqa: E731
+    url = lambda path: quoteattr(base + path)
     return f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <!-- xlsector add-in for xlwings Server (Office.js). Built by `xlsector addin build`; see docs/excel.md. -->
 <OfficeApp xmlns="http://schemas.microsoft.com/office/appforoffice/1.1"

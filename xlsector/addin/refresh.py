@@ -23,6 +23,7 @@ and recalculate. On failure nothing is written and the button shows an alert nam
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -131,7 +132,7 @@ def _data_rows(prices: pd.DataFrame) -> list[list[Any]]:
     rows: list[list[Any]] = [["Date"] + [str(c) for c in prices.columns]]
     values = prices.to_numpy(dtype=float).tolist()
     for day, row in zip(prices.index.to_pydatetime(), values):
-        rows.append([day] + [None if v != v else v for v in row])
+        rows.append([day] + [None if math.isnan(v) else v for v in row])
     return rows
 
 
