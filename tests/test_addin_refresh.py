@@ -140,3 +140,90 @@ def test_script_is_registered_for_office_js(tmp_path):
     (meta,) = out["meta"]
     assert meta["function_name"] == "refresh_data" and meta["name"] == "Refresh data"
     assert meta["include"] == "Start,Settings,Data"
+
+
+# ------------------------------------------------------------------------------ the shared path, in process
+
+
+class FakeBook:
+    """A BookAccess double: settings by name, Data cells, and a record of what the refresh did."""
+
+    name = "fwpt.xlsx"
+
+    def __init__(self, settings: dict, data: list[list] | None):
+        self.settings, self.data = settings, data
+        self.written = None
+        self.recalculated = 0
+        self.alerts: list[str] = []
+
+    def named_values(self, names):
+        return {n: self.settings[n] for n in names if n in self.settings}
+
+    def data_cells(self):
+        return self.data
+
+    def write(self, prices, provenance):
+        self.written = (prices, provenance)
+
+    def recalculate(self):
+        self.recalculated += 1
+
+    def alert(self, text, title):
+        self.alerts.append(text)
+
+
+def stub(frames: dict):
+    """A downloader at the network boundary returning the given price series (yfinance's shape)."""
+    import pandas as pd
+
+    def download(tickers, start, end=None, session=None):
+        frame = pd.DataFrame({("Adj Close", t): frames[t] for t in tickers if t in frames})
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+        return frame, []
+
+    return download
+
+
+def test_refresh_workbook_fills_an_empty_workbook_from_the_settings(tmp_path):
+    import pandas as pd
+
+    from xlsector.addin.refresh import refresh_workbook
+
+    days = pd.bdate_range("2021-03-01", periods=5)
+    frames = {"XLK": pd.Series([10.0, 10.1, 10.2, 10.3, 10.4], index=days),
+              "^GSPC": pd.Series([100.0, 100.5, 101.0, 101.5, 102.0], index=days)}  # fmt: skip
+    book = FakeBook({"Funds": "XLK", "MarketIndex": "^GSPC", "RefreshStart": None}, None)
+    report = refresh_workbook(book, downloader=stub(frames), cache_dir=tmp_path)
+    assert report.written and report.start == "1990-01-01"  # no RefreshStart, no Data: the default start
+    prices, provenance = book.written
+    assert list(prices.columns) == ["XLK", "^GSPC"] and len(prices) == 5
+    assert provenance.first_date.isoformat() == "2021-03-01" and provenance.last_date.isoformat() == "2021-03-05"
+    assert book.recalculated == 1
+
+
+def test_refresh_workbook_stops_on_a_new_jump_no_peer_made(tmp_path):
+    import pandas as pd
+
+    from xlsector.addin.refresh import refresh_workbook
+    from xlsector.data.refresh import RefreshError
+
+    days = pd.bdate_range("2021-03-01", periods=6)
+    frames = {"XLK": pd.Series([10.0, 10.1, 20.2, 20.3, 20.4, 20.5], index=days),  # +100 % on day 3 alone
+              "XLF": pd.Series([30.0, 30.1, 30.2, 30.3, 30.4, 30.5], index=days),
+              "XLV": pd.Series([50.0, 50.2, 50.3, 50.5, 50.6, 50.8], index=days)}  # fmt: skip
+    book = FakeBook({"Funds": "XLK, XLF, XLV"}, [["Date", "XLK", "XLF", "XLV"]])
+    with pytest.raises(RefreshError, match="jump guard flagged 1 one-day move") as info:
+        refresh_workbook(book, downloader=stub(frames), cache_dir=tmp_path)
+    assert "XLK moved +100.0% on 2021-03-03" in info.value.report.jumps[0]
+    assert book.written is None and book.recalculated == 0  # nothing written
+    assert refresh_workbook(book, downloader=stub(frames), cache_dir=tmp_path, accept_jumps=True).written
+
+
+def test_refresh_workbook_needs_tickers(tmp_path):
+    from xlsector.addin.refresh import refresh_workbook
+    from xlsector.errors import DataError
+
+    book = FakeBook({"Funds": ""}, None)
+    with pytest.raises(DataError, match="no tickers to refresh; fill the Funds setting"):
+        refresh_workbook(book, downloader=stub({}), cache_dir=tmp_path)
+    assert book.written is None
