@@ -43,6 +43,7 @@ import functools
 import math
 import numbers
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,8 @@ def _officejs_cell(value: Any) -> Any:
     return value
 
 
-_PLAIN = (float, int, str, bool, type(None))
+_PLAIN = frozenset({float, int, str, bool, type(None)})  # cell values that need no conversion
+_READY = frozenset({float, int, str, bool})  # result values Office.js takes as they are
 
 
 class _OfficeJsCells(xw.conversion.Converter):
@@ -157,11 +159,11 @@ class _OfficeJsCells(xw.conversion.Converter):
             return [[_officejs_cell(value)]]
         if not value or not isinstance(value[0], (list, tuple)):
             value = [value]  # a single row
-        rows = [list(row) if isinstance(row, (list, tuple)) else [row] for row in value]
-        for row in rows:
-            if not all(type(v) in _PLAIN for v in row):
-                row[:] = [_officejs_cell(v) for v in row]
-        return rows
+        if not all(type(row) is list for row in value):
+            value = [list(row) if isinstance(row, (list, tuple)) else [row] for row in value]
+        if set(map(type, chain.from_iterable(value))) <= _PLAIN:  # the common case, checked in C
+            return value
+        return [row if set(map(type, row)) <= _PLAIN else [_officejs_cell(v) for v in row] for row in value]
 
     @staticmethod
     def write_value(value: Any, options: dict[str, Any]) -> Any:
@@ -178,10 +180,9 @@ class _OfficeJsCells(xw.conversion.Converter):
             return v
 
         rows = value if isinstance(value, list) else [[value]]
-        out = []
-        for row in rows:
-            out.append(row if all(type(v) in (float, int, str, bool) for v in row) else [cell(v) for v in row])
-        return out
+        if set(map(type, chain.from_iterable(rows))) <= _READY:
+            return rows
+        return [row if set(map(type, row)) <= _READY else [cell(v) for v in row] for row in rows]
 
 
 def _register(*arg_names: str, range_args: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
