@@ -223,3 +223,14 @@ def test_sample_profiles_run_on_bundled_sample():
     assert run.table.loc["Days", "strategy"] > 7000
     trend = run_profile(load_profile("sample_trend"), prices)
     assert trend.returns.index[0] < pd.Timestamp("1990-03-01")
+
+
+def test_select_until_before_the_runs_start_names_the_setting():
+    from xlsector.data import load_sample
+    from xlsector.errors import ParameterError
+    from xlsector.profiles import load_experiment, run_experiment
+
+    experiment = load_experiment("sample_four_phase")
+    experiment = type(experiment)(**{**experiment.__dict__, "select_until": "1990-01-10"})
+    with pytest.raises(ParameterError, match="select_until 1990-01-10 leaves no days to rank the runs on"):
+        run_experiment(experiment, load_sample().prices)

@@ -168,21 +168,20 @@ def test_momentum_sheet_without_vix_grids_fixed_leverage():
 
 
 def test_shared_grid_gives_the_same_tuning_as_separate_runs():
-    """compute._one_grid lets the tuning functions share one backtest_many grid: same numbers as without."""
+    """The render runs the tc grid once and passes it to every tuning call (grid=): same numbers as alone."""
     import numpy as np
 
+    from xlsector.backtest import backtest_many
     from xlsector.data import load_sample
-    from xlsector.tuning import fwpt, trend_chart
-    from xlsector.workbook import compute
+    from xlsector.tuning import fwpt, split_sample, trend_chart
 
     prices = load_sample().prices
     funds = prices[["XOM", "JPM", "KO", "MSFT"]].loc["2000":]
     tcs = np.arange(10.0, 61.0)
     strategy = {"hysteresis": 0.01, "cost_bp": 10.0, "benchmark": prices["^GSPC"].loc["2000":]}
     alone = trend_chart(funds, tcs=tcs, **strategy), fwpt(funds, tcs=tcs, **strategy)
-    with compute._one_grid(funds, tcs, strategy):
-        shared = trend_chart(funds, tcs=tcs, **strategy), fwpt(funds, tcs=tcs, **strategy)
-        other = trend_chart(funds.iloc[:-5], tcs=tcs, **strategy)  # other prices: not the shared grid
+    grid = backtest_many(funds, tcs, **strategy)
+    shared = trend_chart(funds, grid=grid), fwpt(funds, grid=grid)
     assert shared[0].table.equals(alone[0].table) and shared[0].peak_tc == alone[0].peak_tc
     assert shared[1].retunes.equals(alone[1].retunes) and shared[1].returns.equals(alone[1].returns)
-    assert other.period[1] == funds.index[-6]
+    assert split_sample(funds, grid=grid).equals(split_sample(funds, tcs=tcs, **strategy))

@@ -255,6 +255,17 @@ def _segment(series: pd.Series, first: pd.Timestamp | None, last: pd.Timestamp |
     return out
 
 
+def _selection(returns: pd.Series, select_until: pd.Timestamp | None, experiment: Any) -> pd.Series:
+    """The days the phases are ranked on; an error naming select_until when it leaves none."""
+    sel = _segment(returns, None, select_until)
+    if len(sel) < 2:
+        first = f"{returns.index[0]:%Y-%m-%d}" if len(returns) else "?"
+        raise ParameterError(
+            f"select_until {experiment.select_until} leaves no days to rank the runs on: they start on {first}"
+        )
+    return sel
+
+
 def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None) -> dict[str, float]:
     from xlsector.metrics import metrics
     from xlsector.profiles.run import switches
@@ -350,7 +361,7 @@ def run_experiment(
         for value, changes in grid:
             run = run_profile(base, prices, vix=vix, overrides=changes, start=start)
             lev = getattr(run.result, "leverage", None)
-            sel = _segment(run.returns, None, select_until)
+            sel = _selection(run.returns, select_until, experiment)
             row: dict[str, Any] = {
                 "phase": phase.name,
                 "parameter": phase.parameter or "+".join(phase.combine),
@@ -399,7 +410,7 @@ def run_experiment(
         bench = prices[base.benchmark].astype(float)
         returns = bench.pct_change(fill_method=None).loc[period[0] : period[1]].fillna(0.0)
         holdings = pd.Series(base.benchmark, index=returns.index, dtype=object)
-        sel = _segment(returns, None, select_until)
+        sel = _selection(returns, select_until, experiment)
         row = {
             "phase": "benchmark",
             "parameter": "",

@@ -6,7 +6,6 @@ field per sheet family. Each part is a small function, so the render's timing ca
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,37 +178,6 @@ PROGRESSIVE_STEP = 125
 MAX_TCS = 1000
 
 
-@contextlib.contextmanager
-def _one_grid(prices: pd.DataFrame, tcs: np.ndarray, strategy: dict[str, Any]):
-    """Run the tc grid once and let the tuning functions share it.
-
-    ``xlsector.tuning``'s functions each run :func:`xlsector.backtest.backtest_many` on the same prices,
-    grid and strategy; the render calls four of them. Inside this block the module's grid helper returns
-    the one precomputed grid for exactly these arguments (same prices object, same tcs) and runs the core
-    otherwise. If the tuning module has no such helper, nothing is shared (same results, slower).
-    """
-    import xlsector.tuning as tuning_mod
-    from xlsector.backtest import backtest_many
-
-    original = getattr(tuning_mod, "_grid", None)
-    if original is None:
-        yield
-        return
-    grid = backtest_many(prices, tcs, **strategy)
-
-    def shared(p, t, **kw):
-        same = p is prices and np.array_equal(np.asarray(t, dtype=float), tcs) and kw.keys() == strategy.keys() \
-            and all(kw[k] is strategy[k] or (not isinstance(kw[k], (pd.Series, pd.DataFrame))
-                                             and kw[k] == strategy[k]) for k in kw)
-        return grid if same else original(p, t, **kw)
-
-    tuning_mod._grid = shared
-    try:
-        yield
-    finally:
-        tuning_mod._grid = original
-
-
 def tuning_strategy(inputs: Inputs, params: dict[str, Any]) -> dict[str, Any]:
     """Keywords of the tuning functions: the strategy without tc, plus the series it needs."""
     strategy = {key: value for key, value in params.items() if key != "tc"}
@@ -256,24 +224,25 @@ def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[s
     strategy = tuning_strategy(inputs, params)
     funds = inputs.funds
     born_on = settings["BornOn"]
-    with _one_grid(funds, tcs, strategy):
-        chart = trend_chart(funds, tcs=tcs, **strategy)
-        split = split_sample(funds, tcs=tcs, **strategy)
-        try:
-            progressive = progressive_tune(funds, tcs=tcs, window=PROGRESSIVE_WINDOW, step=PROGRESSIVE_STEP,
-                                           **strategy)
-        except ParameterError as exc:
-            progressive = None
-            progressive_note = str(exc)
-        else:
-            progressive_note = ""
-        fwpt_note = ""
-        try:
-            walk = fwpt(funds, born_on=born_on, retune_days=int(settings["RetuneDays"]), tcs=tcs, **strategy)
-        except ParameterError as exc:
-            if born_on is not None:  # the user's date: an error naming the cell
-                raise XlsectorError(f"{settings.where('BornOn')} (BornOn): {exc}") from None
-            walk, fwpt_note = None, str(exc)  # too little data for the default born-on: the sheet says why
+    from xlsector.backtest import backtest_many
+
+    grid = backtest_many(funds, tcs, **strategy)  # one run of every tc, shared by the four tuning calls
+    chart = trend_chart(funds, grid=grid)
+    split = split_sample(funds, grid=grid)
+    try:
+        progressive = progressive_tune(funds, window=PROGRESSIVE_WINDOW, step=PROGRESSIVE_STEP, grid=grid)
+    except ParameterError as exc:
+        progressive = None
+        progressive_note = str(exc)
+    else:
+        progressive_note = ""
+    fwpt_note = ""
+    try:
+        walk = fwpt(funds, born_on=born_on, retune_days=int(settings["RetuneDays"]), grid=grid)
+    except ParameterError as exc:
+        if born_on is not None:  # the user's date: an error naming the cell
+            raise XlsectorError(f"{settings.where('BornOn')} (BornOn): {exc}") from None
+        walk, fwpt_note = None, str(exc)  # too little data for the default born-on: the sheet says why
     if walk is None:
         next_date, how = None, f"FWPT not possible: {fwpt_note}"
     else:
@@ -342,7 +311,7 @@ def momentum(inputs: Inputs, settings: Settings) -> dict[str, Any]:
     table = inputs.table[[*funds, bench_name]] if bench_name not in funds else inputs.table[list(funds)]
     try:
         result = run_experiment(experiment, table, vix=inputs.vix if has_vix else None)
-    except (ParameterError, IndexError) as exc:  # too few days for the lookbacks and moving averages
+    except ParameterError as exc:  # too few days for the lookbacks, moving averages or the selection period
         return {"error": f"experiment '{name}' cannot run on this data ({len(dates)} days): "
                          f"{type(exc).__name__}: {exc}"}
     return {"result": result, "has_vix": has_vix, "experiment": name, "select_until": select,
