@@ -227,3 +227,34 @@ def test_refresh_workbook_needs_tickers(tmp_path):
     with pytest.raises(DataError, match="no tickers to refresh; fill the Funds setting"):
         refresh_workbook(book, downloader=stub({}), cache_dir=tmp_path)
     assert book.written is None
+
+
+def test_file_book_gives_the_same_workbook_as_the_data_packages_refresh(tmp_path):
+    """The CLI can share the button's path: refresh_workbook(FileBook(path)) == xlsector.data.refresh.refresh."""
+    import numpy as np
+    import pandas as pd
+
+    from xlsector.addin.refresh import FileBook, refresh_workbook
+    from xlsector.cli import main as cli_main
+    from xlsector.data.refresh import refresh
+    from xlsector.data.workbook import read_data_sheet, read_settings
+
+    first = tmp_path / "a.xlsx"
+    assert cli_main(["template", str(first)]) == 0
+    second = tmp_path / "b.xlsx"
+    second.write_bytes(first.read_bytes())
+    settings = read_settings(first, ["Funds", "MarketIndex"])
+    tickers = [t.strip() for t in settings["Funds"].split(",")] + [settings["MarketIndex"]]
+    days = pd.bdate_range("2020-01-02", periods=30)
+    frames = {t: pd.Series(100.0 * (1 + 0.001 * (i + 1)) ** np.arange(30), index=days) for i, t in enumerate(tickers)}
+
+    report_a = refresh(first, downloader=stub(frames), cache_dir=tmp_path / "cache")
+    book = FileBook(second)
+    report_b = refresh_workbook(book, downloader=stub(frames), cache_dir=tmp_path / "cache")
+    assert report_a.written and report_b.written
+    assert report_a.tickers == report_b.tickers and report_a.start == report_b.start == "1990-01-02"
+    a, b = read_data_sheet(first), read_data_sheet(second)
+    pd.testing.assert_frame_equal(a.prices, b.prices)
+    assert a.prices.shape == (30, len(tickers))
+    assert (a.provenance.source, a.provenance.first_date, a.provenance.last_date) == (
+        b.provenance.source, b.provenance.first_date, b.provenance.last_date)  # fmt: skip

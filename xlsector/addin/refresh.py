@@ -8,7 +8,7 @@ One code path after the workbook is open, whatever opened it:
 * Office.js (xlwings Server / Lite): the ribbon button calls the ``@script`` ``refresh_data`` in
   :mod:`udfs.scripts`, which xlwings hands an ``xw.Book`` built from the workbook's JSON; the actions
   the script records (write values, alert) are sent back to Excel;
-* the command line can open the file in any :class:`BookAccess` and call :func:`refresh_workbook`.
+* the command line: ``refresh_workbook(FileBook(path))`` — the same steps on a file on disk.
 
 Steps (:func:`refresh_workbook`): read the settings (workbook names ``Funds``, ``BearFunds``,
 ``MarketIndex``, ``VixTicker``, ``CashRate``, ``RefreshStart``) and the Data sheet (through
@@ -36,6 +36,7 @@ __all__ = [
     "PROVENANCE_NAMES",
     "SETTING_NAMES",
     "BookAccess",
+    "FileBook",
     "XlwingsBook",
     "main",
     "refresh_book",
@@ -125,6 +126,57 @@ class XlwingsBook:
 
     def alert(self, text: str, title: str) -> None:
         self.book.app.alert(text, title=title)
+
+
+class FileBook:
+    """:class:`BookAccess` over a workbook file on disk (what ``xlsector refresh WORKBOOK`` opens).
+
+    Read with the data package's fast reader (:func:`xlsector.data.workbook.load_fast`), written with its
+    Data-row writer and replaced atomically, so a failure leaves the old bytes; the file must not change
+    (or be open in Excel) between reading and writing. There is no calculation engine here:
+    :meth:`recalculate` does nothing (Excel recalculates on opening; ``xlsector render`` refreshes the
+    cached values) and :meth:`alert` keeps the messages in :attr:`messages` for the caller to print.
+    """
+
+    def __init__(self, path: str | Path):
+        from xlsector.data.workbook import load_fast, named_values
+        from xlsector.fileio import check_writable
+
+        self.path = Path(path)
+        self.name = self.path.name
+        self.messages: list[str] = []
+        book, rows, self._raw = load_fast(self.path)
+        try:
+            self._settings = named_values(book, list(SETTING_NAMES))
+            self._cells = None
+            if DATA_SHEET in book.sheetnames:
+                header = list(next(book[DATA_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ()))
+                body = rows or []
+                width = max([len(header)] + [len(r) for r in body])
+                self._cells = [header + [None] * (width - len(header))] + [list(r) for r in body]
+        finally:
+            book.close()
+        check_writable(self.path)  # before downloading: fail early if Excel holds the file
+
+    def named_values(self, names: tuple[str, ...]) -> dict[str, Any]:
+        return {name: self._settings[name] for name in names if name in self._settings}
+
+    def data_cells(self) -> list[list[Any]] | None:
+        return self._cells
+
+    def write(self, prices: pd.DataFrame, provenance: Any) -> None:
+        from xlsector.data.refresh import _rewrite
+        from xlsector.fileio import atomic_write_bytes
+
+        if self.path.read_bytes() != self._raw:
+            raise DataError(f"{self.name} changed during the refresh; nothing written")
+        atomic_write_bytes(self.path, _rewrite(self.path, prices, provenance))
+
+    def recalculate(self) -> None:
+        """Nothing to do without a calculation engine (see the class docstring)."""
+
+    def alert(self, text: str, title: str) -> None:
+        self.messages.append(text)
 
 
 def _data_rows(prices: pd.DataFrame) -> list[list[Any]]:
