@@ -16,11 +16,12 @@ _EXPORTS = {
     "refresh_workbook": "xlsector.addin.refresh",
     "main": "xlsector.addin.refresh",
     "XlwingsBook": "xlsector.addin.refresh",
+    "FileBook": "xlsector.addin.refresh",
     "build_addin": "xlsector.addin.build",
     "build_manifest": "xlsector.addin.build",
 }
 
-__all__ = ["XlwingsBook", "build_addin", "build_manifest", "main", "refresh_book", "refresh_workbook"]
+__all__ = ["FileBook", "XlwingsBook", "build_addin", "build_manifest", "main", "refresh_book", "refresh_workbook"]
 
 
 def __getattr__(name: str) -> Any:
