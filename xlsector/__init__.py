@@ -57,6 +57,9 @@ _EXPORTS: dict[str, str] = {
     "validate_prices": "xlsector.data.validate",
     "download_prices": "xlsector.data.yahoo",
     "refresh": "xlsector.data.refresh",
+    # the classic add-in's "Refresh data" button runs `import xlsector; xlsector.main()` (xlwings' add-in
+    # convention: the module named like the add-in file, xlsector.xlam)
+    "main": "xlsector.addin.refresh",
     # workbook (SPEC 7)
     "render_workbook": "xlsector.workbook.render",
     "write_template": "xlsector.workbook.template",

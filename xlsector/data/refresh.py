@@ -18,6 +18,10 @@ Semantics:
   written) unless ``accept_jumps=True``. Errors (prices <= 0, ...) always stop it.
 - Writing: only the Data sheet's values and the provenance cells change; the file is replaced
   atomically (:mod:`xlsector.fileio`), so a failure at any point leaves the old bytes.
+
+One code path whatever opened the workbook: :func:`refresh_workbook` works on a :class:`BookAccess`;
+``xlsector refresh`` passes a :class:`FileBook` (a file on disk), the Excel button an xlwings Book
+(:mod:`xlsector.addin.refresh`).
 """
 
 from __future__ import annotations
@@ -26,13 +30,16 @@ import datetime as _dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from xlsector.errors import DataError, XlsectorError
 
-__all__ = ["RefreshError", "RefreshReport", "merge_prices", "refresh"]
+__all__ = ["BookAccess", "FileBook", "RefreshError", "RefreshReport", "merge_prices", "refresh", "refresh_workbook"]
+
+DATA_SHEET = "Data"
+SETTING_NAMES = ("Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate", "RefreshStart")
 
 REVISION_TOLERANCE = 1e-6
 
@@ -131,19 +138,199 @@ def merge_prices(
     return merged, new_rows, revisions
 
 
-def _as_text_date(value: Any) -> str | None:
-    if value is None or value == "":
+def _as_text_date(value: Any, name: str = "RefreshStart") -> str | None:
+    """A date setting (a date, an Excel serial number, or ISO text) as YYYY-MM-DD; blank -> None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, (_dt.date, pd.Timestamp)):
-        return f"{pd.Timestamp(value):%Y-%m-%d}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        from xlsector.data.cells import excel_serial_to_datetime
-
-        return f"{pd.Timestamp(excel_serial_to_datetime([value])[0]):%Y-%m-%d}"
     try:
-        return f"{pd.Timestamp(str(value)):%Y-%m-%d}"
-    except ValueError:
-        raise DataError(f"RefreshStart must be a date, got {value!r}") from None
+        if isinstance(value, (_dt.date, pd.Timestamp)):
+            return f"{pd.Timestamp(value):%Y-%m-%d}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            from xlsector.data.cells import excel_serial_to_datetime
+
+            return f"{pd.Timestamp(excel_serial_to_datetime([value])[0]):%Y-%m-%d}"
+        return f"{pd.Timestamp(str(value).strip()):%Y-%m-%d}"
+    except (ValueError, TypeError, XlsectorError):
+        raise DataError(f"{name} must be a date, got {value!r}") from None
+
+
+def _existing_prices(cells: list[list[Any]] | None, name: str) -> pd.DataFrame:
+    """The Data sheet's prices through the shared cells converter (empty frame when there are none)."""
+    from xlsector.data.cells import cells_to_prices
+
+    empty = pd.DataFrame(dtype=float, index=pd.DatetimeIndex([], name="Date"))
+    if not cells or all(v is None or v == "" for row in cells for v in row):
+        return empty
+    try:
+        frame = cells_to_prices(cells, header=True, dates=True)
+    except DataError as exc:
+        detail = str(exc).removeprefix("cells: ")
+        raise DataError(f"{name}: sheet {DATA_SHEET}: {detail}") from None
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        return empty
+    return frame
+
+
+class BookAccess(Protocol):
+    """What a refresh needs from an open workbook (xlwings Book, or a file opened by the CLI)."""
+
+    name: str
+
+    def named_values(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """Values of the workbook-level names that exist and point to one cell."""
+
+    def data_cells(self) -> list[list[Any]] | None:
+        """The Data sheet's used range as rows of cells, or None when there is no Data sheet."""
+
+    def write(self, prices: pd.DataFrame, provenance: Any) -> None:
+        """Replace the Data sheet's contents with ``prices`` and stamp the provenance names."""
+
+    def recalculate(self) -> None:
+        """Recalculate the workbook's formulas."""
+
+    def alert(self, text: str, title: str) -> None:
+        """Tell the user (a message box in Excel)."""
+
+
+class FileBook:
+    """:class:`BookAccess` over a workbook file on disk (what ``xlsector refresh WORKBOOK`` opens).
+
+    Read with the data package's fast reader (:func:`xlsector.data.workbook.load_fast`), written with its
+    Data-row writer and replaced atomically, so a failure leaves the old bytes; the file must not change
+    (or be open in Excel) between reading and writing. There is no calculation engine here:
+    :meth:`recalculate` does nothing (Excel recalculates on opening; ``xlsector render`` refreshes the
+    cached values) and :meth:`alert` keeps the messages in :attr:`messages` for the caller to print.
+    """
+
+    def __init__(self, path: str | Path):
+        from xlsector.data.workbook import load_fast, named_values
+        from xlsector.fileio import check_writable
+
+        self.path = Path(path)
+        self.name = self.path.name
+        self.messages: list[str] = []
+        book, rows, self._raw = load_fast(self.path)
+        try:
+            self._settings = named_values(book, list(SETTING_NAMES))
+            self._cells = None
+            if DATA_SHEET in book.sheetnames:
+                header = list(next(book[DATA_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ()))
+                body = rows or []
+                width = max([len(header)] + [len(r) for r in body])
+                self._cells = [header + [None] * (width - len(header))] + [list(r) for r in body]
+        finally:
+            book.close()
+        check_writable(self.path)  # before downloading: fail early if Excel holds the file
+
+    def named_values(self, names: tuple[str, ...]) -> dict[str, Any]:
+        return {name: self._settings[name] for name in names if name in self._settings}
+
+    def data_cells(self) -> list[list[Any]] | None:
+        return self._cells
+
+    def write(self, prices: pd.DataFrame, provenance: Any) -> None:
+        from xlsector.fileio import atomic_write_bytes
+
+        if self.path.read_bytes() != self._raw:
+            raise DataError(f"{self.name} changed during the refresh; nothing written")
+        atomic_write_bytes(self.path, _rewrite(self.path, prices, provenance))
+
+    def recalculate(self) -> None:
+        """Nothing to do without a calculation engine (see the class docstring)."""
+
+    def alert(self, text: str, title: str) -> None:
+        self.messages.append(text)
+
+
+def refresh_workbook(
+    access: BookAccess,
+    *,
+    tickers: list[str] | None = None,
+    start: Any = None,
+    downloader: Any = None,
+    session: Any = None,
+    cache_dir: Any = None,
+    accept_jumps: bool = False,
+):
+    """Refresh the Data sheet of an open workbook (the shared path of the button and the CLI).
+
+    Parameters are those of :func:`refresh`; ``downloader``/``session`` replace
+    the network boundary (tests). Returns the :class:`RefreshReport`
+    (``written=True``). Raises :class:`RefreshError` (with ``.report``) when nothing
+    was written: failed tickers (each named with yfinance's reason), invalid data, or flagged jumps.
+    """
+    from xlsector.data.sources import make_provenance
+    from xlsector.data.validate import jump_flags, validate_prices
+    from xlsector.data.workbook import settings_tickers
+    from xlsector.data.yahoo import _source_label, fetch_adj_close
+
+    name = access.name
+    report = RefreshReport(workbook=Path(name))
+    settings = access.named_values(SETTING_NAMES)
+    existing = _existing_prices(access.data_cells(), name)
+    if tickers:
+        wanted = [t.strip() for t in tickers if t and t.strip()]
+    else:
+        wanted = list(dict.fromkeys([str(c) for c in existing.columns] + settings_tickers(settings)))
+    if not wanted:
+        raise DataError(f"{name}: no tickers to refresh; fill the Funds setting or give tickers (--tickers XLK,XLF)")
+    start_text = _as_text_date(start, "start") or _as_text_date(settings.get("RefreshStart"))
+    if start_text is None:
+        start_text = f"{existing.index[0]:%Y-%m-%d}" if len(existing) else "1990-01-01"
+    report.tickers, report.start = wanted, start_text
+
+    got = fetch_adj_close(wanted, start_text, session=session, downloader=downloader, cache=cache_dir, max_age=None)
+    if got.failures:
+        report.failures = dict(got.failures)
+        message = _failure_message(name, got.failures)
+        if not tickers:
+            message += "\n(every Data column and Settings ticker is downloaded; choose others with --tickers)"
+        raise RefreshError(message, report)
+    new = pd.concat([got.series[t] for t in wanted], axis=1, sort=True)
+    new.index.name = "Date"
+    try:
+        new, download_warnings = validate_prices(new, jump_threshold=None, warn=False)
+        merged, new_rows, revisions = merge_prices(existing, new)
+        merged, issues = validate_prices(merged, jump_threshold=None, warn=False)
+    except DataError as exc:
+        raise RefreshError(f"refresh of {name} stopped, nothing written: {exc}", report) from None
+    report.new_rows = new_rows
+    report.revisions = [
+        f"{t} on {d:%Y-%m-%d}: return {r_new:+.4%} now, {r_old:+.4%} in the sheet" for t, d, r_new, r_old in revisions
+    ]
+    index_name = settings.get("MarketIndex") if isinstance(settings.get("MarketIndex"), str) else None
+    index = merged[index_name] if index_name in merged.columns else None
+    peers = merged.drop(columns=[index_name]) if index is not None else merged
+    old_flags = set()
+    if len(existing):
+        old_index = existing[index_name] if index_name in existing.columns else None
+        old_peers = existing.drop(columns=[index_name]) if old_index is not None else existing
+        old_flags = {(t, d) for t, d, _, _ in jump_flags(old_peers.ffill(), index=old_index)}
+    report.jumps = [
+        f"{t} moved {m:+.1%} on {d:%Y-%m-%d} while the nearest peer moved {p:+.1%}"
+        for t, d, m, p in jump_flags(peers, index=index)
+        if (t, d) not in old_flags
+    ]
+    report.warnings = list(dict.fromkeys(download_warnings + issues))
+    if report.jumps and not accept_jumps:
+        raise RefreshError(
+            f"refresh of {name} stopped, nothing written: the jump guard flagged {len(report.jumps)} one-day "
+            "move(s) no peer made (a split applied twice? a missing adjustment?):\n  " + "\n  ".join(report.jumps),
+            report,
+        )
+    provenance = make_provenance(merged, _source_label(), fetched_at=min(got.fetched_at.values()))
+    report.first_date, report.last_date = provenance.first_date, provenance.last_date
+    try:
+        access.write(merged, provenance)
+    except XlsectorError as exc:
+        raise RefreshError(f"refresh of {name} stopped, nothing written: {exc}", report) from None
+    except OSError as exc:
+        raise RefreshError(
+            f"refresh of {name} stopped, nothing written: cannot write ({exc.strerror or exc})", report
+        ) from None
+    access.recalculate()
+    report.written = True
+    return report
 
 
 def refresh(
@@ -184,109 +371,10 @@ def refresh(
         Nothing was written: failed tickers, flagged jumps, invalid data, or the file cannot be
         replaced. ``exc.report`` holds the details.
     """
-    from xlsector.data.sources import make_provenance
-    from xlsector.data.validate import jump_flags, validate_prices
-    from xlsector.data.workbook import (
-        _data_frame,
-        load_fast,
-        named_values,
-        settings_tickers,
-        write_data_sheet,
+    return refresh_workbook(
+        FileBook(workbook_path), tickers=tickers, start=start, downloader=downloader, session=session,
+        cache_dir=cache_dir, accept_jumps=accept_jumps,
     )
-    from xlsector.data.yahoo import _source_label, fetch_adj_close
-    from xlsector.fileio import atomic_write_bytes, check_writable
-
-    path = Path(workbook_path)
-    report = RefreshReport(workbook=path)
-    book, rows, raw = load_fast(path)
-    try:
-        existing = _data_frame(book, path, rows) if "Data" in book.sheetnames else pd.DataFrame(dtype=float)
-        settings = named_values(
-            book, ["Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate", "RefreshStart"]
-        )
-    finally:
-        book.close()
-    if not isinstance(existing.index, pd.DatetimeIndex):
-        existing.index = pd.DatetimeIndex(existing.index, name="Date")
-    if tickers:
-        wanted = [t.strip() for t in tickers if t.strip()]
-    else:
-        wanted = list(dict.fromkeys([str(c) for c in existing.columns] + settings_tickers(settings)))
-    if not wanted:
-        raise DataError(
-            f"{path.name}: no tickers to refresh; fill the Funds setting or give tickers (--tickers XLK,XLF)"
-        )
-    start_text = _as_text_date(start) or _as_text_date(settings.get("RefreshStart"))
-    if start_text is None:
-        start_text = f"{existing.index[0]:%Y-%m-%d}" if len(existing) else "1990-01-01"
-    report.tickers, report.start = wanted, start_text
-    check_writable(path)  # fail before downloading if the workbook is open in Excel
-
-    got = fetch_adj_close(
-        wanted, start_text, session=session, downloader=downloader, cache=cache_dir, max_age=None
-    )
-    if got.failures:
-        report.failures = got.failures
-        message = _failure_message(path, got.failures)
-        if not tickers:
-            message += "\n(every Data column and Settings ticker is downloaded; choose others with --tickers)"
-        raise RefreshError(message, report)
-    new = pd.concat([got.series[t] for t in wanted], axis=1, sort=True)
-    new.index.name = "Date"
-    new, download_warnings = validate_prices(new, jump_threshold=None, warn=False)
-
-    merged, new_rows, revisions = merge_prices(existing, new)
-    report.new_rows = new_rows
-    report.revisions = [
-        f"{t} on {d:%Y-%m-%d}: return {r_new:+.4%} now, {r_old:+.4%} in the sheet"
-        for t, d, r_new, r_old in revisions
-    ]
-    try:
-        merged, issues = validate_prices(merged, jump_threshold=None, warn=False)
-    except DataError as exc:
-        raise RefreshError(f"refresh of {path.name} stopped, nothing written: {exc}", report) from None
-    index_name = settings.get("MarketIndex") if isinstance(settings.get("MarketIndex"), str) else None
-    index = merged[index_name] if index_name in merged.columns else None
-    peers = merged.drop(columns=[index_name]) if index is not None else merged
-    old_flags = set()
-    if len(existing):
-        old_index = existing[index_name] if index_name in existing.columns else None
-        old_peers = existing.drop(columns=[index_name]) if old_index is not None else existing
-        old_flags = {(t, d) for t, d, _, _ in jump_flags(old_peers.ffill(), index=old_index)}
-    jumps = [
-        f"{t} moved {m:+.1%} on {d:%Y-%m-%d} while the nearest peer moved {p:+.1%}"
-        for t, d, m, p in jump_flags(peers, index=index)
-        if (t, d) not in old_flags
-    ]
-    report.jumps = jumps
-    report.warnings = list(dict.fromkeys(download_warnings + issues))
-    if jumps and not accept_jumps:
-        raise RefreshError(
-            f"refresh of {path.name} stopped, nothing written: the jump guard flagged {len(jumps)} one-day "
-            "move(s) no peer made (a split applied twice? a missing adjustment?):\n  "
-            + "\n  ".join(jumps)
-            + "\nCheck them; to write anyway use accept_jumps=True (--accept-jumps)",
-            report,
-        )
-    fetched = min(got.fetched_at.values())
-    provenance = make_provenance(merged, _source_label(), fetched_at=fetched)
-    report.first_date, report.last_date = provenance.first_date, provenance.last_date
-
-    if path.read_bytes() != raw:
-        raise RefreshError(
-            f"refresh of {path.name} stopped, nothing written: the file changed during the refresh", report
-        )
-    try:
-        data = _rewrite(path, merged, provenance)
-        atomic_write_bytes(path, data)
-    except XlsectorError as exc:
-        raise RefreshError(f"refresh of {path.name} stopped, nothing written: {exc}", report) from None
-    except OSError as exc:
-        raise RefreshError(
-            f"refresh of {path.name} stopped, nothing written: cannot write ({exc.strerror or exc})", report
-        ) from None
-    report.written = True
-    return report
 
 
 def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:
@@ -313,9 +401,9 @@ def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:
     return inject_rows(saved, "Data", prices)
 
 
-def _failure_message(path: Path, failures: dict[str, str]) -> str:
+def _failure_message(name: str, failures: dict[str, str]) -> str:
     lines = [f"{ticker}: {reason}" for ticker, reason in failures.items()]
     return (
-        f"refresh of {path.name} stopped, nothing written: download failed for {len(lines)} "
+        f"refresh of {name} stopped, nothing written: download failed for {len(lines)} "
         f"ticker{'s' if len(lines) != 1 else ''}\n  " + "\n  ".join(lines)
     )
