@@ -241,11 +241,14 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
 
     @numba.njit(cache=True, parallel=True)
     def _rotate_parallel(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                         sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets):
-        for m in numba.prange(len(tcs)):
-            _rotate_one_compiled(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end,
-                                 sg_bull, sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net,
-                                 switches, targets)
+                         sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets, lanes):
+        # interleaved lanes: short trend constants trade far more often, so contiguous halves would
+        # leave one core waiting for the other
+        for lane in numba.prange(lanes):
+            for m in range(lane, len(tcs), lanes):
+                _rotate_one_compiled(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end,
+                                     sg_bull, sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net,
+                                     switches, targets)
 
     @numba.njit(cache=True)
     def _rotate_serial(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
@@ -261,10 +264,12 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
     def rotate(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
                aqr_days, min_hold, delay, cost, start):
         outputs = _outputs(len(tcs), returns.shape[0] - start)
-        # threads pay off only for a grid of trend constants; one backtest stays on one core
-        kernel = _rotate_parallel if len(tcs) > 4 else _rotate_serial
-        kernel(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-               aqr_days, min_hold, delay, cost, start, *outputs)
+        args = (returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
+                aqr_days, min_hold, delay, cost, start, *outputs)
+        if len(tcs) > 4:  # threads pay off only for a grid of trend constants; one backtest stays on one core
+            _rotate_parallel(*args, numba.get_num_threads())
+        else:
+            _rotate_serial(*args)
         return outputs
 else:
     ema_pair = _ema_numpy
