@@ -145,7 +145,7 @@ def _rotate_one(
 
 def rotate_python(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
                   aqr_days, min_hold, delay, cost, start):
-    """Plain-loop version of :func:`rotate` (slow; used where numba is missing only for tiny inputs)."""
+    """The compiled loop run as plain Python (slow): the tests check the compiled and numpy paths against it."""
     holdings, net, switches, targets = _outputs(len(tcs), returns.shape[0] - start)
     for m in range(len(tcs)):
         _rotate_one(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
