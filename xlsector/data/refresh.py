@@ -387,8 +387,7 @@ def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:
     import io
 
     from xlsector.data.workbook import load_fast, write_data_sheet
-    from xlsector.workbook.data_xml import inject_rows
-    from xlsector.workbook.xlsx_patch import cached_formula_values, patch_cached_values
+    from xlsector.xlsx import cached_formula_values, inject_rows, patch_cached_values
 
     book, _, raw = load_fast(path, read_only=False, data_only=False, with_rows=False)
     try:

@@ -171,7 +171,7 @@ def load_fast(
 
     import openpyxl
 
-    from xlsector.data.sheetxml import read_sheet_grid, strip_sheet_rows
+    from xlsector.xlsx import read_sheet_grid, strip_sheet_rows
 
     file = Path(path)
     open_workbook(file, read_only=True).close()  # the checks and messages for missing/corrupt files

@@ -22,7 +22,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlsector.workbook.xlsx_patch import _value_xml
+from xlsector.xlsx import value_xml as _value_xml
 
 __all__ = ["BulkCells", "merge_into_sheet", "strip_area"]
 

@@ -4,11 +4,11 @@ Before openpyxl opens a workbook, rows 2.. of the Data sheet are cut out of its 
 after openpyxl saves, the price rows are generated from the price table and put back. Row 1 (the
 header) stays with openpyxl. The Data sheet is values only: a formula in a Data cell keeps its last
 value, and cell styles in rows 2.. become the render's (dates yyyy-mm-dd, numbers general).
+The XML primitives (and :func:`inject_rows`, re-exported here) live in :mod:`xlsector.xlsx`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import math
 import re
@@ -18,33 +18,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlsector.errors import XlsectorError
-from xlsector.workbook.xlsx_patch import sheet_paths
+from xlsector.xlsx import (
+    CELL_RE,
+    ROW_RE,
+    cell_value,
+    col_number,
+    inject_rows,
+    inject_rows_xml,
+    rezip,
+    rows_xml,
+    shared_strings,
+    sheet_paths,
+    unescape_xml,
+)
 
-__all__ = ["inject_rows", "strip_rows", "table_grid"]
-
-_ROWS_RE = re.compile(r"(<sheetData>)(.*?)(</sheetData>)|<sheetData\s*/>", re.DOTALL)
-_ROW_RE = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.DOTALL)
-_CELL_RE = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
-_V_RE = re.compile(r"<v>([^<]*)</v>")
-_IS_RE = re.compile(r"<t[^>]*>([^<]*)</t>")
-_EPOCH = dt.datetime(1899, 12, 30)
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
-    try:
-        xml = archive.read("xl/sharedStrings.xml").decode("utf-8")
-    except KeyError:
-        return []
-    return ["".join(_IS_RE.findall(si)) for si in re.findall(r"<si>(.*?)</si>", xml, re.DOTALL)]
-
+__all__ = ["inject_rows", "inject_rows_xml", "prepare_for_load", "rows_xml", "strip_rows", "table_grid"]
 
 _PLAIN_RE = re.compile(r'<c r="([A-Z]+)(\d+)"(?: s="\d+")?><v>([^<]*)</v></c>')
 
@@ -57,7 +45,7 @@ def _plain_grid(body: str) -> list[list[Any]] | None:
     letters, row_text, value_text = zip(*found)
     rows = np.array(row_text, dtype=np.int64)
     names, inverse = np.unique(np.array(letters), return_inverse=True)
-    cols = np.array([_col_index(str(n)) for n in names], dtype=np.int64)[inverse]
+    cols = np.array([col_number(str(n)) for n in names], dtype=np.int64)[inverse]
     vals = np.array(value_text).astype(float)
     keep = rows >= 2
     if not keep.any():
@@ -65,7 +53,7 @@ def _plain_grid(body: str) -> list[list[Any]] | None:
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
     grid = np.full((rows.max() - 1, cols.max()), np.nan)
     grid[rows - 2, cols - 1] = vals
-    return [[None if v != v else v for v in line] for line in grid.tolist()]
+    return [[None if math.isnan(v) else v for v in line] for line in grid.tolist()]
 
 
 def _split_body(xml: str) -> tuple[int, int] | None:
@@ -87,7 +75,7 @@ def previous_areas(archive: zipfile.ZipFile) -> dict[str, tuple[int, int, int, i
     workbook = archive.read("xl/workbook.xml").decode("utf-8")
     out = {}
     for _key, text in _AREA_RE.findall(workbook):
-        text = text.replace("&apos;", "'").replace("&amp;", "&")
+        text = unescape_xml(text)
         if "!" not in text:
             continue
         sheet, ref = text.rsplit("!", 1)
@@ -122,11 +110,11 @@ def strip_rows(xlsx: bytes, sheet: str, areas: bool = False) -> tuple[bytes, lis
                     cut[paths[name]] = strip_area(archive.read(paths[name]).decode("utf-8"), *box)
         member = paths.get(sheet)
         if member is None:
-            return _rezip(archive, cut) if cut else xlsx, None
+            return rezip(archive, cut, stored=True) if cut else xlsx, None
         xml = archive.read(member).decode("utf-8")
         span = _split_body(xml)
         if span is None:
-            return _rezip(archive, cut) if cut else xlsx, None
+            return rezip(archive, cut, stored=True) if cut else xlsx, None
         body = xml[span[0]:span[1]]
         second = body.find('<row r="2"')
         head_rows = body[:second].count("<row ") if second >= 0 else -1
@@ -137,39 +125,21 @@ def strip_rows(xlsx: bytes, sheet: str, areas: bool = False) -> tuple[bytes, lis
             keep = body[:second]
             data_rows = []
         else:
-            rows = list(_ROW_RE.finditer(body))
+            rows = list(ROW_RE.finditer(body))
             keep = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
             data_rows = [m for m in rows if int(m.group(1)) >= 2]
             if not data_rows:
-                return _rezip(archive, cut) if cut else xlsx, None
-        strings = None
+                return rezip(archive, cut, stored=True) if cut else xlsx, None
+        strings = shared_strings(archive) if data_rows and 't="s"' in body else []
         grid_rows: dict[int, dict[int, Any]] = {}
         width = 0
         for row in data_rows:
             cells: dict[int, Any] = {}
-            for col, _r, attrs, inner in _CELL_RE.findall(row.group(2) or ""):
-                if not inner:
+            for col, _r, attrs, raw, inner in CELL_RE.findall(row.group(2) or ""):
+                value = cell_value(attrs, raw, inner, strings)
+                if value is None:
                     continue
-                t = re.search(r'\bt="(\w+)"', attrs)
-                kind = t.group(1) if t else "n"
-                if kind == "inlineStr":
-                    value: Any = "".join(_IS_RE.findall(inner))
-                else:
-                    v = _V_RE.search(inner)
-                    if v is None:
-                        continue
-                    text = v.group(1)
-                    if kind == "s":
-                        if strings is None:
-                            strings = _shared_strings(archive)
-                        value = strings[int(text)]
-                    elif kind == "b":
-                        value = text == "1"
-                    elif kind in ("str", "e"):
-                        value = text
-                    else:
-                        value = float(text)
-                c = _col_index(col)
+                c = col_number(col)
                 cells[c] = value
                 width = max(width, c)
             grid_rows[int(row.group(1))] = cells
@@ -179,19 +149,7 @@ def strip_rows(xlsx: bytes, sheet: str, areas: bool = False) -> tuple[bytes, lis
             last = max(grid_rows)
             grid = [[grid_rows.get(r, {}).get(c) for c in range(1, width + 1)] for r in range(2, last + 1)]
         cut[member] = xml[: span[0]] + keep + xml[span[1]:]
-        return _rezip(archive, cut), grid
-
-
-def _rezip(archive: zipfile.ZipFile, replaced: dict[str, str]) -> bytes:
-    """The archive with some members' text replaced (stored uncompressed: it is only read back in memory)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dest:
-        for item in archive.infolist():
-            text = replaced.get(item.filename)
-            data = text.encode("utf-8") if text is not None else archive.read(item.filename)
-            item.compress_type = zipfile.ZIP_STORED
-            dest.writestr(item, data)
-    return out.getvalue()
+        return rezip(archive, cut, stored=True), grid
 
 
 def table_grid(table: pd.DataFrame) -> list[list[Any]]:
@@ -202,71 +160,3 @@ def table_grid(table: pd.DataFrame) -> list[list[Any]]:
     for date, line in zip(table.index.to_pydatetime(), values.tolist()):
         rows.append([date] + [None if math.isnan(v) else v for v in line])
     return rows
-
-
-def _letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def rows_xml(table: pd.DataFrame, date_style: str | None) -> str:
-    """XML of rows 2.. for ``table`` (dates in A as serial numbers with ``date_style``)."""
-    letters = [_letters(j + 2) for j in range(table.shape[1])]
-    serials = ((table.index - pd.Timestamp(_EPOCH)) / pd.Timedelta(days=1)).to_numpy()
-    values = table.to_numpy(dtype=float)
-    s_attr = f' s="{date_style}"' if date_style else ""
-    parts = []
-    for i in range(len(table)):
-        r = i + 2
-        cells = [f'<c r="A{r}"{s_attr}><v>{serials[i]:.10g}</v></c>']
-        for j, v in enumerate(values[i].tolist()):
-            if v == v:  # not NaN
-                cells.append(f'<c r="{letters[j]}{r}"><v>{v!r}</v></c>')
-        parts.append(f'<row r="{r}">{"".join(cells)}</row>')
-    return "".join(parts)
-
-
-def inject_rows_xml(xml: str, table: pd.DataFrame) -> str:
-    """The Data sheet's XML with ``table``'s rows (2..) after openpyxl's row 1.
-
-    openpyxl's row 2, if any, holds one date cell written only to obtain a date style index; it is
-    replaced.
-    """
-    match = _ROWS_RE.search(xml)
-    body = match.group(2) or "" if match else ""
-    rows = list(_ROW_RE.finditer(body))
-    date_style = None
-    for row in rows:
-        if int(row.group(1)) == 2:
-            found = re.search(r'<c r="A2"[^>]*?\bs="(\d+)"', row.group(0))
-            date_style = found.group(1) if found else None
-    head = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
-    new_body = head + rows_xml(table, date_style)
-    if match.group(2) is None:
-        new_xml = xml[: match.start()] + f"<sheetData>{new_body}</sheetData>" + xml[match.end():]
-    else:
-        new_xml = xml[: match.start(2)] + new_body + xml[match.end(2):]
-    last = len(table) + 1
-    return re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{_letters(table.shape[1] + 1)}{last}"/>',
-                  new_xml, count=1)
-
-
-def inject_rows(xlsx: bytes, sheet: str, table: pd.DataFrame) -> bytes:
-    """Put ``table``'s rows (2..) into ``sheet`` of a saved file (see :func:`inject_rows_xml`)."""
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
-        member = sheet_paths(archive).get(sheet)
-        if member is None:
-            raise XlsectorError(f"internal: sheet {sheet} missing in the saved workbook")
-        new_xml = inject_rows_xml(archive.read(member).decode("utf-8"), table)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest:
-            for item in archive.infolist():
-                data = new_xml.encode("utf-8") if item.filename == member else archive.read(item.filename)
-                dest.writestr(item, data, compress_type=item.compress_type)
-    return out.getvalue()
-
-
-_ = np

@@ -1,0 +1,409 @@
+"""Low-level .xlsx primitives (zip + SpreadsheetML text, no openpyxl), shared by :mod:`xlsector.data` and
+:mod:`xlsector.workbook`.
+
+openpyxl needs seconds for a Data sheet of 100k cells; these functions read and rewrite worksheet XML
+with regular expressions (and numpy for the numbers) instead:
+
+- where things are: :func:`sheet_paths` / :func:`sheet_member` (sheet name -> zip member),
+  :func:`shared_strings` (XML entities resolved), :func:`col_number` / :func:`col_letters`;
+- reading: :func:`cell_value` (one cell of any type), :func:`read_sheet_grid` (a whole sheet's values);
+- rewriting: :func:`strip_sheet_rows` (keep only the header row), :func:`rows_xml` / :func:`inject_rows_xml`
+  / :func:`inject_rows` (price rows written from a table), :func:`rezip` (members replaced, others copied
+  byte for byte);
+- cached values of formula cells: :func:`cached_formula_values`, :func:`patch_cached_values`.
+
+Cells understood: numbers (``<v>``, no type or ``t="n"``), shared strings (``t="s"``), inline strings
+(``t="inlineStr"``), formula strings (``t="str"``), booleans (``t="b"``), errors (``t="e"``), ISO dates
+(``t="d"``, kept as text); a formula cell gives its cached value. Dates are numbers (Excel serials).
+
+This module depends on nothing else in xlsector but :mod:`xlsector.errors` (both packages import it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+from xml.sax.saxutils import escape, unescape
+
+import numpy as np
+import pandas as pd
+
+from xlsector.errors import DataError, XlsectorError
+
+__all__ = [
+    "cached_formula_values",
+    "cell_value",
+    "col_letters",
+    "col_number",
+    "inject_rows",
+    "inject_rows_xml",
+    "patch_cached_values",
+    "patch_sheet",
+    "read_sheet_grid",
+    "rezip",
+    "rows_xml",
+    "shared_strings",
+    "sheet_member",
+    "sheet_paths",
+    "strip_sheet_rows",
+    "unescape_xml",
+    "value_xml",
+]
+
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_ENTITIES = {"&quot;": '"', "&apos;": "'"}
+
+# -- where things are ----------------------------------------------------------------------------------
+
+_SHEET = re.compile(r"<sheet\b([^>]*)/>")
+_REL = re.compile(r"<Relationship\b([^>]*)/>")
+_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+_TEXT = re.compile(r"<t\b[^>]*>([^<]*)</t>", re.DOTALL)
+_SI = re.compile(r"<si>(.*?)</si>", re.DOTALL)
+
+
+def unescape_xml(text: str) -> str:
+    """``text`` with the five predefined XML entities resolved (``&amp;`` -> ``&`` ...)."""
+    return unescape(text, _ENTITIES)
+
+
+def sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: zip member of its worksheet XML}, in workbook order."""
+    workbook = archive.read("xl/workbook.xml").decode("utf-8")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = {}
+    for match in _REL.finditer(rels):
+        attrs = dict(_ATTR.findall(match.group(1)))
+        target = attrs.get("Target", "")
+        if target.startswith("/"):
+            target = target[1:]
+        elif not target.startswith("xl/"):
+            target = "xl/" + target
+        targets[attrs.get("Id")] = target
+    paths = {}
+    for match in _SHEET.finditer(workbook):
+        attrs = dict(_ATTR.findall(match.group(1)))
+        rid = attrs.get("r:id")
+        if rid in targets:
+            paths[unescape_xml(attrs.get("name", ""))] = targets[rid]
+    return paths
+
+
+def sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member of ``sheet``'s worksheet XML, or None if there is no such sheet."""
+    return sheet_paths(archive).get(sheet)
+
+
+def shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    """The shared-string table (rich text runs joined, XML entities resolved); [] when there is none."""
+    try:
+        xml = archive.read("xl/sharedStrings.xml").decode("utf-8")
+    except KeyError:
+        return []
+    return [unescape_xml("".join(_TEXT.findall(si))) for si in _SI.findall(xml)]
+
+
+def col_number(letters: str) -> int:
+    """Column number of column letters, 1-based: ``"A"`` -> 1, ``"AB"`` -> 28."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    """Column letters of a 1-based column number: 1 -> ``"A"``, 28 -> ``"AB"``."""
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def rezip(archive: zipfile.ZipFile, replaced: Mapping[str, str], *, stored: bool = False) -> bytes:
+    """The archive with some members' text replaced, the others copied byte for byte.
+
+    Each member keeps its compression, or all are stored uncompressed with ``stored`` (for bytes that are
+    only read back in memory)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as dest:
+        for item in archive.infolist():
+            text = replaced.get(item.filename)
+            data = text.encode("utf-8") if text is not None else archive.read(item.filename)
+            dest.writestr(item, data, compress_type=zipfile.ZIP_STORED if stored else item.compress_type)
+    return out.getvalue()
+
+
+# -- reading cells -------------------------------------------------------------------------------------
+
+# a cell: reference, other attributes, then either nothing, a plain <v> (the common case, matched
+# first), or any content (formula, inline string) parsed by cell_value
+CELL_RE = re.compile(r'<c\b[^>]*?\br="([A-Z]+)(\d+)"([^>]*?)(?:/>|><v>([^<]*)</v></c>|>(.*?)</c>)', re.DOTALL)
+_V = re.compile(r"<v>([^<]*)</v>")
+_TYPE = re.compile(r'\bt="(\w+)"')
+
+
+def cell_value(attrs: str, raw: str, inner: str, strings: list[str]) -> Any:
+    """The value of one cell matched by :data:`CELL_RE` (attributes after the reference, plain ``<v>``
+    text, other content): float, str, bool, error text (``"#N/A"``), or None when it has no value."""
+    kind_match = _TYPE.search(attrs)
+    kind = kind_match.group(1) if kind_match else "n"
+    if not raw and inner:
+        found = _V.search(inner)
+        raw = found.group(1) if found else ""
+    if kind == "inlineStr":
+        return unescape_xml("".join(_TEXT.findall(inner)))
+    if not raw:
+        return None
+    if kind == "n":
+        return float(raw)
+    if kind == "s":
+        return strings[int(raw)]
+    if kind == "b":
+        return raw == "1"
+    return unescape_xml(raw)  # "str" (formula text), "e" (error value), "d" (ISO date text)
+
+
+def read_sheet_grid(xlsx: bytes, sheet: str) -> np.ndarray | None:
+    """The values of ``sheet`` as a 2-D object array from A1 (None for blanks), or None if no such sheet.
+
+    Numbers are floats, text str, booleans bool, error values their text (``"#N/A"``).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+            member = sheet_member(archive, sheet)
+            if member is None:
+                return None
+            xml = archive.read(member).decode("utf-8")
+            start, end = xml.find("<sheetData"), xml.rfind("</sheetData>")
+            cells = CELL_RE.findall(xml, start, end if end > 0 else len(xml)) if start >= 0 else []
+            strings = shared_strings(archive) if 't="s"' in xml else []
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot read sheet {sheet}: {type(exc).__name__}: {exc}") from None
+    if not cells:
+        return np.empty((0, 0), dtype=object)
+    letters, row_text, attrs, values, inner = zip(*cells)
+    unique, inverse = np.unique(np.array(letters), return_inverse=True)
+    cols = np.array([col_number(str(key)) for key in unique], dtype=np.int64)[inverse] - 1
+    rows = np.array(row_text).astype(np.int64) - 1
+    grid = np.full((rows.max() + 1, cols.max() + 1), None, dtype=object)
+    # numbers: no type or t="n", value in <v>; everything else goes the slow way
+    plain = np.array([(not a or 't="' not in a or 't="n"' in a) and not c for a, c in zip(attrs, inner)])
+    plain &= np.array(values) != ""
+    if plain.any():
+        idx = np.flatnonzero(plain)
+        numeric = np.array(values)[idx].astype(float)
+        grid[rows[idx], cols[idx]] = numeric.astype(object)
+    for i in np.flatnonzero(~plain):
+        grid[rows[i], cols[i]] = cell_value(attrs[i], values[i], inner[i], strings)
+    return grid
+
+
+# -- rewriting rows ------------------------------------------------------------------------------------
+
+_SHEETDATA = re.compile(r"<sheetData>(.*?)</sheetData>", re.DOTALL)
+_ROW1 = re.compile(r'<row\b[^>]*?\br="1"[^>]*?(?:/>|>.*?</row>)', re.DOTALL)
+_ROWS_RE = re.compile(r"(<sheetData>)(.*?)(</sheetData>)|<sheetData\s*/>", re.DOTALL)
+ROW_RE = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.DOTALL)
+
+
+def strip_sheet_rows(xlsx: bytes, sheet: str) -> bytes:
+    """A copy of the file in which ``sheet`` keeps only its first row (header); other parts byte-identical."""
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        member = sheet_member(archive, sheet)
+        if member is None:
+            return xlsx
+        xml = archive.read(member).decode("utf-8")
+        match = _SHEETDATA.search(xml)
+        if match is None:
+            return xlsx
+        first = _ROW1.search(match.group(1))
+        body = first.group(0) if first else ""
+        return rezip(archive, {member: xml[: match.start(1)] + body + xml[match.end(1) :]})
+
+
+def rows_xml(table: pd.DataFrame, date_style: str | None) -> str:
+    """XML of rows 2.. for ``table`` (dates in A as serial numbers with ``date_style``)."""
+    letters = [col_letters(j + 2) for j in range(table.shape[1])]
+    serials = ((table.index - pd.Timestamp(_EXCEL_EPOCH)) / pd.Timedelta(days=1)).to_numpy()
+    values = table.to_numpy(dtype=float)
+    s_attr = f' s="{date_style}"' if date_style else ""
+    parts = []
+    for i in range(len(table)):
+        r = i + 2
+        cells = [f'<c r="A{r}"{s_attr}><v>{serials[i]:.10g}</v></c>']
+        for j, v in enumerate(values[i].tolist()):
+            if not math.isnan(v):
+                cells.append(f'<c r="{letters[j]}{r}"><v>{v!r}</v></c>')
+        parts.append(f'<row r="{r}">{"".join(cells)}</row>')
+    return "".join(parts)
+
+
+def inject_rows_xml(xml: str, table: pd.DataFrame) -> str:
+    """The Data sheet's XML with ``table``'s rows (2..) after openpyxl's row 1.
+
+    openpyxl's row 2, if any, holds one date cell written only to obtain a date style index; it is
+    replaced.
+    """
+    match = _ROWS_RE.search(xml)
+    body = match.group(2) or "" if match else ""
+    rows = list(ROW_RE.finditer(body))
+    date_style = None
+    for row in rows:
+        if int(row.group(1)) == 2:
+            found = re.search(r'<c r="A2"[^>]*?\bs="(\d+)"', row.group(0))
+            date_style = found.group(1) if found else None
+    head = "".join(m.group(0) for m in rows if int(m.group(1)) < 2)
+    new_body = head + rows_xml(table, date_style)
+    if match.group(2) is None:
+        new_xml = xml[: match.start()] + f"<sheetData>{new_body}</sheetData>" + xml[match.end() :]
+    else:
+        new_xml = xml[: match.start(2)] + new_body + xml[match.end(2) :]
+    last = len(table) + 1
+    return re.sub(
+        r'<dimension ref="[^"]*"/>',
+        f'<dimension ref="A1:{col_letters(table.shape[1] + 1)}{last}"/>',
+        new_xml,
+        count=1,
+    )
+
+
+def inject_rows(xlsx: bytes, sheet: str, table: pd.DataFrame) -> bytes:
+    """Put ``table``'s rows (2..) into ``sheet`` of a saved file (see :func:`inject_rows_xml`)."""
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        member = sheet_member(archive, sheet)
+        if member is None:
+            raise XlsectorError(f"internal: sheet {sheet} missing in the saved workbook")
+        return rezip(archive, {member: inject_rows_xml(archive.read(member).decode("utf-8"), table)})
+
+
+# -- cached values of formula cells --------------------------------------------------------------------
+#
+# openpyxl writes every formula cell as ``<c r="B7"><f>...</f><v></v></c>``: a formula without a result,
+# which a program that does not calculate (a viewer, pandas, a phone preview) shows blank. These fill
+# ``<v>`` (with the right ``t`` type attribute), and read the cached values of an existing file, which
+# openpyxl drops on load.
+
+# A formula cell as openpyxl writes it: attributes, the <f> element (or <f .../>), an empty <v>.
+_FORMULA_CELL_RE = re.compile(
+    r'<c r="([A-Z]+[0-9]+)"([^>]*)>(<f(?:\s[^>]*)?(?:/>|>.*?</f>))(?:<v\s*/>|<v></v>|<v>[^<]*</v>)?</c>',
+    re.DOTALL,
+)
+_CACHED_RE = re.compile(
+    r'<c r="([A-Z]+[0-9]+)"([^>]*)>(?:<f(?:\s[^>]*)?(?:/>|>.*?</f>))<v>([^<]*)</v>', re.DOTALL
+)
+_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
+
+
+def _type_attr(attrs: str) -> str:
+    return re.sub(r'\s+t="[^"]*"', "", attrs)
+
+
+def value_xml(value: Any) -> tuple[str, str] | None:
+    """(t attribute or "", <v> content) for a Python value; None when it has no cached form."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return ' t="b"', "1" if value else "0"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if math.isnan(number):
+            return ' t="e"', "#N/A"
+        if math.isinf(number):
+            return ' t="e"', "#NUM!"
+        return "", repr(number) if not number.is_integer() else str(int(number))
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
+        return value_xml(value.item())
+    if isinstance(value, dt.datetime):
+        return "", repr((value - _EXCEL_EPOCH).total_seconds() / 86400.0)
+    if isinstance(value, dt.date):
+        return "", str((dt.datetime(value.year, value.month, value.day) - _EXCEL_EPOCH).days)
+    text = str(value)
+    if text in _ERRORS:
+        return ' t="e"', text
+    return ' t="str"', escape(text)
+
+
+def patch_sheet(xml: str, values: Mapping[str, Any], keep: Mapping[str, tuple[str, str]]) -> tuple[str, int]:
+    """A worksheet's XML with cached values in its formula cells (see :func:`patch_cached_values`)."""
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        ref, attrs, formula = match.group(1), match.group(2), match.group(3)
+        attrs = _type_attr(attrs)
+        if ref in values:
+            cached = value_xml(values[ref])
+            if cached is not None:
+                count += 1
+                return f'<c r="{ref}"{attrs}{cached[0]}>{formula}<v>{cached[1]}</v></c>'
+        elif ref in keep:
+            t_attr, content = keep[ref]
+            count += 1
+            return f'<c r="{ref}"{attrs}{t_attr}>{formula}<v>{content}</v></c>'
+        return f'<c r="{ref}"{attrs}>{formula}</c>'
+
+    return _FORMULA_CELL_RE.sub(replace, xml), count
+
+
+def cached_formula_values(xlsx: bytes, skip: Any = ()) -> dict[str, dict[str, tuple[str, str]]]:
+    """The cached values of the formula cells of an existing file: {sheet: {cell: (t attr, content)}}.
+
+    Sheets named in ``skip`` are not read."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        for sheet, member in sheet_paths(archive).items():
+            if sheet in skip:
+                continue
+            try:
+                xml = archive.read(member).decode("utf-8")
+            except KeyError:
+                continue
+            if "<f" not in xml:
+                continue
+            cells = {}
+            for ref, attrs, content in _CACHED_RE.findall(xml):
+                t_match = re.search(r'\bt="([^"]*)"', attrs)
+                t_attr = f' t="{t_match.group(1)}"' if t_match and t_match.group(1) != "n" else ""
+                cells[ref] = (t_attr, content)
+            if cells:
+                found[sheet] = cells
+    return found
+
+
+def patch_cached_values(
+    xlsx: bytes,
+    values: Mapping[str, Mapping[str, Any]],
+    keep: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+) -> tuple[bytes, int]:
+    """Insert cached values into the formula cells of ``xlsx``; returns (new bytes, cells patched).
+
+    ``values`` maps sheet name -> cell -> Python value (number, text, bool, date; NaN becomes ``#N/A``).
+    ``keep`` maps sheet -> cell -> (t attribute, raw ``<v>`` content) read by :func:`cached_formula_values`,
+    used for formula cells not in ``values``. Formula cells in neither keep no ``<v>`` (a calculating
+    program computes them on load).
+    """
+    keep = keep or {}
+    out = io.BytesIO()
+    total = 0
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx)) as archive,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dest,
+    ):
+        targets = {member: sheet for sheet, member in sheet_paths(archive).items()}
+        for item in archive.infolist():
+            data = archive.read(item.filename)
+            sheet = targets.get(item.filename)
+            if sheet is not None and (sheet in values or sheet in keep):
+                xml = data.decode("utf-8")
+                if "<f" in xml:
+                    xml, count = patch_sheet(xml, values.get(sheet, {}), keep.get(sheet, {}))
+                    total += count
+                    data = xml.encode("utf-8")
+            dest.writestr(item, data, compress_type=item.compress_type)
+    return out.getvalue(), total
