@@ -381,7 +381,7 @@ def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:
     """The workbook's new bytes: Data rows and provenance cells replaced, the rest kept.
 
     openpyxl rewrites the file without the cached values of formula cells; those are put back from the
-    original file (:mod:`xlsector.workbook.xlsx_patch`), so viewers that do not calculate still show the
+    original file (:mod:`xlsector.xlsx`), so viewers that do not calculate still show the
     last computed values until the next render or recalculation.
     """
     import io

@@ -218,7 +218,7 @@ def write_data_sheet(book, prices: pd.DataFrame, provenance) -> None:
     """Set the Data sheet's header row, a style-carrying date in A2, and the provenance cells.
 
     ``book`` is a workbook opened by :func:`load_fast` (normal mode), so Data holds only its header;
-    the price rows are put into the saved file by :func:`xlsector.workbook.data_xml.inject_rows`.
+    the price rows are put into the saved file by :func:`xlsector.xlsx.inject_rows`.
     Everything else in the workbook is kept.
     """
     sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.create_sheet(DATA_SHEET)

@@ -22,6 +22,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlsector.xlsx import col_number
 from xlsector.xlsx import value_xml as _value_xml
 
 __all__ = ["BulkCells", "merge_into_sheet", "strip_area"]
@@ -33,20 +34,13 @@ _CELL_RE = re.compile(r'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.DOTALL)
 _DIM_RE = re.compile(r'<dimension ref="[^"]*"/>')
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def _letters_at(body: str, at: int) -> int:
     """Column number of the cell whose ``<c r="`` starts at ``at``."""
     start = at + 6
     end = start
     while body[end].isalpha():
         end += 1
-    return _col_index(body[start:end])
+    return col_number(body[start:end])
 
 
 def _escape(text: str) -> str:
@@ -197,7 +191,7 @@ def merge_into_sheet(xml: str, rows: dict[int, list[tuple[int, str]]]) -> str:
     body = match.group(1) or ""
     existing: dict[int, tuple[str, list[tuple[int, str]]]] = {}
     for row in _ROW_RE.finditer(body):
-        cells = [(_col_index(m.group(1)), m.group(0)) for m in _CELL_RE.finditer(row.group(3) or "")]
+        cells = [(col_number(m.group(1)), m.group(0)) for m in _CELL_RE.finditer(row.group(3) or "")]
         existing[int(row.group(1))] = (row.group(2), cells)
     parts = []
     max_col = 1
@@ -236,7 +230,7 @@ def strip_area(xml: str, min_col: int, min_row: int, max_col: int, max_row: int)
         if first < 0 or (min_col <= _letters_at(body, first) and _letters_at(body, last) <= max_col):
             kept = []  # cells are in column order: the first and the last inside means all inside
         else:
-            kept = [m.group(0) for m in _CELL_RE.finditer(body) if not (min_col <= _col_index(m.group(1)) <= max_col)]
+            kept = [m.group(0) for m in _CELL_RE.finditer(body) if not (min_col <= col_number(m.group(1)) <= max_col)]
         attrs = re.sub(r'\s+spans="[^"]*"', "", row.group(2))
         if kept or 'customHeight="1"' in attrs:
             parts.append(f'<row r="{r}"{attrs}>' + "".join(kept) + "</row>")
