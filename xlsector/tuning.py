@@ -78,6 +78,18 @@ def _prefix_growth_py(returns: np.ndarray) -> np.ndarray:
     return growth
 
 
+def _retune_kind(best, current, picks, known_day, n_days, defer):
+    """What a due retune does: 1 kept (best is the current tc), 2 adopted, 3 deferred (the new tc's pick,
+    known on ``known_day``, differs from the current one's), 4 pending (that pick is not known yet)."""
+    if best == current:
+        return 1
+    if not defer:
+        return 2
+    if known_day >= n_days:
+        return 4
+    return 2 if picks[best, known_day] == picks[current, known_day] else 3
+
+
 def _fwpt_walk_py(returns, picks, lag, decision, t0, retune_days, defer):
     """The FWPT selection walk (see :func:`fwpt`): a plain loop over days, vectorised over trend constants.
 
@@ -86,7 +98,7 @@ def _fwpt_walk_py(returns, picks, lag, decision, t0, retune_days, defer):
     row, kind: 0 initial, 1 kept, 2 adopted, 3 deferred, 4 pending: pick not known yet) and the growth
     of 1 of every row through the last day.
     """
-    n_tcs, n_days = returns.shape
+    n_days = returns.shape[1]
     growth = _prefix_growth_py(returns)  # G[:, t] = growth of 1 through day t; score = log(G[:, t])
     active = np.zeros(n_days, np.int64)
     ev_day = np.zeros(n_days, np.int64)
@@ -103,17 +115,7 @@ def _fwpt_walk_py(returns, picks, lag, decision, t0, retune_days, defer):
             due = True
         if due and decision[t]:
             best = int(np.argmax(np.log(growth[:, t])))
-            kind = 1
-            if best != current:
-                known = t + lag < n_days
-                if not defer:
-                    kind = 2
-                elif not known:
-                    kind = 4
-                elif picks[best, t + lag] == picks[current, t + lag]:
-                    kind = 2
-                else:
-                    kind = 3
+            kind = _retune_kind(best, current, picks, t + lag, n_days, defer)
             if kind == 2:
                 current = best
             if kind <= 2:
@@ -127,6 +129,8 @@ def _fwpt_walk_py(returns, picks, lag, decision, t0, retune_days, defer):
 
 if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
     import numba
+
+    _retune_kind_compiled = numba.njit(cache=True)(_retune_kind)
 
     @numba.njit(cache=True)
     def _growth_stats(returns):
@@ -194,16 +198,7 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
                             active[s] = current
                         kind = 0
                     else:
-                        kind = 1
-                        if best != current:
-                            if not defer:
-                                kind = 2
-                            elif t + lag >= n_days:
-                                kind = 4
-                            elif picks[best, t + lag] == picks[current, t + lag]:
-                                kind = 2
-                            else:
-                                kind = 3
+                        kind = _retune_kind_compiled(best, current, picks, t + lag, n_days, defer)
                         if kind == 2:
                             current = best
                         if kind <= 2:
