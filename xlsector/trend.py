@@ -84,6 +84,13 @@ def price_array(prices: pd.Series | pd.DataFrame, name: str = "prices") -> np.nd
     return values
 
 
+def _like(prices: Frame, values: np.ndarray) -> Frame:
+    """A days × columns array as a Series/DataFrame shaped like ``prices``."""
+    if isinstance(prices, pd.Series):
+        return pd.Series(values[:, 0], index=prices.index, name=prices.name)
+    return pd.DataFrame(values, index=prices.index, columns=prices.columns)
+
+
 def _label(key: object) -> str:
     return str(key.date()) if isinstance(key, pd.Timestamp) else f"row {key}"
 
@@ -136,11 +143,7 @@ def to_returns(prices: Frame) -> Frame:
     prices : Series or DataFrame, shape (days,) or (days, funds)
         Adjusted closes, dates increasing.
     """
-    values = price_array(prices)
-    out = returns_array(values)
-    if isinstance(prices, pd.Series):
-        return pd.Series(out[:, 0], index=prices.index, name=prices.name)
-    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
+    return _like(prices, returns_array(price_array(prices)))
 
 
 def ema_arrays(returns: np.ndarray, tc: float, k: float) -> tuple[np.ndarray, np.ndarray]:
@@ -163,11 +166,7 @@ def _ema_pair(prices: Frame, tc: float, k: float) -> tuple[Frame, Frame]:
     tc = check_tc(tc)
     k = check_k(k)
     e1, e2 = ema_arrays(returns_array(price_array(prices)), tc, k)
-    if isinstance(prices, pd.Series):
-        wrap = lambda x: pd.Series(x[:, 0], index=prices.index, name=prices.name)
-    else:
-        wrap = lambda x: pd.DataFrame(x, index=prices.index, columns=prices.columns)
-    return wrap(e1), wrap(e2)
+    return _like(prices, e1), _like(prices, e2)
 
 
 def ema(prices: Frame, tc: float, *, k: float = DEFAULT_K) -> Frame:
@@ -235,6 +234,4 @@ def momentum(prices: Frame, days: int) -> Frame:
     out = np.full(values.shape, np.nan)
     if days < len(values):
         out[days:] = values[days:] / values[:-days] - 1.0
-    if isinstance(prices, pd.Series):
-        return pd.Series(out[:, 0], index=prices.index, name=prices.name)
-    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
+    return _like(prices, out)
