@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from xlsector.errors import ParameterError
-from xlsector.trend import DEFAULT_K, check_k, check_tc, ema_arrays, price_array, returns_array
+from xlsector.trend import DEFAULT_K, check_k, check_tc, ema_arrays, ffill, price_array, returns_array
 
 Schedule = Literal["daily", "week", "month"]
 StormGuardMode = Literal["standard", "quick"]
@@ -169,8 +169,7 @@ def stormguard_arrays(index_values: np.ndarray, *, tc: float, k: float, shift: f
     indicator = ema_arrays(rets, tc, k)[1][:, 0]
     level = np.where(indicator < -shift, 0.0, np.where(indicator > shift, 1.0, np.nan))
     level[0] = 1.0 if np.isnan(level[0]) else level[0]  # start in bull unless already beyond the band
-    level = pd.Series(level).ffill().to_numpy()  # inside the band the previous state holds
-    bull = np.nan_to_num(level, nan=1.0) > 0.5
+    bull = ffill(level[:, None])[:, 0] > 0.5  # inside the band the previous state holds
     return np.nan_to_num(indicator), bull
 
 
