@@ -550,13 +550,6 @@ def _picks(grid) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(grid.holdings), grid.strategy.delay + 1
 
 
-def _first_prices(prices: pd.DataFrame) -> pd.Series:
-    """Date of each column's first price (NaT for a column without any)."""
-    frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
-    present = ~np.isnan(frame.to_numpy(dtype=np.float64, na_value=np.nan))
-    return _first_dates(frame, present)
-
-
 def _first_dates(frame: pd.DataFrame, present: np.ndarray) -> pd.Series:
     first = present.argmax(axis=0)
     dates = frame.index[first].to_numpy().copy()
