@@ -50,15 +50,15 @@ def main() -> None:
     from xlsector import _kernels
 
     prices = work_prices()
-    xs.backtest(prices, tc=30)  # warm-up: load (or compile) the kernels
-    xs.backtest_many(prices, range(2, 201))
+    xs.run_backtest(prices, tc=30)  # warm-up: load (or compile) the kernels
+    xs.run_backtest_grid(prices, range(2, 201))
     print(f"kernel: {'numba' if _kernels.HAVE_NUMBA else 'numpy fallback'}; cores: {os.cpu_count()}; "
           f"median (min..max) of {args.repeat} runs")
     rows = [
         ("ema2, 12 funds x 7000 days", lambda: xs.ema2(prices, 30)),
-        ("backtest, 12 x 7000, hysteresis on", lambda: xs.backtest(prices, tc=30, hysteresis=0.01)),
-        ("backtest + .returns/.holdings/.trades", lambda: _touch(xs.backtest(prices, tc=30))),
-        ("backtest_many, tcs 2..200 (199 runs)", lambda: xs.backtest_many(prices, range(2, 201), hysteresis=0.01)),
+        ("backtest, 12 x 7000, hysteresis on", lambda: xs.run_backtest(prices, tc=30, hysteresis=0.01)),
+        ("backtest + .returns/.holdings/.trades", lambda: _touch(xs.run_backtest(prices, tc=30))),
+        ("run_backtest_grid, tcs 2..200 (199 runs)", lambda: xs.run_backtest_grid(prices, range(2, 201), hysteresis=0.01)),
     ]
     for label, fn in rows:
         med, lo, hi = median_ms(fn, args.repeat)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.data_workbooks import make_workbook  # noqa: E402
 from xlsector.data import load_sample, read_data_sheet  # noqa: E402
-from xlsector.data.refresh import refresh  # noqa: E402
+from xlsector.data.refresh import refresh_file  # noqa: E402
 
 
 def _median(func, runs=5):
@@ -46,7 +46,7 @@ def main() -> None:
         for _ in range(3):
             make_workbook(path, prices.iloc[:-20], funds=",".join(prices.columns[:-1]), market_index="^GSPC")
             start = time.perf_counter()
-            refresh(path, downloader=downloader, cache_dir=Path(folder) / "cache", accept_jumps=True)
+            refresh_file(path, downloader=downloader, cache_dir=Path(folder) / "cache", accept_jumps=True)
             runs.append(time.perf_counter() - start)
         print(f"refresh (merge, validate, write 8313x11, atomic save): median {np.median(runs) * 1e3:.0f} ms")
 

@@ -11,7 +11,7 @@
    computed areas cut out before openpyxl loads).
 3. **warm, in process**: the same render repeated in one process (imports and numba's start-up paid once).
 4. **numba start-up** in a fresh process: ``import numba``, ``import xlsector.backtest``, the first call of a
-   compiled function (``ema2``), then the first ``backtest_many`` (199 trend constants, parallel kernel).
+   compiled function (``ema2``), then the first ``run_backtest_grid`` (199 trend constants, parallel kernel).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import json, time
 t0 = time.perf_counter()
 import numba
 t1 = time.perf_counter()
-from xlsector.backtest import backtest_many
+from xlsector.backtesting import run_backtest_grid
 from xlsector.data import load_sample
 t2 = time.perf_counter()
 prices = load_sample().prices[["XOM", "JPM", "JNJ", "MRK", "PG", "KO", "WMT", "HD", "GE", "MSFT"]]
@@ -46,13 +46,13 @@ t3 = time.perf_counter()
 from xlsector.trend import ema2
 ema2(prices, 50.0)
 t4 = time.perf_counter()
-backtest_many(prices, range(2, 201))
+run_backtest_grid(prices, range(2, 201))
 t5 = time.perf_counter()
-backtest_many(prices, range(2, 201))
+run_backtest_grid(prices, range(2, 201))
 t6 = time.perf_counter()
 print(json.dumps({"import numba": t1 - t0, "import xlsector.backtest + data": t2 - t1, "load sample": t3 - t2,
-                  "first compiled call (ema2)": t4 - t3, "first backtest_many (199 tcs)": t5 - t4,
-                  "second backtest_many": t6 - t5}))
+                  "first compiled call (ema2)": t4 - t3, "first run_backtest_grid (199 tcs)": t5 - t4,
+                  "second run_backtest_grid": t6 - t5}))
 """
 
 _IMPORT_NUMBA = "import numba"

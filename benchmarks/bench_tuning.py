@@ -50,7 +50,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    from xlsector.backtest import backtest_many
+    from xlsector.backtesting import run_backtest_grid
     from xlsector.profiles import experiments_dir, load_experiment, run_experiment
     from xlsector.tuning import fwpt, trend_chart
 
@@ -60,17 +60,17 @@ def main() -> int:
         f"work: 12 funds x 7000 days, {len(tcs)} trend constants, hysteresis 0.01; "
         f"median (min) of {args.repeat} runs after warm-up; cores: {os.cpu_count()}"
     )
-    med, low = timed(lambda: backtest_many(prices, tcs, hysteresis=0.01), args.repeat)
-    print(f"  backtest_many (core, for reference) {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
+    med, low = timed(lambda: run_backtest_grid(prices, tcs, hysteresis=0.01), args.repeat)
+    print(f"  run_backtest_grid (core, for reference) {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
     med, low = timed(lambda: trend_chart(prices, tcs=tcs, hysteresis=0.01), args.repeat)
     print(f"  trend_chart                         {1e3 * med:8.1f} ms ({1e3 * low:.1f})   target <= 20 ms")
     med, low = timed(lambda: fwpt(prices, tcs=tcs, hysteresis=0.01), args.repeat)
     print(f"  fwpt (retune 125, defer on)         {1e3 * med:8.1f} ms ({1e3 * low:.1f})   target <= 25 ms")
 
-    # the tuning's own share: the same calls with the 199-tc grid precomputed (backtest_many excluded)
+    # the tuning's own share: the same calls with the 199-tc grid precomputed (run_backtest_grid excluded)
     from xlsector import tuning
 
-    grid = backtest_many(prices, tcs, hysteresis=0.01)
+    grid = run_backtest_grid(prices, tcs, hysteresis=0.01)
     original = tuning._grid
     tuning._grid = lambda *a, **k: grid
     try:

@@ -1,5 +1,5 @@
 """Slow, obvious implementations of the core's path-dependent rules, written from SPEC §1–2 and the
-docstring of :mod:`xlsector.backtest` without sharing code with the fast kernels. Tests compare the fast
+docstring of :mod:`xlsector.backtesting` without sharing code with the fast kernels. Tests compare the fast
 paths against these."""
 
 from __future__ import annotations

@@ -230,13 +230,13 @@ def test_refresh_workbook_needs_tickers(tmp_path):
 
 
 def test_file_book_gives_the_same_workbook_as_the_data_packages_refresh(tmp_path):
-    """The CLI can share the button's path: refresh_workbook(FileBook(path)) == xlsector.data.refresh.refresh."""
+    """The CLI can share the button's path: refresh_workbook(FileBook(path)) == xlsector.data.refresh.refresh_file."""
     import numpy as np
     import pandas as pd
 
     from xlsector.addin.refresh import FileBook, refresh_workbook
     from xlsector.cli import main as cli_main
-    from xlsector.data.refresh import refresh
+    from xlsector.data.refresh import refresh_file
     from xlsector.data.workbook import read_data_sheet, read_settings
 
     first = tmp_path / "a.xlsx"
@@ -248,7 +248,7 @@ def test_file_book_gives_the_same_workbook_as_the_data_packages_refresh(tmp_path
     days = pd.bdate_range("2020-01-02", periods=30)
     frames = {t: pd.Series(100.0 * (1 + 0.001 * (i + 1)) ** np.arange(30), index=days) for i, t in enumerate(tickers)}
 
-    report_a = refresh(first, downloader=stub(frames), cache_dir=tmp_path / "cache")
+    report_a = refresh_file(first, downloader=stub(frames), cache_dir=tmp_path / "cache")
     book = FileBook(second)
     report_b = refresh_workbook(book, downloader=stub(frames), cache_dir=tmp_path / "cache")
     assert report_a.written and report_b.written

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import xlsector
 
 
@@ -13,17 +15,37 @@ def test_every_exported_name_resolves():
         assert getattr(xlsector, name) is not None, name
 
 
-def test_functions_named_like_submodules_stay_functions():
-    import xlsector.data
-    from xlsector.backtest import backtest_many  # noqa: F401 - imports the submodule
-    from xlsector.data.refresh import RefreshReport  # noqa: F401
-    from xlsector.metrics import cagr  # noqa: F401
-    from xlsector.momentum import momentum_backtest  # noqa: F401
+def test_no_public_name_is_a_submodule_name():
+    """A function named like a submodule would be replaced by the module once the module is imported."""
+    import pkgutil
 
-    assert callable(xlsector.backtest) and xlsector.backtest.__module__ == "xlsector.backtest"
-    assert callable(xlsector.metrics) and xlsector.metrics.__module__ == "xlsector.metrics"
-    assert xlsector.momentum.__module__ == "xlsector.trend"
-    assert callable(xlsector.data.refresh) and xlsector.refresh is xlsector.data.refresh
+    import xlsector.data
+
+    for package in (xlsector, xlsector.data):
+        modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        assert not modules & set(package.__all__), package.__name__
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("backtest", "run_backtest"), ("backtest_many", "run_backtest_grid"), ("metrics", "metrics_table"),
+     ("momentum_backtest", "run_momentum_backtest"), ("refresh", "refresh_file")],
+)
+def test_old_names_work_one_release_with_a_warning(old, new):
+    with pytest.warns(DeprecationWarning, match=f"xlsector.{old} is deprecated; use xlsector.{new}"):
+        function = getattr(xlsector, old)
+    assert function is getattr(xlsector, new)
+
+
+def test_old_names_work_in_any_import_order():
+    code = (
+        "import warnings, pandas as pd, xlsector.measures, xlsector.backtesting, xlsector;"
+        "warnings.simplefilter('ignore', DeprecationWarning);"
+        "r = pd.Series([0.0, 0.1], index=pd.to_datetime(['2020-01-01', '2020-01-02']));"
+        "assert xlsector.metrics(r).loc['Total return', 'strategy'] > 0.0999;"
+        "assert callable(xlsector.backtest)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_import_loads_nothing_heavy():

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlsector.data.refresh import RefreshError, merge_prices, refresh
+from xlsector.data.refresh import RefreshError, merge_prices, refresh_file
 from xlsector.data.workbook import read_data_sheet
 from xlsector.errors import DataError, XlsectorError
 
@@ -69,7 +69,7 @@ def test_success_appends_rows_and_updates_provenance(tmp_path, fake, session):
     settings_before = sheet_values(path, "Settings")
     for ticker in full.columns:
         fake.tickers[ticker] = full[ticker] * 1.7  # Yahoo rescales adjusted closes at every download
-    report = refresh(path, session=session)
+    report = refresh_file(path, session=session)
     assert report.written
     assert report.new_rows == {"XLK": 20, "XLF": 20, "^GSPC": 20}
     assert report.revisions == [] and report.jumps == [] and report.failures == {}
@@ -95,7 +95,7 @@ def test_default_tickers_come_from_data_and_settings(tmp_path, fake, session):
     path = _workbook(tmp_path, full.loc[OLD, ["XLK"]], funds="XLK, XLF", market_index="^GSPC")
     for ticker in full.columns:
         fake.tickers[ticker] = full[ticker]
-    report = refresh(path, session=session)
+    report = refresh_file(path, session=session)
     assert report.tickers == ["XLK", "XLF", "^GSPC"]
     assert report.start == f"{OLD[0]:%Y-%m-%d}"
     assert report.new_rows["XLF"] == len(DATES)
@@ -107,7 +107,7 @@ def test_offline_writes_nothing_and_names_each_ticker(tmp_path, fake):
     before = path.read_bytes()
     offline = LoopbackSession(closed_port(), impersonate="chrome")
     with pytest.raises(RefreshError) as info:
-        refresh(path, session=offline)
+        refresh_file(path, session=offline)
     message = str(info.value)
     assert "nothing written" in message and "download failed for 2 tickers" in message
     assert "XLK: " in message and "XLF: " in message and "ConnectionError" in message
@@ -132,7 +132,7 @@ def test_one_failing_ticker_writes_nothing(tmp_path, fake, session, behaviour, r
     fake.tickers["XLK"] = full["XLK"]
     fake.tickers["XLF"] = behaviour
     with pytest.raises(RefreshError, match=rf"download failed for 1 ticker\n  XLF: .*{reason}") as info:
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     assert list(info.value.report.failures) == ["XLF"]
     assert path.read_bytes() == before
 
@@ -141,12 +141,12 @@ def test_failed_download_leaves_the_cache_bytes(tmp_path, fake, session, cache):
     full = random_walk(["XLK"], DATES, seed=5)
     path = _workbook(tmp_path, full.loc[OLD], funds="XLK")
     fake.tickers["XLK"] = full["XLK"]
-    refresh(path, session=session)
+    refresh_file(path, session=session)
     cached = cache / "yahoo" / "XLK.json"
     before = cached.read_bytes()
     fake.tickers["XLK"] = "truncate"
     with pytest.raises(RefreshError):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     assert cached.read_bytes() == before
 
 
@@ -159,9 +159,9 @@ def test_bad_jump_stops_the_refresh(tmp_path, fake, session):
     for ticker in broken.columns:
         fake.tickers[ticker] = broken[ticker]
     with pytest.raises(RefreshError, match=rf"XLF moved -\d+\.\d% on {DATES[310]:%Y-%m-%d}"):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     assert path.read_bytes() == before
-    report = refresh(path, session=session, accept_jumps=True)
+    report = refresh_file(path, session=session, accept_jumps=True)
     assert report.written and len(report.jumps) == 1
 
 
@@ -178,7 +178,7 @@ def test_real_xlf_split_applied_twice_is_flagged(tmp_path, fake, session, shared
     fake.tickers["XLF"] = total.loc[window]
     before = path.read_bytes()
     with pytest.raises(RefreshError, match=r"XLF moved -18\.\d% on 2016-09-19") as info:
-        refresh(path, session=session, start="2016-06-01")
+        refresh_file(path, session=session, start="2016-06-01")
     assert len(info.value.report.jumps) == 1
     assert path.read_bytes() == before
 
@@ -190,7 +190,7 @@ def test_revised_history_is_reported_and_download_wins(tmp_path, fake, session):
     path = _workbook(tmp_path, old, funds="XLK,XLF")
     for ticker in full.columns:
         fake.tickers[ticker] = full[ticker]
-    report = refresh(path, session=session)
+    report = refresh_file(path, session=session)
     assert report.written
     assert len(report.revisions) == 1 and report.revisions[0].startswith(f"XLK on {OLD[100]:%Y-%m-%d}")
     assert "Revised history: XLK" in report.summary()
@@ -211,7 +211,7 @@ def test_real_agg_missing_dividend_is_reported_as_revision(tmp_path, fake, sessi
     sheet.index = sheet.index.as_unit("us")
     path = _workbook(tmp_path, sheet, funds="AGG")
     fake.tickers["AGG"] = good.loc[window]
-    report = refresh(path, session=session)
+    report = refresh_file(path, session=session)
     assert [r.split(":")[0] for r in report.revisions] == ["AGG on 2024-12-02"]
     # AGG's return that day: +0.0121% with the dividend, -0.3024% without (simple returns computed from the two files)
     assert report.revisions[0] == "AGG on 2024-12-02: return +0.0121% now, -0.3024% in the sheet"
@@ -251,7 +251,7 @@ def test_disk_refusing_the_write_keeps_bytes(tmp_path, fake, session, monkeypatc
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(RefreshError, match="nothing written: cannot write .*No space left on device"):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "cache"]
@@ -278,7 +278,7 @@ def test_write_killed_half_way_keeps_bytes(tmp_path, fake, session, monkeypatch,
     else:  # the new file is complete on disk but the process dies before replacing the old one
         monkeypatch.setattr(os, "replace", killed_before_rename)
     with pytest.raises(KeyboardInterrupt):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "cache"]
@@ -288,7 +288,7 @@ def test_excel_lock_stops_before_downloading(tmp_path, fake, session):
     path = _workbook(tmp_path, random_walk(["XLK"], OLD, seed=10), funds="XLK")
     (tmp_path / "~$book.xlsx").write_bytes(b"lock")
     with pytest.raises(XlsectorError, match="open in Excel"):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     assert fake.requests == []
 
 
@@ -296,14 +296,14 @@ def test_corrupt_and_non_spreadsheet_files(tmp_path, session):
     text = tmp_path / "notes.xlsx"
     text.write_text("these are not prices")
     with pytest.raises(DataError, match="not an Excel workbook"):
-        refresh(text, session=session)
+        refresh_file(text, session=session)
     assert text.read_text() == "these are not prices"
     good = _workbook(tmp_path, random_walk(["XLK"], OLD, seed=11), funds="XLK")
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(good.read_bytes()[:2000])
     before = broken.read_bytes()
     with pytest.raises(DataError, match="broken.xlsx"):
-        refresh(broken, session=session)
+        refresh_file(broken, session=session)
     assert broken.read_bytes() == before
 
 
@@ -318,14 +318,14 @@ def test_text_in_a_price_cell_is_an_error(tmp_path, session):
     with pytest.raises(
         DataError, match=r"sheet Data: price cell at row 5, column 3 \(XLF\) holds the text 'n/a'"
     ):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
     assert path.read_bytes() == before
 
 
 def test_no_tickers_is_an_error(tmp_path, session):
     path = _workbook(tmp_path, None)
     with pytest.raises(DataError, match="no tickers to refresh"):
-        refresh(path, session=session)
+        refresh_file(path, session=session)
 
 
 def test_cli_refresh_success_and_error(tmp_path, fake, session, monkeypatch, capsys):
@@ -357,7 +357,7 @@ def test_workbook_without_data_sheet_gets_one(tmp_path, fake, session):
     del book["Data"]
     book.save(path)
     fake.tickers["XLK"] = random_walk(["XLK"], DATES, seed=14)["XLK"]
-    report = refresh(path, session=session, start="2021-01-01")
+    report = refresh_file(path, session=session, start="2021-01-01")
     assert report.written and report.new_rows == {"XLK": len(DATES)}
     assert read_data_sheet(path).prices.shape == (len(DATES), 1)
 

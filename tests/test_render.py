@@ -110,14 +110,14 @@ def test_theory_native_formulas_recalculated_by_libreoffice_equal_core(rendered,
 
 
 def test_function_cells_cache_the_core_values(rendered):
-    from xlsector.backtest import backtest
+    from xlsector.backtesting import run_backtest
     from xlsector.data import load_sample
-    from xlsector.metrics import cagr
+    from xlsector.measures import cagr
 
     wb = openpyxl.load_workbook(rendered, data_only=True)
     table = load_sample().prices
     funds = [t for t in layout.SETTINGS[0].default.split(",")]
-    result = backtest(table[funds], tc=50, k=22, hysteresis=0.01)
+    result = run_backtest(table[funds], tc=50, k=22, hysteresis=0.01)
     summary = wb["Summary"]
     assert summary["B5"].value == result.holdings.iloc[-1]
     assert summary["B7"].value == pytest.approx(cagr(result.returns), rel=1e-12)

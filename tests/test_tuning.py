@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlsector.backtest import backtest
+from xlsector.backtesting import run_backtest
 from xlsector.errors import ParameterError
-from xlsector.metrics import cagr, max_drawdown
+from xlsector.measures import cagr, max_drawdown
 from xlsector.tuning import fwpt, progressive_tune, scores, split_sample, trend_chart
 
 # ------------------------------------------------------------------------------------------ data
@@ -71,7 +71,7 @@ def test_trend_chart_matches_per_tc_backtest_and_metrics():
     prices = synthetic(900)
     chart = trend_chart(prices, tcs=SMALL_TCS, hysteresis=0.01)
     for tc in SMALL_TCS:
-        single = backtest(prices, tc=tc, hysteresis=0.01)
+        single = run_backtest(prices, tc=tc, hysteresis=0.01)
         row = chart.table.loc[float(tc)]
         assert row["score"] == pytest.approx(
             np.log1p(single.returns.to_numpy()[1:]).sum(), rel=1e-12, abs=1e-12
@@ -121,7 +121,7 @@ def naive_fwpt(prices: pd.DataFrame, *, born_on, retune_days: int, tcs, defer: b
     """
     delay = strategy.get("delay", 1)
     lag = delay + 1
-    full = {tc: backtest(prices, tc=tc, **strategy) for tc in tcs}
+    full = {tc: run_backtest(prices, tc=tc, **strategy) for tc in tcs}
     any_run = full[tcs[0]]
     dates = any_run.returns.index
     n = len(dates)
@@ -136,7 +136,7 @@ def naive_fwpt(prices: pd.DataFrame, *, born_on, retune_days: int, tcs, defer: b
         cut = prices.loc[: dates[t]]
         values = []
         for tc in tcs:
-            r = backtest(cut, tc=tc, **strategy).returns.to_numpy()
+            r = run_backtest(cut, tc=tc, **strategy).returns.to_numpy()
             values.append(scores(r[None, :])[0])
         return int(np.argmax(values))
 
@@ -246,7 +246,7 @@ def test_fwpt_stitched_path_without_tc_change_equals_that_tc():
     prices = synthetic()
     # a one-tc grid never changes tc: the walk-forward is exactly that tc's backtest after the born-on date
     fast = fwpt(prices, born_on="2005-01-10", tcs=[30], hysteresis=0.01)
-    single = backtest(prices, tc=30, hysteresis=0.01)
+    single = run_backtest(prices, tc=30, hysteresis=0.01)
     tail = single.returns.loc[fast.born_on :].to_numpy().copy()
     tail[0] = 0.0
     np.testing.assert_array_equal(fast.returns.to_numpy(), tail)
@@ -335,14 +335,14 @@ def test_split_sample_columns_match_trend_charts():
 def test_progressive_tune_windows():
     prices = synthetic(1200)
     frame = progressive_tune(prices, window=250, step=125, tcs=SMALL_TCS)
-    grid_dates = backtest(prices, tc=10).returns.index
+    grid_dates = run_backtest(prices, tc=10).returns.index
     assert (frame["date"].diff().dropna() > pd.Timedelta(0)).all()
     first = frame.iloc[0]
     assert first["date"] == grid_dates[250] and first["window_start"] == grid_dates[0]
     # the best tc of the first window, by re-simulating each tc and summing its log returns on the window
     values = []
     for tc in SMALL_TCS:
-        r = backtest(prices, tc=tc).returns.to_numpy()
+        r = run_backtest(prices, tc=tc).returns.to_numpy()
         values.append(np.log1p(r[1:251]).sum())
     assert first["tc"] == SMALL_TCS[int(np.argmax(values))]
     assert first["score"] == pytest.approx(max(values), rel=1e-9)
@@ -351,10 +351,10 @@ def test_progressive_tune_windows():
 
 
 def test_a_precomputed_grid_gives_the_same_results():
-    from xlsector.backtest import backtest_many
+    from xlsector.backtesting import run_backtest_grid
 
     prices = synthetic()
-    grid = backtest_many(prices, SMALL_TCS, hysteresis=0.01)
+    grid = run_backtest_grid(prices, SMALL_TCS, hysteresis=0.01)
     a = trend_chart(prices, tcs=SMALL_TCS, hysteresis=0.01)
     b = trend_chart(prices, grid=grid)
     pd.testing.assert_frame_equal(a.table, b.table)

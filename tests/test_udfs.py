@@ -364,14 +364,14 @@ def test_real_data_trend_matches_the_core_for_every_cell_shape(sectors):
 
 
 def test_real_data_pick_and_backtest_match_the_core(sectors, sp500_index):
-    from xlsector.backtest import backtest
-    from xlsector.metrics import cagr
+    from xlsector.backtesting import run_backtest
+    from xlsector.measures import cagr
 
     cells = to_cells(sectors)
     serial_cells = to_cells(sectors, dates="serial")
     index = sp500_index.loc["2010":"2014"].rename("SPX").to_frame()
     index_cells = to_cells(index)
-    result = backtest(sectors, tc=50, index=index.iloc[:, 0], stormguard="standard")
+    result = run_backtest(sectors, tc=50, index=index.iloc[:, 0], stormguard="standard")
     pick = u.SECTOR_PICK(cells, 50, None, index_cells, "standard")
     assert pick == result.holdings.iloc[-1] and pick in set(sectors.columns) | {"CASH"}
     assert u.SECTOR_PICK(serial_cells, 50, None, to_cells(index, dates="serial"), "standard") == pick

@@ -171,7 +171,7 @@ def test_shared_grid_gives_the_same_tuning_as_separate_runs():
     """The render runs the tc grid once and passes it to every tuning call (grid=): same numbers as alone."""
     import numpy as np
 
-    from xlsector.backtest import backtest_many
+    from xlsector.backtesting import run_backtest_grid
     from xlsector.data import load_sample
     from xlsector.tuning import fwpt, split_sample, trend_chart
 
@@ -180,7 +180,7 @@ def test_shared_grid_gives_the_same_tuning_as_separate_runs():
     tcs = np.arange(10.0, 61.0)
     strategy = {"hysteresis": 0.01, "cost_bp": 10.0, "benchmark": prices["^GSPC"].loc["2000":]}
     alone = trend_chart(funds, tcs=tcs, **strategy), fwpt(funds, tcs=tcs, **strategy)
-    grid = backtest_many(funds, tcs, **strategy)
+    grid = run_backtest_grid(funds, tcs, **strategy)
     shared = trend_chart(funds, grid=grid), fwpt(funds, grid=grid)
     assert shared[0].table.equals(alone[0].table) and shared[0].peak_tc == alone[0].peak_tc
     assert shared[1].retunes.equals(alone[1].retunes) and shared[1].returns.equals(alone[1].returns)

@@ -534,7 +534,7 @@ def _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cos
 def _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
               min_history, decay, shift, k, bear, *, cash_rate=None, benchmark=None):
     """Convert the shared strategy arguments and run the core backtest up to ``as_of``."""
-    from xlsector.backtest import backtest
+    from xlsector.backtesting import run_backtest
 
     frame, params = _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
                               min_history, decay, shift, k, bear)
@@ -542,7 +542,7 @@ def _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay,
         params["cash_rate"] = cash_rate
     if benchmark is not None:
         params["benchmark"] = benchmark
-    return frame, backtest(frame, tc=_number(tc, "tc"), **params)
+    return frame, run_backtest(frame, tc=_number(tc, "tc"), **params)
 
 
 def _cash_rate(value: Any, prices: Any) -> Any:
@@ -609,7 +609,7 @@ def BACKTEST_CAGR(prices, tc, hysteresis=None, index=None, stormguard=None, as_o
                   delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
                   bear=None, cash_rate=None):
     """CAGR of the rotation's backtest, net of costs, from its first pick to the last row (or as_of)."""
-    from xlsector.metrics import cagr
+    from xlsector.measures import cagr
 
     frame, result = _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp,
                               min_hold, min_history, decay, shift, k, bear,

@@ -26,20 +26,23 @@ _EXPORTS: dict[str, str] = {
     "ema2_lag": "xlsector.trend",
     "momentum": "xlsector.trend",
     # rotation and backtest (SPEC 2)
-    "Strategy": "xlsector.rotation",
+    "Strategy": "xlsector.params",
+    "MomentumStrategy": "xlsector.params",
+    "TuningParams": "xlsector.params",
     "stormguard": "xlsector.rotation",
-    "backtest": "xlsector.backtest",
-    "backtest_many": "xlsector.backtest",
-    "BacktestResult": "xlsector.backtest",
+    "run_backtest": "xlsector.backtesting",
+    "run_backtest_grid": "xlsector.backtesting",
+    "BacktestResult": "xlsector.backtesting",
+    "GridResult": "xlsector.backtesting",
     # metrics (SPEC 5)
-    "metrics": "xlsector.metrics",
+    "metrics_table": "xlsector.measures",
     # tuning and momentum experiments (SPEC 3, 4)
     "trend_chart": "xlsector.tuning",
     "fwpt": "xlsector.tuning",
     "split_sample": "xlsector.tuning",
     "progressive_tune": "xlsector.tuning",
-    "momentum_backtest": "xlsector.momentum",
-    "MomentumResult": "xlsector.momentum",
+    "run_momentum_backtest": "xlsector.momentum_rotation",
+    "MomentumResult": "xlsector.momentum_rotation",
     "scores": "xlsector.tuning",
     "TrendChart": "xlsector.tuning",
     "FwptResult": "xlsector.tuning",
@@ -56,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "cells_to_prices": "xlsector.data.cells",
     "validate_prices": "xlsector.data.validate",
     "download_prices": "xlsector.data.yahoo",
-    "refresh": "xlsector.data.refresh",
+    "refresh_file": "xlsector.data.refresh",
     # the classic add-in's "Refresh data" button runs `import xlsector; xlsector.main()` (xlwings' add-in
     # convention: the module named like the add-in file, xlsector.xlam)
     "main": "xlsector.addin.refresh",
@@ -65,6 +68,15 @@ _EXPORTS: dict[str, str] = {
     "write_template": "xlsector.workbook.template",
 }
 
+# old public names, kept one release (they clashed with module names or were not verbs)
+_DEPRECATED: dict[str, str] = {
+    "backtest": "run_backtest",
+    "backtest_many": "run_backtest_grid",
+    "metrics": "metrics_table",
+    "momentum_backtest": "run_momentum_backtest",
+    "refresh": "refresh_file",
+}
+
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
-export_lazily(__name__, _EXPORTS)
+export_lazily(__name__, _EXPORTS, _DEPRECATED)

@@ -9,7 +9,7 @@ Two implementations of each, selected once at import:
 
 Set ``XLSECTOR_NO_NUMBA=1`` to force the fallback. The tests check both against a slow, obvious loop.
 
-The rotation semantics are documented in :mod:`xlsector.backtest`; in short, for every trend constant:
+The rotation semantics are documented in :mod:`xlsector.backtesting`; in short, for every trend constant:
 trends update on day t's return; the holding earns day t's return (a newly entered holding pays the cost
 on its first day); then, at day t's close, the decision: StormGuard state, rotation with hysteresis,
 and the new target is scheduled to be held from day ``t + delay + 1``.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -64,16 +65,36 @@ def _ema_numpy(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> 
 
 # ---------------------------------------------------------------------------------------- rotation
 
-def _rotate_one(
-    m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-    aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets,
-):  # pragma: no cover - compiled, or run by the plain-loop fallback in the tests
+class RotationSetup(NamedTuple):
+    """Everything the rotation kernel reads besides the trend constants: built in one place
+    (:func:`xlsector.backtesting.prepare`), passed as one record to every implementation."""
+
+    returns: np.ndarray  # days × assets float64, NaN-free; the last column is cash
+    penalty: np.ndarray  # days × funds float64: 0 where a fund may be picked, INELIGIBLE where not
+    n_bull: int  # funds 0..n_bull-1 are the bull universe, n_bull.. the bear universe
+    k: float  # trend scale
+    hysteresis: float  # bonus of the fund just switched into, trend units
+    decision: np.ndarray  # days bool: rotation decision days
+    month_end: np.ndarray  # days bool: month ends (standard StormGuard)
+    sg_bull: np.ndarray  # days bool: StormGuard's raw bull state
+    sg_mode: int  # 0 off, 1 standard, 2 quick
+    aqr_days: int  # quick StormGuard: minimum age of the last trade
+    min_hold: int  # market days before the rotation may leave a fund
+    delay: int  # 0 or 1
+    cost: float  # fraction of the traded value per trade
+    start: int  # row of the first day of the backtest period
+
+
+def _rotate_one(m, setup, tcs, decays, holdings, net, switches, targets):  # pragma: no cover - compiled
     """One trend constant (row m of the outputs). See the module docstring for the order of events.
 
     ``penalty[t, j]`` is 0 where fund j is eligible on day t and INELIGIBLE otherwise, so that the best
     trend is a plain (vectorisable) maximum of ``trend + penalty``; the arg-max is searched only on the
     rare days that maximum calls for a trade.
     """
+    returns, penalty, n_bull, k, hysteresis = setup.returns, setup.penalty, setup.n_bull, setup.k, setup.hysteresis
+    decision, month_end, sg_bull, sg_mode = setup.decision, setup.month_end, setup.sg_bull, setup.sg_mode
+    aqr_days, min_hold, delay, cost, start = setup.aqr_days, setup.min_hold, setup.delay, setup.cost, setup.start
     n_days, n_assets = returns.shape
     n_funds = n_assets - 1
     cash = n_assets - 1
@@ -143,13 +164,11 @@ def _rotate_one(
     switches[m] = max(trades - 1, 0)  # the first trade is the initial buy, not a switch
 
 
-def rotate_python(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-                  aqr_days, min_hold, delay, cost, start):
+def rotate_python(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
     """The compiled loop run as plain Python (slow): the tests check the compiled and numpy paths against it."""
-    holdings, net, switches, targets = _outputs(len(tcs), returns.shape[0] - start)
+    holdings, net, switches, targets = _outputs(len(tcs), setup.returns.shape[0] - setup.start)
     for m in range(len(tcs)):
-        _rotate_one(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                    sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets)
+        _rotate_one(m, setup, tcs, decays, holdings, net, switches, targets)
     return holdings, net, switches, targets
 
 
@@ -159,10 +178,12 @@ def _outputs(n_tcs: int, n_days: int):
             np.zeros((n_tcs, n_days), np.int16))
 
 
-def rotate_numpy(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-                 aqr_days, min_hold, delay, cost, start):
+def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
     """The same rotation, one day at a time, vectorised over trend constants (numba-free fallback)."""
-    eligible = penalty == 0.0
+    returns, n_bull, k, hysteresis = setup.returns, setup.n_bull, setup.k, setup.hysteresis
+    decision, month_end, sg_bull, sg_mode = setup.decision, setup.month_end, setup.sg_bull, setup.sg_mode
+    aqr_days, min_hold, delay, cost, start = setup.aqr_days, setup.min_hold, setup.delay, setup.cost, setup.start
+    eligible = setup.penalty == 0.0
     n_days, n_assets = returns.shape
     n_funds = n_assets - 1
     cash = n_assets - 1
@@ -240,36 +261,27 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
     _rotate_one_compiled = numba.njit(cache=True)(_rotate_one)
 
     @numba.njit(cache=True, parallel=True)
-    def _rotate_parallel(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                         sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets, lanes):
+    def _rotate_parallel(setup, tcs, decays, holdings, net, switches, targets, lanes):
         # interleaved lanes: short trend constants trade far more often, so contiguous halves would
         # leave one core waiting for the other
         for lane in numba.prange(lanes):
             for m in range(lane, len(tcs), lanes):
-                _rotate_one_compiled(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end,
-                                     sg_bull, sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net,
-                                     switches, targets)
+                _rotate_one_compiled(m, setup, tcs, decays, holdings, net, switches, targets)
 
     @numba.njit(cache=True)
-    def _rotate_serial(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull,
-                       sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net, switches, targets):
+    def _rotate_serial(setup, tcs, decays, holdings, net, switches, targets):
         for m in range(len(tcs)):
-            _rotate_one_compiled(m, returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end,
-                                 sg_bull, sg_mode, aqr_days, min_hold, delay, cost, start, holdings, net,
-                                 switches, targets)
+            _rotate_one_compiled(m, setup, tcs, decays, holdings, net, switches, targets)
 
     def ema_pair(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> None:
         _ema_compiled(scaled, a, e1, e2)
 
-    def rotate(returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-               aqr_days, min_hold, delay, cost, start):
-        outputs = _outputs(len(tcs), returns.shape[0] - start)
-        args = (returns, penalty, n_bull, tcs, k, hysteresis, decays, decision, month_end, sg_bull, sg_mode,
-                aqr_days, min_hold, delay, cost, start, *outputs)
+    def rotate(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
+        outputs = _outputs(len(tcs), setup.returns.shape[0] - setup.start)
         if len(tcs) > 4:  # threads pay off only for a grid of trend constants; one backtest stays on one core
-            _rotate_parallel(*args, numba.get_num_threads())
+            _rotate_parallel(setup, tcs, decays, *outputs, numba.get_num_threads())
         else:
-            _rotate_serial(*args)
+            _rotate_serial(setup, tcs, decays, *outputs)
         return outputs
 else:
     ema_pair = _ema_numpy

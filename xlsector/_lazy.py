@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import importlib
 import sys
-import types
+import warnings
 from typing import Any
 
 
-def export_lazily(package: str, exports: dict[str, str]) -> None:
+def export_lazily(package: str, exports: dict[str, str], deprecated: dict[str, str] | None = None) -> None:
     """Make ``package.NAME`` import ``exports[NAME]`` (a module) on first access and return its ``NAME``.
 
-    Where a public name is also a submodule's name (``xlsector.backtest``, ``xlsector.data.refresh``),
-    the import system would bind the submodule as the package attribute once it is imported and shadow
-    the function: the package's class keeps the function instead. Import such submodules with
-    ``from package.name import ...``.
+    ``deprecated`` maps old public names to their new names (themselves in ``exports``): the old name
+    still works for one release and warns with a :class:`DeprecationWarning` naming the new one.
+    No public name may be a submodule's name (the import system would bind the submodule over it).
     """
     module = sys.modules[package]
+    renamed = deprecated or {}
 
     def __getattr__(name: str) -> Any:
+        if name in renamed:
+            new = renamed[name]
+            warnings.warn(f"{package}.{name} is deprecated; use {package}.{new}", DeprecationWarning, stacklevel=2)
+            return __getattr__(new)
         source = exports.get(name)
         if source is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -29,12 +33,5 @@ def export_lazily(package: str, exports: dict[str, str]) -> None:
     def __dir__() -> list[str]:
         return sorted(set(exports) | set(vars(module)))
 
-    class LazyPackage(types.ModuleType):
-        def __setattr__(self, name: str, value: Any) -> None:
-            if isinstance(value, types.ModuleType) and name in exports and value.__name__ == f"{package}.{name}":
-                value = getattr(importlib.import_module(exports[name]), name)
-            super().__setattr__(name, value)
-
-    module.__getattr__ = __getattr__
-    module.__dir__ = __dir__
-    module.__class__ = LazyPackage
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    module.__dir__ = __dir__  # type: ignore[method-assign]

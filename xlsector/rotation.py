@@ -1,121 +1,22 @@
 """Rotation rules (SPEC §2): strategy parameters, decision schedules and the StormGuard market filter.
 
-The day-by-day rotation itself runs in :mod:`xlsector._kernels`; :mod:`xlsector.backtest` prepares its
+The day-by-day rotation itself runs in :mod:`xlsector._kernels`; :mod:`xlsector.backtesting` prepares its
 inputs and wraps its outputs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
 from xlsector.errors import ParameterError
+from xlsector.params import SCHEDULES, Schedule, Strategy, param_of
 from xlsector.trend import DEFAULT_K, check_k, check_tc, ema_arrays, ffill, price_array, returns_array
 
-Schedule = Literal["daily", "week", "month"]
-StormGuardMode = Literal["standard", "quick"]
+__all__ = ["Strategy", "decision_days", "month_ends", "stormguard", "stormguard_arrays"]
 
-SCHEDULES = ("daily", "week", "month")
-STORMGUARD_MODES = {None: 0, "off": 0, "standard": 1, "quick": 2}
-STORMGUARD_TC = 50.0
-STORMGUARD_SHIFT = 0.005
-AQR_MIN_DAYS = 15
-
-
-@dataclass(frozen=True)
-class Strategy:
-    """Parameters of a SectorSurfer-style rotation, validated on construction.
-
-    Attributes
-    ----------
-    tc : trend constant of the funds' EMA2 trends, market days (>= 1). Default 50.
-    k : scale of the trends (22; 21 in the source paper's table).
-    hysteresis : bonus added to the trend of the fund just switched into, in trend units (0.01 = 1 %);
-        0 disables hysteresis.
-    decay : decay constant of the bonus in market days (bonus = hysteresis·exp(−days/decay));
-        None = tc.
-    schedule : decision days: "daily", "week" (last market day of each week) or "month" (last market
-        day of each month).
-    min_hold : market days a fund must be held (counted from the decision that bought it) before the
-        rotation may leave it. StormGuard exits and a fund's leaving the universe ignore it.
-    delay : 0 or 1; a decision made on day d's close is executed on day d+delay's close, so the new
-        holding earns returns from day d+delay+1.
-    cost_bp : cost of each trade (a switch, an entry from or exit to cash) in basis points of the
-        traded value, charged on the first day of the new holding.
-    min_history : market days of prices a fund needs (after its first price) before it may be picked.
-    stormguard : None/"off", "standard" (state changes take effect at month end only) or "quick"
-        (any day, once the last trade is at least ``aqr_days`` market days old).
-    shift : StormGuard band around 0, trend units: bull → bear below −shift, bear → bull above +shift.
-    sg_tc : trend constant of the StormGuard indicator (50).
-    aqr_days : minimum age in market days of the last trade for a quick-response StormGuard switch.
-    """
-
-    tc: float = 50.0
-    k: float = DEFAULT_K
-    hysteresis: float = 0.01
-    decay: float | None = None
-    schedule: Schedule = "daily"
-    min_hold: int = 0
-    delay: int = 1
-    cost_bp: float = 10.0
-    min_history: int = 22
-    stormguard: StormGuardMode | None = None
-    shift: float = STORMGUARD_SHIFT
-    sg_tc: float = STORMGUARD_TC
-    aqr_days: int = AQR_MIN_DAYS
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "tc", check_tc(self.tc))
-        set_(self, "k", check_k(self.k))
-        set_(self, "hysteresis", _number(self.hysteresis, "hysteresis", low=0.0))
-        if self.decay is not None:
-            set_(self, "decay", check_tc(self.decay, "decay"))
-        if self.schedule not in SCHEDULES:
-            raise ParameterError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        set_(self, "min_hold", _whole(self.min_hold, "min_hold"))
-        if self.delay not in (0, 1) or isinstance(self.delay, bool):
-            raise ParameterError(f"delay must be 0 or 1 (days between decision and trade), got {self.delay!r}")
-        set_(self, "cost_bp", _number(self.cost_bp, "cost_bp", low=0.0, high=10_000.0))
-        set_(self, "min_history", _whole(self.min_history, "min_history"))
-        if self.stormguard not in STORMGUARD_MODES:
-            raise ParameterError(f"stormguard must be None, 'off', 'standard' or 'quick', got {self.stormguard!r}")
-        if self.stormguard == "off":
-            set_(self, "stormguard", None)
-        set_(self, "shift", _number(self.shift, "shift", low=0.0))
-        set_(self, "sg_tc", check_tc(self.sg_tc, "sg_tc"))
-        set_(self, "aqr_days", _whole(self.aqr_days, "aqr_days"))
-
-    @classmethod
-    def from_kwargs(cls, **params) -> Strategy:
-        """Build from keyword arguments, naming any unknown one."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ParameterError(f"unknown strategy parameter {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        return cls(**params)
-
-    @property
-    def decay_days(self) -> float:
-        return self.tc if self.decay is None else self.decay
-
-
-def _number(value, name: str, *, low: float, high: float = np.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or not low <= value <= high:
-        rule = f">= {low:g}" if high == np.inf else f"between {low:g} and {high:g}"
-        raise ParameterError(f"{name} must be a number {rule}, got {value!r}")
-    return float(value)
-
-
-def _whole(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0 or float(value) != int(value):
-        raise ParameterError(f"{name} must be a whole number >= 0, got {value!r}")
-    return int(value)
+STORMGUARD_TC = param_of(Strategy, "sg_tc").default
+STORMGUARD_SHIFT = param_of(Strategy, "shift").default
 
 
 # ------------------------------------------------------------------------------------ schedules
@@ -185,7 +86,7 @@ def stormguard(
     """
     tc = check_tc(tc)
     k = check_k(k)
-    shift = _number(shift, "shift", low=0.0)
+    shift = param_of(Strategy, "shift").check(shift)
     if not isinstance(index, pd.Series):
         raise ParameterError(f"index must be a pandas Series of index levels, got {type(index).__name__}")
     values = price_array(index, "index")[:, 0]

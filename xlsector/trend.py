@@ -16,35 +16,29 @@ closed) gives a daily return of 0 from then on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, ParameterError
+from xlsector.params import Strategy, param_of
 
 Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 
-DEFAULT_K = 22.0
+DEFAULT_K: float = param_of(Strategy, "k").default
 MAX_AGES = 1_048_576  # an Excel column's rows: more weights than any sheet can show
 
 
 def check_tc(tc: float, name: str = "tc") -> float:
     """Return ``tc`` as a float, or raise ParameterError unless it is a finite number >= 1."""
-    if isinstance(tc, bool) or not isinstance(tc, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"{name} must be a number >= 1 (market days), got {tc!r}")
-    value = float(tc)
-    if not np.isfinite(value) or value < 1:
-        raise ParameterError(f"{name} must be a number >= 1 (market days), got {tc!r}")
-    return value
+    return replace(param_of(Strategy, "tc"), name=name).check(tc)
 
 
 def check_k(k: float) -> float:
     """Return the scale ``k`` as a float, or raise ParameterError unless it is a finite number > 0."""
-    if isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or not k > 0 \
-            or not np.isfinite(k):
-        raise ParameterError(f"k (the scale) must be a number > 0, e.g. 22 or 21, got {k!r}")
-    return float(k)
+    return param_of(Strategy, "k").check(k)
 
 
 def price_array(prices: pd.Series | pd.DataFrame, name: str = "prices") -> np.ndarray:

@@ -1,7 +1,7 @@
 """Tuning the trend constant (SPEC §4): scores, trend chart, Forward Walk Progressive Tuning, stationarity.
 
 Every function here runs the rotation for the whole grid of trend constants ONCE
-(:func:`xlsector.backtest.backtest_many`) and then only selects among the precomputed paths.
+(:func:`xlsector.backtesting.backtest_many`) and then only selects among the precomputed paths.
 
 Definitions
 -----------
@@ -276,9 +276,9 @@ def _tcs(tcs: Iterable[float]) -> np.ndarray:
 
 
 def _grid(prices, tcs, **kwargs):
-    from xlsector.backtest import backtest_many
+    from xlsector.backtesting import run_backtest_grid
 
-    return backtest_many(prices, tcs, **kwargs)
+    return run_backtest_grid(prices, tcs, **kwargs)
 
 
 def _plateau(values: np.ndarray, peak: int, tolerance: float) -> tuple[int, int]:
@@ -307,7 +307,7 @@ class TrendChart:
     """Score against trend constant over one period (in sample: the whole window is used to score).
 
     ``table``: index ``tc``; columns ``score``, ``growth`` (growth of 1), ``CAGR``, ``switches``,
-    ``max_drawdown`` (same definitions as :mod:`xlsector.metrics`), ``in_plateau`` (bool).
+    ``max_drawdown`` (same definitions as :mod:`xlsector.measures`), ``in_plateau`` (bool).
     """
 
     table: pd.DataFrame
@@ -374,9 +374,9 @@ def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: f
     definitions = {
         "score": score_label(half_life),
         "growth": "growth of 1 over the period: product of (1 + r) of the return days",
-        "CAGR": "growth^(365.25 / calendar days) - 1 (as xlsector.metrics.cagr)",
+        "CAGR": "growth^(365.25 / calendar days) - 1 (as xlsector.measures.cagr)",
         "switches": "switches: changes of holding after the initial buy (as BacktestResult.switches)",
-        "max_drawdown": "min(V / running max V) - 1, running max from V_start = 1 (as xlsector.metrics.max_drawdown)",
+        "max_drawdown": "min(V / running max V) - 1, running max from V_start = 1 (as xlsector.measures.max_drawdown)",
         "in_plateau": f"tc in the contiguous run around the peak with score >= peak + log(1 - {plateau:g})",
         "sample": "in sample: each tc is scored on the same days it is shown for",
     }
@@ -427,10 +427,10 @@ def trend_chart(
         Scoring window inside the backtest period (default: the whole period). The rotation itself always
         runs from the data start, so trends and hysteresis are warmed up.
     grid : GridResult, optional
-        A precomputed ``backtest_many(prices, tcs, **strategy)`` to reuse (several tuning functions on
+        A precomputed ``run_backtest_grid(prices, tcs, **strategy)`` to reuse (several tuning functions on
         the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
     **strategy
-        Parameters of :func:`xlsector.backtest.backtest_many` (hysteresis, schedule, delay, cost_bp,
+        Parameters of :func:`xlsector.backtesting.backtest_many` (hysteresis, schedule, delay, cost_bp,
         stormguard, index, bear, cash_rate, benchmark, ...).
 
     Returns
@@ -499,15 +499,15 @@ class FwptResult:
 
         ``attrs``: ``period`` (start point, last date) and ``sample`` (what is in or out of sample).
         """
-        from xlsector.metrics import count_trades, metrics
+        from xlsector.measures import count_trades, metrics_table
 
-        m_wf = metrics(
+        m_wf = metrics_table(
             self.returns,
             holdings=self.holdings,
             switches=count_trades(self.holdings),
             benchmark=self.benchmark_returns,
         )
-        m_in = metrics(
+        m_in = metrics_table(
             self.in_sample_returns,
             holdings=self.in_sample_holdings,
             switches=count_trades(self.in_sample_holdings),
@@ -628,7 +628,7 @@ def fwpt(
     4. **Stitching**: a tc adopted at the close of d governs the holdings from day d + delay + 1 on (the
        first holding its decision at d can set); the walk-forward holding of each day is that tc's
        holding on that day. Its net returns are recomputed from the stitched holdings with the same cost
-       (:func:`xlsector.backtest.returns_from_holdings`), so a tc change that changes the holding pays it.
+       (:func:`xlsector.backtesting.returns_from_holdings`), so a tc change that changes the holding pays it.
 
     Parameters
     ----------
@@ -642,10 +642,10 @@ def fwpt(
     defer : bool
         Defer a retune that would force an immediate trade (default True).
     grid : GridResult, optional
-        A precomputed ``backtest_many(prices, tcs, **strategy)`` to reuse (several tuning functions on
+        A precomputed ``run_backtest_grid(prices, tcs, **strategy)`` to reuse (several tuning functions on
         the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
     **strategy
-        Parameters of :func:`xlsector.backtest.backtest_many` (hysteresis, schedule, delay, cost_bp,
+        Parameters of :func:`xlsector.backtesting.backtest_many` (hysteresis, schedule, delay, cost_bp,
         stormguard, index, bear, cash_rate, benchmark, ...).
 
     Returns
@@ -654,7 +654,7 @@ def fwpt(
         Metrics after the born-on date only (out of sample), with the in-sample best tc and the benchmark
         over the same days.
     """
-    from xlsector.backtest import returns_from_holdings
+    from xlsector.backtesting import returns_from_holdings
 
     grid_tcs = _tcs(tcs)
     if isinstance(retune_days, bool) or not isinstance(retune_days, (int, np.integer)) or retune_days < 1:
@@ -761,7 +761,7 @@ def split_sample(
 
     One rotation run over the whole period (so the second half starts with warmed-up trends and the
     holdings the strategy really had); the halves split the backtest period's return days in two.
-    ``grid``: a precomputed ``backtest_many`` result to reuse (``tcs`` and ``strategy`` are then not used).
+    ``grid``: a precomputed ``run_backtest_grid`` result to reuse (``tcs`` and ``strategy`` are then not used).
 
     Returns
     -------
@@ -810,7 +810,7 @@ def progressive_tune(
 
     Tuning dates are days ``window, window + step, ...`` of the backtest period; the score is the
     cumulative log return over the ``window`` return days ending on the tuning date (its close).
-    ``grid``: a precomputed ``backtest_many`` result to reuse (``tcs`` and ``strategy`` are then not used).
+    ``grid``: a precomputed ``run_backtest_grid`` result to reuse (``tcs`` and ``strategy`` are then not used).
 
     Returns
     -------

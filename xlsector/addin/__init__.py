@@ -8,10 +8,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xlsector._lazy import export_lazily
 
-_EXPORTS = {
+_EXPORTS: dict[str, str] = {
     "refresh_book": "xlsector.addin.refresh",
     "refresh_workbook": "xlsector.addin.refresh",
     "main": "xlsector.addin.refresh",
@@ -21,17 +20,6 @@ _EXPORTS = {
     "build_manifest": "xlsector.addin.build",
 }
 
-__all__ = ["FileBook", "XlwingsBook", "build_addin", "build_manifest", "main", "refresh_book", "refresh_workbook"]
+__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xlsector.addin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+export_lazily(__name__, _EXPORTS)

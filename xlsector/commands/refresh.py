@@ -34,10 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from xlsector.data.refresh import refresh
+    from xlsector.data.refresh import refresh_file
 
     tickers = [t for t in (args.tickers or "").split(",") if t.strip()] or None
-    report = refresh(
+    report = refresh_file(
         args.workbook,
         tickers=tickers,
         start=args.start,

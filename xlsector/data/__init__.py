@@ -18,7 +18,7 @@ _EXPORTS: dict[str, str] = {
     "read_data_sheet": "xlsector.data.workbook",
     "validate_prices": "xlsector.data.validate",
     "download_prices": "xlsector.data.yahoo",
-    "refresh": "xlsector.data.refresh",
+    "refresh_file": "xlsector.data.refresh",
     "RefreshReport": "xlsector.data.refresh",
 }
 

@@ -333,7 +333,7 @@ def refresh_workbook(
     return report
 
 
-def refresh(
+def refresh_file(
     workbook_path: str | os.PathLike[str],
     *,
     tickers: list[str] | None = None,

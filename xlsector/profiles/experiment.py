@@ -267,12 +267,12 @@ def _selection(returns: pd.Series, select_until: pd.Timestamp | None, experiment
 
 
 def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None) -> dict[str, float]:
-    from xlsector.metrics import metrics
+    from xlsector.measures import metrics_table
     from xlsector.profiles.run import switches
 
     if len(returns) < 2:
         return {label: math.nan for label in TABLE_METRICS + ["Average leverage"]}
-    table = metrics(returns, holdings=holdings, switches=switches(holdings))
+    table = metrics_table(returns, holdings=holdings, switches=switches(holdings))
     out = {
         label: float(table.at[label, "strategy"]) if label in table.index else math.nan
         for label in TABLE_METRICS
@@ -314,13 +314,13 @@ def run_experiment(
 
     ``on_run(done, total)`` is called after each run (progress bar).
     """
-    from xlsector.metrics import DEFINITIONS
+    from xlsector.measures import DEFINITIONS
     from xlsector.profiles.run import run_profile
 
     label, higher = RANK_METRICS[experiment.rank_by]
     base = experiment.base
     if isinstance(vix, pd.Series) and len(prices.index):
-        from xlsector.momentum import _column
+        from xlsector.momentum_rotation import _column
 
         vix = _column(prices, vix, "vix")  # align once (one warning), not in every run
     start = experiment.start or base.start

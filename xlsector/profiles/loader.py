@@ -12,7 +12,7 @@ A profile is one TOML file ``<name>.toml``::
     start = "2000-01-01"                  # optional reported period
     end = "2024-12-31"
 
-    [params]                              # keyword arguments of momentum_backtest / backtest
+    [params]                              # keyword arguments of run_momentum_backtest / backtest
     lookback = 126
     leverage = 1.25
 """
@@ -56,7 +56,7 @@ TOP_KEYS = {
     "end",
     "params",
 }
-#: Parameters a momentum profile may set in [params] (keyword arguments of momentum_backtest).
+#: Parameters a momentum profile may set in [params] (keyword arguments of run_momentum_backtest).
 MOMENTUM_PARAMS = {
     "lookback",
     "top_k",

@@ -15,7 +15,7 @@ __all__ = ["ProfileRun", "columns_needed", "run_profile", "switches"]
 
 def switches(holdings: pd.Series) -> int:
     """Changes of holding after the initial buy: a series starting in CASH does not count its first entry."""
-    from xlsector.metrics import count_trades
+    from xlsector.measures import count_trades
 
     changes = count_trades(holdings)
     return max(changes - 1, 0) if len(holdings) and holdings.iloc[0] == "CASH" else changes
@@ -34,10 +34,10 @@ class ProfileRun:
     @property
     def table(self) -> pd.DataFrame:
         """xlsector.metrics table (strategy, benchmark, definition) over the reported period."""
-        from xlsector.metrics import metrics
+        from xlsector.measures import metrics_table
 
         lev = getattr(self.result, "leverage", None)
-        return metrics(
+        return metrics_table(
             self.returns,
             holdings=self.holdings,
             switches=switches(self.holdings),
@@ -97,7 +97,7 @@ def run_profile(
     start = start or profile.start
     try:
         if profile.strategy == "momentum":
-            from xlsector.momentum import momentum_backtest
+            from xlsector.momentum_rotation import run_momentum_backtest
 
             vix_input: str | pd.Series | None = None
             if profile.vix and profile.vix in prices.columns:
@@ -109,7 +109,7 @@ def run_profile(
                     f"profile {profile.name} ({profile.path}) uses VIX leverage but no VIX closes were given: "
                     f"add a {profile.vix or '^VIX'!r} column to the prices or pass --vix FILE"
                 )
-            result = momentum_backtest(
+            result = run_momentum_backtest(
                 prices,
                 funds=funds,
                 benchmark=profile.benchmark,
@@ -120,10 +120,10 @@ def run_profile(
             )
             return ProfileRun(profile, result, result.returns, result.holdings, result.benchmark_returns)
 
-        from xlsector.backtest import backtest
+        from xlsector.backtesting import run_backtest
 
         data = prices if profile.end is None else prices.loc[: pd.Timestamp(profile.end)]
-        result = backtest(
+        result = run_backtest(
             data[funds],
             index=data[profile.index] if profile.index else None,
             bear=data[list(profile.bear)] if profile.bear else None,

@@ -9,16 +9,15 @@ in the saved file), :mod:`render` (the pipeline).
 
 from __future__ import annotations
 
-__all__ = ["RenderReport", "build_template", "render_workbook", "write_template"]
+from xlsector._lazy import export_lazily
 
+_EXPORTS: dict[str, str] = {
+    "RenderReport": "xlsector.workbook.render",
+    "render_workbook": "xlsector.workbook.render",
+    "build_template": "xlsector.workbook.template",
+    "write_template": "xlsector.workbook.template",
+}
 
-def __getattr__(name: str):
-    if name in ("RenderReport", "render_workbook"):
-        from xlsector.workbook import render
+__all__ = sorted(_EXPORTS)
 
-        return getattr(render, name)
-    if name in ("build_template", "write_template"):
-        from xlsector.workbook import template
-
-        return getattr(template, name)
-    raise AttributeError(f"module 'xlsector.workbook' has no attribute {name!r}")
+export_lazily(__name__, _EXPORTS)

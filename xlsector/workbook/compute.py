@@ -81,7 +81,7 @@ def theory(funds: pd.DataFrame, tc: float, k: float) -> dict[str, Any]:
 
 def hysteresis_example(inputs: Inputs, main: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Two funds' trends around the index's worst drawdown, the pair's rotation, its hurdle and trades."""
-    from xlsector.backtest import backtest
+    from xlsector.backtesting import run_backtest
     from xlsector.trend import ema2
 
     index = inputs.index.dropna()
@@ -100,7 +100,7 @@ def hysteresis_example(inputs: Inputs, main: Any, params: dict[str, Any]) -> dic
             pair.append(str(name))
     prices = inputs.funds[pair]
     kwargs = {key: value for key, value in params.items() if key not in ("stormguard", "shift")}
-    result = backtest(prices, **kwargs)
+    result = run_backtest(prices, **kwargs)
     trends = ema2(prices, params["tc"], k=params["k"])
     h = params["hysteresis"]
     decay = params["decay"] or params["tc"]
@@ -134,13 +134,13 @@ def hysteresis_example(inputs: Inputs, main: Any, params: dict[str, Any]) -> dic
 
 def compute(inputs: Inputs, settings: Settings) -> Computed:
     """Run the core for every computed sheet."""
-    from xlsector.backtest import backtest
+    from xlsector.backtesting import run_backtest
     from xlsector.rotation import stormguard
     from xlsector.trend import ema2
 
     t0 = time.perf_counter()
     params = strategy_params(settings)
-    main = backtest(
+    main = run_backtest(
         inputs.funds,
         index=inputs.index,
         bear=inputs.bear,
@@ -224,9 +224,9 @@ def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[s
     strategy = tuning_strategy(inputs, params)
     funds = inputs.funds
     born_on = settings["BornOn"]
-    from xlsector.backtest import backtest_many
+    from xlsector.backtesting import run_backtest_grid
 
-    grid = backtest_many(funds, tcs, **strategy)  # one run of every tc, shared by the four tuning calls
+    grid = run_backtest_grid(funds, tcs, **strategy)  # one run of every tc, shared by the four tuning calls
     chart = trend_chart(funds, grid=grid)
     split = split_sample(funds, grid=grid)
     try:

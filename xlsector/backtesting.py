@@ -33,30 +33,28 @@ import pandas as pd
 
 from xlsector import _kernels
 from xlsector.errors import DataError, DataQualityWarning, ParameterError
-from xlsector.rotation import STORMGUARD_MODES, Strategy, decision_days, month_ends, stormguard_arrays
+from xlsector.params import Strategy
+from xlsector.rotation import decision_days, month_ends, stormguard_arrays
 from xlsector.trend import ffill, price_array, price_spans, returns_array
 
 CASH = "CASH"
 
 
 @dataclass(frozen=True)
-class Inputs:
-    """Everything the kernel needs, prepared once from pandas objects (reused across trend constants)."""
+class RotationInputs:
+    """Everything a backtest needs, prepared once from pandas objects (reused across trend constants)."""
 
     dates: pd.Index
-    assets: list[str]
-    n_bull: int
-    returns: np.ndarray  # days × assets, NaN-free; last column is cash
-    penalty: np.ndarray  # days × funds: 0 where a fund may be picked, INELIGIBLE where not
-    start: int
-    decision: np.ndarray
-    month_end: np.ndarray
-    sg_bull: np.ndarray
-    sg_mode: int
+    assets: list[str]  # funds, bear funds, then CASH: the columns of setup.returns
+    setup: _kernels.RotationSetup  # the kernel's record
     strategy: Strategy
     benchmark: Callable[[], np.ndarray]  # daily returns of the benchmark over all days, computed on demand
     benchmark_label: str
     cash_returns: np.ndarray
+
+    @property
+    def start(self) -> int:
+        return self.setup.start
 
 
 def prepare(
@@ -67,7 +65,7 @@ def prepare(
     bear: pd.DataFrame | None = None,
     cash_rate: float | pd.Series | None = None,
     benchmark: pd.Series | str | None = None,
-) -> Inputs:
+) -> RotationInputs:
     """Validate the data and build the kernel's arrays (see the module docstring for the rules)."""
     if isinstance(prices, pd.Series):
         prices = prices.to_frame()
@@ -112,7 +110,7 @@ def prepare(
     all_returns = np.empty((n_days, fund_values.shape[1] + 1))
     returns_array(fund_values, before=0.0, spans=spans, out=all_returns[:, :-1])
     all_returns[:, -1] = cash_returns
-    sg_mode = STORMGUARD_MODES[strategy.stormguard]
+    sg_mode = strategy.stormguard_mode
     sg_bull = np.ones(len(dates), bool)
     if sg_mode:
         if index is None:
@@ -120,13 +118,15 @@ def prepare(
         index_values = price_array(_align(index, dates, "index"), "index")[:, 0]
         sg_bull = stormguard_arrays(index_values, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)[1]
     bench, label = _benchmark(benchmark, prices, values, start)
-    return Inputs(
-        dates=dates, assets=names + [CASH], n_bull=n_bull, returns=all_returns, penalty=penalty,
-        start=start, decision=decision_days(dates, strategy.schedule),
-        month_end=month_ends(dates) if sg_mode == 1 else np.zeros(n_days, bool),
-        sg_bull=sg_bull, sg_mode=sg_mode, strategy=strategy, benchmark=bench, benchmark_label=label,
-        cash_returns=cash_returns,
+    setup = _kernels.RotationSetup(
+        returns=all_returns, penalty=penalty, n_bull=int(n_bull), k=float(strategy.k),
+        hysteresis=float(strategy.hysteresis), decision=decision_days(dates, strategy.schedule),
+        month_end=month_ends(dates) if sg_mode == 1 else np.zeros(n_days, bool), sg_bull=sg_bull,
+        sg_mode=int(sg_mode), aqr_days=int(strategy.aqr_days), min_hold=int(strategy.min_hold),
+        delay=int(strategy.delay), cost=float(strategy.cost), start=int(start),
     )
+    return RotationInputs(dates=dates, assets=names + [CASH], setup=setup, strategy=strategy, benchmark=bench,
+                          benchmark_label=label, cash_returns=cash_returns)
 
 
 def _align(frame: pd.Series | pd.DataFrame, dates: pd.Index, name: str) -> pd.Series | pd.DataFrame:
@@ -189,13 +189,8 @@ def _benchmark(benchmark, prices: pd.DataFrame, values: np.ndarray, start: int):
     return (lambda: returns_array(bench_values, before=0.0)[:, 0]), label
 
 
-def run_kernel(inputs: Inputs, tcs: np.ndarray, decays: np.ndarray):
-    s = inputs.strategy
-    return _kernels.rotate(
-        inputs.returns, inputs.penalty, inputs.n_bull, tcs, s.k, s.hysteresis, decays, inputs.decision,
-        inputs.month_end, inputs.sg_bull, inputs.sg_mode, s.aqr_days, s.min_hold, s.delay, s.cost_bp / 1e4,
-        inputs.start,
-    )
+def run_kernel(inputs: RotationInputs, tcs: np.ndarray, decays: np.ndarray):
+    return _kernels.rotate(inputs.setup, tcs, decays)
 
 
 def returns_from_holdings(holdings: np.ndarray, asset_returns: np.ndarray, cost_bp: float) -> np.ndarray:
@@ -216,7 +211,7 @@ def returns_from_holdings(holdings: np.ndarray, asset_returns: np.ndarray, cost_
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """One backtest over the period starting on its first eligible day (see :mod:`xlsector.backtest`).
+    """One backtest over the period starting on its first eligible day (see :mod:`xlsector.backtesting`).
 
     All Series share the period's dates. ``returns`` are net daily strategy returns (0 on the first
     day), ``equity`` is 1.0 on the first day, ``holdings`` names the asset earning each day's return
@@ -269,14 +264,14 @@ class BacktestResult:
 
     def metrics(self) -> pd.DataFrame:
         """SPEC §5 metrics of the strategy and the benchmark over the same days, each with its definition."""
-        from xlsector.metrics import metrics
+        from xlsector.measures import metrics_table
 
         rf = pd.Series(self.cash_net, index=self.dates) if self.cash_net.any() else None
-        return metrics(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
+        return metrics_table(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
                        benchmark=self.benchmark_returns)
 
 
-def backtest(
+def run_backtest(
     prices: pd.DataFrame,
     *,
     index: pd.Series | None = None,
@@ -309,7 +304,7 @@ def backtest(
     return result_for(inputs, params)
 
 
-def result_for(inputs: Inputs, params: Strategy) -> BacktestResult:
+def result_for(inputs: RotationInputs, params: Strategy) -> BacktestResult:
     holdings, net, switches, _ = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
     s = inputs.start
     return BacktestResult(
@@ -350,7 +345,7 @@ class GridResult:
         return _from_start(self.benchmark_daily(), self.start)
 
 
-def backtest_many(
+def run_backtest_grid(
     prices: pd.DataFrame,
     tcs: Iterable[float] = range(2, 201),
     *,
@@ -363,10 +358,10 @@ def backtest_many(
     """Run :func:`backtest` for every trend constant in ``tcs`` at once (one compiled pass).
 
     ``strategy`` must not contain ``tc``; ``decay`` (None = each run's own tc) applies to every run.
-    Row m of every output equals ``backtest(prices, tc=tcs[m], ...)`` exactly.
+    Row m of every output equals ``run_backtest(prices, tc=tcs[m], ...)`` exactly.
     """
     if "tc" in strategy:
-        raise ParameterError("backtest_many takes tcs=, not tc=")
+        raise ParameterError("run_backtest_grid takes tcs=, not tc=")
     grid = np.asarray(list(tcs), dtype=float)
     if grid.ndim != 1 or grid.size == 0:
         raise ParameterError("tcs must be a non-empty list of trend constants")
@@ -378,11 +373,11 @@ def backtest_many(
     decays = grid if base.decay is None else np.full(grid.size, base.decay)
     holdings, net, switches, targets = run_kernel(inputs, grid, decays)
     s = inputs.start
-    asset_returns = inputs.returns[s:].copy()
+    asset_returns = inputs.setup.returns[s:].copy()
     asset_returns[0] = 0.0
     return GridResult(
         tcs=grid, dates=inputs.dates[s:], assets=inputs.assets, holdings=holdings, targets=targets, returns=net,
-        switches=switches, asset_returns=asset_returns, decision=inputs.decision[s:], cost=base.cost_bp / 1e4,
+        switches=switches, asset_returns=asset_returns, decision=inputs.setup.decision[s:], cost=base.cost,
         strategy=base, benchmark_daily=inputs.benchmark, benchmark_label=inputs.benchmark_label,
         start=s,
     )

@@ -27,7 +27,7 @@ The model, day by day (all vectorised over days and funds):
    of the new exposure: ``r_net = (1 + r)(1 - c·traded) - 1``.
 
 The backtest period starts on the close at which the first position could be entered (first decision
-day with a signal, plus ``delay``); that first date is the start point of :mod:`xlsector.metrics`
+day with a signal, plus ``delay``); that first date is the start point of :mod:`xlsector.measures`
 (return 0, equity 1). ``start``/``end`` restrict the reported period; data before ``start`` still warms
 up the signals, data after ``end`` is not used at all.
 """
@@ -46,7 +46,7 @@ import pandas as pd
 from xlsector.errors import DataError, DataQualityWarning, ParameterError
 from xlsector.rotation import decision_days
 
-__all__ = ["DEFAULT_VIX_BANDS", "LEVERAGE_RULES", "REBALANCE", "MomentumResult", "momentum_backtest"]
+__all__ = ["DEFAULT_VIX_BANDS", "LEVERAGE_RULES", "REBALANCE", "MomentumResult", "run_momentum_backtest"]
 
 CASH = "CASH"
 DAYS_PER_YEAR = 252
@@ -60,7 +60,7 @@ LeverageRule = Literal["fixed", "vix_bands", "vix_formula"]
 
 @dataclass(frozen=True)
 class MomentumResult:
-    """Result of :func:`momentum_backtest` over its period (first date = start point, return 0).
+    """Result of :func:`run_momentum_backtest` over its period (first date = start point, return 0).
 
     Attributes
     ----------
@@ -98,12 +98,12 @@ class MomentumResult:
     def metrics(self, *, rf: float | pd.Series | None = None) -> pd.DataFrame:
         """SPEC §5 metrics table (labelled, with definitions), with the benchmark over the same days.
 
-        "Average leverage" here is the mean over *all* return days (0 in cash), as :mod:`xlsector.metrics`
+        "Average leverage" here is the mean over *all* return days (0 in cash), as :mod:`xlsector.measures`
         defines it; :attr:`average_leverage` is the mean over the invested days.
         """
-        from xlsector.metrics import metrics
+        from xlsector.measures import metrics_table
 
-        return metrics(
+        return metrics_table(
             self.returns,
             rf=rf,
             holdings=self.holdings,
@@ -194,7 +194,7 @@ def _column(prices: pd.DataFrame, value: str | pd.Series | None, name: str) -> p
 # ---------------------------------------------------------------------------------------- backtest
 
 
-def momentum_backtest(
+def run_momentum_backtest(
     prices: pd.DataFrame,
     *,
     funds: Sequence[str] | None = None,

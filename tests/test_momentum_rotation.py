@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xlsector.errors import DataQualityWarning, ParameterError
-from xlsector.metrics import cagr
-from xlsector.momentum import momentum_backtest
+from xlsector.measures import cagr
+from xlsector.momentum_rotation import run_momentum_backtest
 
 DATES = pd.bdate_range("2024-01-01", periods=6)
 HAND = pd.DataFrame(
@@ -24,7 +24,7 @@ HAND = pd.DataFrame(
 def test_hand_example_delay_0():
     # 1-day momentum: day1 B (+3% vs +1%), day2 B, day3 A (B fell), day4 A.
     # delay 0: the decision at day d's close earns from day d+1. Start point = day 1 (first signal).
-    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0)
+    r = run_momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0)
     assert r.returns.index[0] == DATES[1]
     # holdings[t] = asset earning day t's return; the start point holds nothing yet
     assert list(r.holdings) == ["CASH", "B", "B", "A", "A"]
@@ -36,7 +36,7 @@ def test_hand_example_delay_0():
 
 def test_hand_example_delay_1_and_costs():
     # delay 1: the decision at day 1 trades at day 2's close and earns from day 3
-    r = momentum_backtest(HAND, lookback=1, delay=1, slippage_bp=20, commission_bp=5)
+    r = run_momentum_backtest(HAND, lookback=1, delay=1, slippage_bp=20, commission_bp=5)
     assert r.returns.index[0] == DATES[2]
     assert list(r.holdings) == ["CASH", "B", "B", "A"]
     c = 25e-4  # entry from cash and the switch both pay (slippage + commission) on their first day
@@ -46,7 +46,7 @@ def test_hand_example_delay_1_and_costs():
 
 def test_top_k_equal_weight():
     prices = HAND.assign(C=[100, 100.5, 101, 101.5, 102, 102.5])
-    r = momentum_backtest(prices, lookback=1, top_k=2, delay=0, slippage_bp=0)
+    r = run_momentum_backtest(prices, lookback=1, top_k=2, delay=0, slippage_bp=0)
     # day 1 momentum: B 3%, A 1%, C 0.5% -> A and B, half each
     assert r.holdings.iloc[1] == "A+B"
     assert r.weights.iloc[1].tolist() == [0.5, 0.5, 0.0]
@@ -59,13 +59,13 @@ def _vix(values):
 
 def test_vix_band_table():
     vix = _vix([12, 17, 25, 40, 14.99, 15])
-    r = momentum_backtest(
+    r = run_momentum_backtest(
         HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0, leverage_rule="vix_bands"
     )
     # leverage decided at d from VIX(d), earned on d+1: days 2..5 use VIX of days 1..4
     np.testing.assert_allclose(r.leverage.to_numpy()[1:], [1.0, 0.8, 0.6, 1.2])
     bands = [(20, 2.0), (math.inf, 0.5)]
-    r2 = momentum_backtest(
+    r2 = run_momentum_backtest(
         HAND,
         lookback=1,
         delay=0,
@@ -80,7 +80,7 @@ def test_vix_band_table():
 
 def test_vix_formula_clipped():
     vix = _vix([10, 10, 30, 60, 20, 20])
-    r = momentum_backtest(
+    r = run_momentum_backtest(
         HAND,
         lookback=1,
         delay=0,
@@ -98,17 +98,17 @@ def test_vix_formula_clipped():
 
 def test_leverage_and_borrowing_cost():
     rate = 0.0252  # 0.0001 a day
-    r = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, leverage=2.0, borrow_rate=rate)
+    r = run_momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, leverage=2.0, borrow_rate=rate)
     expected_day2 = 2 * (106 / 103 - 1) - 1.0 * rate / 252
     assert r.returns.iloc[1] == pytest.approx(expected_day2, rel=1e-13)
-    half = momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, leverage=0.5, cash_rate=0.0252)
+    half = run_momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0, leverage=0.5, cash_rate=0.0252)
     assert half.returns.iloc[1] == pytest.approx(0.5 * (106 / 103 - 1) + 0.5 * 0.0001, rel=1e-13)
 
 
 def test_ma_filter_goes_to_cash_below_the_average():
     bench = pd.Series([100, 101, 102, 90, 91, 95], index=DATES, dtype=float)
     prices = HAND.assign(SPY=bench)
-    r = momentum_backtest(
+    r = run_momentum_backtest(
         prices, funds=["A", "B"], benchmark="SPY", lookback=1, delay=0, slippage_bp=0, ma_filter=2
     )
     # SMA2 on day 2 = 101.5 < 102: invested; day 3: 96 > 90: cash; day 4: 90.5 < 91: invested
@@ -120,15 +120,15 @@ def test_ma_filter_goes_to_cash_below_the_average():
 
 def test_bad_parameters():
     with pytest.raises(ParameterError, match="lookback must be a whole number >= 1, got 0"):
-        momentum_backtest(HAND, lookback=0)
+        run_momentum_backtest(HAND, lookback=0)
     with pytest.raises(ParameterError, match="fund 'Z' is not a column"):
-        momentum_backtest(HAND, funds=["A", "Z"])
+        run_momentum_backtest(HAND, funds=["A", "Z"])
     with pytest.raises(ParameterError, match="needs VIX closes"):
-        momentum_backtest(HAND, leverage_rule="vix_bands")
+        run_momentum_backtest(HAND, leverage_rule="vix_bands")
     with pytest.raises(ParameterError, match="rebalance must be one of"):
-        momentum_backtest(HAND, rebalance="hourly")
+        run_momentum_backtest(HAND, rebalance="hourly")
     with pytest.raises(ParameterError, match="vix_bands thresholds must increase"):
-        momentum_backtest(
+        run_momentum_backtest(
             HAND, lookback=1, vix=_vix([15] * 6), leverage_rule="vix_bands", vix_bands=[(20, 1), (10, 2)]
         )
 
@@ -159,8 +159,8 @@ def test_appending_future_rows_never_changes_past_holdings(cut, rebalance, delay
         delay=delay,
         ma_filter=30,
     )
-    full = momentum_backtest(prices, **kwargs)
-    short = momentum_backtest(prices.iloc[:cut], **kwargs)
+    full = run_momentum_backtest(prices, **kwargs)
+    short = run_momentum_backtest(prices.iloc[:cut], **kwargs)
     common = short.returns.index
     pd.testing.assert_series_equal(short.holdings, full.holdings.loc[common])
     np.testing.assert_array_equal(short.returns.to_numpy(), full.returns.loc[common].to_numpy())
@@ -171,7 +171,7 @@ def test_real_sector_etfs(etf_prices, shared_data):
     vix = pd.read_csv(shared_data / "vix_cboe_daily.csv", index_col="Date", parse_dates=True)["Close"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = momentum_backtest(
+        r = run_momentum_backtest(
             etf_prices,
             funds=funds,
             benchmark="SPY",
@@ -284,7 +284,7 @@ def test_vectorised_equals_naive_loop(rule, schedule, delay, top_k, ma):
     rng = np.random.default_rng(2)
     vix = pd.Series(rng.uniform(10, 45, len(prices)), index=prices.index)
     bands = [(15, 1.2), (20, 1.0), (30, 0.8), (math.inf, 0.6)]
-    fast = momentum_backtest(
+    fast = run_momentum_backtest(
         prices.assign(SPY=bench),
         funds=list("ABCD"),
         benchmark="SPY",

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlsector.errors import DataQualityWarning, ParameterError
-from xlsector.metrics import (
+from xlsector.measures import (
     DEFINITIONS,
     average_leverage,
     best_year,
@@ -31,7 +31,7 @@ from xlsector.metrics import (
     count_trades,
     exposure,
     max_drawdown,
-    metrics,
+    metrics_table,
     sharpe_ratio,
     sortino_ratio,
     total_return,
@@ -130,7 +130,7 @@ def test_hand_bps():
 
 
 def test_hand_table():
-    table = metrics(R, holdings=HOLD)
+    table = metrics_table(R, holdings=HOLD)
     assert list(table.columns) == ["strategy", "definition"]
     assert table.index.name == "metric"
     s = table["strategy"]
@@ -152,7 +152,7 @@ def test_hand_table():
 
 def test_table_switches_win_over_holdings_and_leverage_row():
     lev = pd.Series([1.0, 1.0, 2.0, 1.0], index=DATES)
-    table = metrics(R, holdings=HOLD, switches=5, leverage=lev)
+    table = metrics_table(R, holdings=HOLD, switches=5, leverage=lev)
     assert table.loc["Trades", "strategy"] == 5
     assert table.loc["Turnover (trades/yr)", "strategy"] == pytest.approx(5 * 365.25 / 366)
     assert table.loc["Average leverage", "strategy"] == pytest.approx(4 / 3)
@@ -298,8 +298,8 @@ def test_nan_returns_and_total_loss():
     lost = _series([0.0, 0.5, -1.0, 0.1])
     assert cagr(lost) == -1.0
     assert max_drawdown(lost) == -1.0
-    metrics(lost)  # no warning, no exception
-    table = metrics(_series([]))
+    metrics_table(lost)  # no warning, no exception
+    table = metrics_table(_series([]))
     assert table.loc["Days", "strategy"] == 0 and math.isnan(table.loc["CAGR", "strategy"])
 
 
@@ -322,11 +322,11 @@ def test_bad_input_messages():
     with pytest.raises(ParameterError, match="rf must be None, an annual rate"):
         sharpe_ratio(R, rf="2%")
     with pytest.raises(ParameterError, match="holdings must have exactly the same dates as returns"):
-        metrics(R, holdings=HOLD.iloc[1:])
+        metrics_table(R, holdings=HOLD.iloc[1:])
     with pytest.raises(ParameterError, match="holdings must name the asset held on every date"):
-        metrics(R, holdings=pd.Series(["A", None, "B", "B"], index=DATES))
+        metrics_table(R, holdings=pd.Series(["A", None, "B", "B"], index=DATES))
     with pytest.raises(ParameterError, match="switches must be a number >= 0, got -1"):
-        metrics(R, switches=-1)
+        metrics_table(R, switches=-1)
     with pytest.raises(ParameterError, match="switches must be a number >= 0"):
         turnover("many", R)
 
@@ -341,10 +341,10 @@ def test_benchmark_uses_exactly_the_strategy_days(seeded):
     rng = np.random.default_rng(3)
     wide = pd.date_range("2002-01-01", "2006-12-29", freq="B")  # starts before and ends after r
     bench = pd.Series(rng.normal(0.0003, 0.01, wide.size), index=wide)
-    table = metrics(r, benchmark=bench)
+    table = metrics_table(r, benchmark=bench)
     assert list(table.columns) == ["strategy", "benchmark", "definition"]
     same_days = bench.loc[r.index]  # its value on the start date is not used, as for the strategy
-    expected = metrics(same_days)["strategy"]
+    expected = metrics_table(same_days)["strategy"]
     pd.testing.assert_series_equal(table["benchmark"], expected, check_names=False)
     # and it differs from the benchmark's whole history
     assert table.loc["CAGR", "benchmark"] != pytest.approx(cagr(bench))
@@ -354,7 +354,7 @@ def test_benchmark_uses_exactly_the_strategy_days(seeded):
 def test_benchmark_on_another_calendar_warns_and_gives_nan():
     bench = pd.Series(0.01, index=DATES[[0, 1, 3]])  # lacks 2021-01-04
     with pytest.warns(DataQualityWarning, match="benchmark has no return on 1 of the strategy's 3"):
-        table = metrics(R, benchmark=bench, holdings=HOLD)
+        table = metrics_table(R, benchmark=bench, holdings=HOLD)
     assert math.isnan(table.loc["CAGR", "benchmark"])
     assert math.isnan(table.loc["Trades", "benchmark"])  # holdings rows do not apply to the benchmark
 
@@ -363,7 +363,7 @@ def test_benchmark_missing_only_on_start_date_is_fine():
     bench = pd.Series([0.01, 0.02, 0.03], index=DATES[1:])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table = metrics(R, benchmark=bench)
+        table = metrics_table(R, benchmark=bench)
     assert table.loc["Total return", "benchmark"] == pytest.approx(1.01 * 1.02 * 1.03 - 1)
 
 
@@ -403,8 +403,8 @@ def test_permuting_days_keeps_order_free_figures(x, random):
 def test_rescaling_prices_leaves_every_metric_unchanged(prices, scale):
     p = _series(prices)
     to_returns = lambda q: (q / q.shift() - 1).fillna(0.0)
-    a = metrics(to_returns(p))["strategy"].to_numpy()
-    b = metrics(to_returns(p * scale))["strategy"].to_numpy()
+    a = metrics_table(to_returns(p))["strategy"].to_numpy()
+    b = metrics_table(to_returns(p * scale))["strategy"].to_numpy()
     np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9, equal_nan=True)
 
 
@@ -424,7 +424,7 @@ def test_years_compound_to_the_whole_period_and_table_never_warns(x, freq):
     r = _series([0.0] + x, start="1999-11-15", freq=freq)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table = metrics(r, holdings=pd.Series("A", index=r.index), leverage=pd.Series(1.0, index=r.index))
+        table = metrics_table(r, holdings=pd.Series("A", index=r.index), leverage=pd.Series(1.0, index=r.index))
     years = yearly_returns(r)
     if x:
         assert np.prod(1 + years.to_numpy()) - 1 == pytest.approx(total_return(r), rel=1e-9, abs=1e-12)
@@ -451,7 +451,7 @@ def test_spy_buy_and_hold_cagr_matches_its_prices(etf_prices):
     assert cagr(r) == pytest.approx(direct, rel=1e-9)
     # plausible: the S&P 500 with dividends returned about 8 % a year over 1999-2024
     assert 0.06 < cagr(r) < 0.10
-    assert metrics(r).loc["CAGR", "strategy"] == cagr(r)
+    assert metrics_table(r).loc["CAGR", "strategy"] == cagr(r)
 
 
 def test_spy_max_drawdown_2007_2009_is_the_2008_crash(etf_prices):
@@ -471,26 +471,10 @@ def test_spy_benchmark_over_the_strategy_days(etf_prices):
     # XLK as the "strategy", SPY (full history from 1993) as the benchmark: same days only
     xlk = _returns_from_prices(etf_prices["XLK"].loc["2010-01-04":"2019-12-31"])
     spy_all = _returns_from_prices(etf_prices["SPY"].dropna())
-    table = metrics(xlk, benchmark=spy_all)
+    table = metrics_table(xlk, benchmark=spy_all)
     spy = etf_prices["SPY"].loc["2010-01-04":"2019-12-31"]
     direct = (spy.iloc[-1] / spy.iloc[0]) ** (365.25 / (spy.index[-1] - spy.index[0]).days) - 1
     assert table.loc["CAGR", "benchmark"] == pytest.approx(direct, rel=1e-9)
-
-
-# ----------------------------------------------------------------------------------------------------
-# the public name xlsector.metrics is the function even after the submodule is imported
-# (xlsector/__init__.py keeps it so; the module's names are imported with "from xlsector.metrics import")
-# ----------------------------------------------------------------------------------------------------
-
-
-def test_xlsector_metrics_is_callable_in_any_import_order():
-    code = (
-        "import pandas as pd, xlsector.metrics, xlsector;"
-        "r = pd.Series([0.0, 0.1], index=pd.to_datetime(['2020-01-01', '2020-01-02']));"
-        "t = xlsector.metrics(r); assert t.loc['Total return', 'strategy'] > 0.0999;"
-        "from xlsector.metrics import cagr; assert cagr(r) > 0"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_docs_table_shows_every_definition():

@@ -41,7 +41,7 @@ __all__ = [
     "count_trades",
     "exposure",
     "max_drawdown",
-    "metrics",
+    "metrics_table",
     "sharpe_ratio",
     "sortino_ratio",
     "total_return",
@@ -717,7 +717,7 @@ def _table(
     return out
 
 
-def metrics(
+def metrics_table(
     returns: pd.Series,
     *,
     rf: float | pd.Series | None = None,

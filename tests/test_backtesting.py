@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 import xlsector as xs
 from xlsector import _kernels
-from xlsector.backtest import Strategy, prepare, returns_from_holdings
+from xlsector.backtesting import prepare, returns_from_holdings
+from xlsector.params import Strategy
 from xlsector.errors import DataError, ParameterError
 
 from . import reference
@@ -39,7 +40,7 @@ def random_index(seed: int, days: int) -> pd.Series:
 def assert_matches_reference(prices, **params):
     index = params.pop("index", None)
     bear = params.pop("bear", None)
-    result = xs.backtest(prices, index=index, bear=bear, **params)
+    result = xs.run_backtest(prices, index=index, bear=bear, **params)
     hold, rets, trades = reference.rotation(prices, index=index, bear=bear, **params)
     assert list(result.holdings) == list(hold)
     assert result.switches == trades
@@ -80,7 +81,7 @@ def test_bear_universe_and_cash_rate_equal_reference():
     assert set(result.holdings) & {"BF0", "BF1"}, "the bear universe was never held"
 
     rate = pd.Series(0.03, index=prices.index)
-    with_cash = xs.backtest(prices, tc=10, stormguard="standard", shift=0.001, index=index, cash_rate=rate)
+    with_cash = xs.run_backtest(prices, tc=10, stormguard="standard", shift=0.001, index=index, cash_rate=rate)
     daily_cash = pd.Series(np.r_[0.0, np.full(599, 0.03 / 252)], index=prices.index)
     _, rets, _ = reference.rotation(prices, tc=10, stormguard="standard", shift=0.001, index=index,
                                        cash=daily_cash)
@@ -94,9 +95,7 @@ def test_numpy_fallback_equals_compiled_kernel():
     strategy = Strategy(tc=20, hysteresis=0.02, stormguard="quick", shift=0.002, schedule="week", min_hold=3)
     inputs = prepare(prices, strategy, index=index)
     tcs = np.arange(2, 60, dtype=float)
-    args = (inputs.returns, inputs.penalty, inputs.n_bull, tcs, strategy.k, strategy.hysteresis, tcs,
-            inputs.decision, inputs.month_end, inputs.sg_bull, inputs.sg_mode, strategy.aqr_days,
-            strategy.min_hold, strategy.delay, strategy.cost_bp / 1e4, inputs.start)
+    args = (inputs.setup, tcs, tcs)
     fast = _kernels.rotate(*args)
     vectorised = _kernels.rotate_numpy(*args)
     plain = _kernels.rotate_python(*args)
@@ -115,9 +114,9 @@ def test_numba_is_used_where_installed():
 def test_backtest_many_rows_equal_single_backtests():
     prices = random_prices(21, days=500)
     tcs = [2, 5, 9, 26, 120]
-    grid = xs.backtest_many(prices, tcs, hysteresis=0.015)
+    grid = xs.run_backtest_grid(prices, tcs, hysteresis=0.015)
     for row, tc in enumerate(tcs):
-        single = xs.backtest(prices, tc=tc, hysteresis=0.015)
+        single = xs.run_backtest(prices, tc=tc, hysteresis=0.015)
         np.testing.assert_array_equal(grid.returns[row], single.returns.to_numpy())
         assert [grid.assets[i] for i in grid.holdings[row]] == list(single.holdings)
         assert grid.switches[row] == single.switches
@@ -127,7 +126,7 @@ def test_backtest_many_rows_equal_single_backtests():
 
 def test_result_objects_are_consistent():
     prices = random_prices(3)
-    result = xs.backtest(prices, tc=20)
+    result = xs.run_backtest(prices, tc=20)
     assert result.returns.iloc[0] == 0.0 and result.equity.iloc[0] == 1.0
     np.testing.assert_allclose(result.equity.to_numpy(), np.cumprod(1 + result.returns.to_numpy()))
     trades = result.trades
@@ -151,7 +150,7 @@ def test_delay_means_the_new_holding_earns_from_day_d_plus_delay_plus_1():
     b[1:40] = 100 * np.cumprod(np.full(39, 1.0005))
     prices = pd.DataFrame({"A": a, "B": b}, index=dates)
     for delay in (0, 1):
-        result = xs.backtest(prices, tc=5, hysteresis=0.0, min_history=0, delay=delay)
+        result = xs.run_backtest(prices, tc=5, hysteresis=0.0, min_history=0, delay=delay)
         switch_day = result.trades.iloc[-1]["date"]
         assert result.trades.iloc[-1]["to"] == "B"
         assert switch_day == dates[40 + delay + 1]
@@ -159,7 +158,7 @@ def test_delay_means_the_new_holding_earns_from_day_d_plus_delay_plus_1():
 
 def test_hysteresis_reduces_switching():
     prices = random_prices(8, days=800, funds=6, late=False)
-    counts = [xs.backtest(prices, tc=10, hysteresis=h).switches for h in (0.0, 0.01, 0.05)]
+    counts = [xs.run_backtest(prices, tc=10, hysteresis=h).switches for h in (0.0, 0.01, 0.05)]
     assert counts[0] > counts[1] > counts[2]
 
 
@@ -179,8 +178,8 @@ def test_appending_future_rows_never_changes_past_holdings(seed, cut, tc, schedu
     index = random_index(seed, 300)
     params = dict(tc=tc, schedule=schedule, stormguard=stormguard, shift=0.002, delay=delay, hysteresis=0.01,
                   min_history=5)
-    full = xs.backtest(prices, index=index, **params)
-    past = xs.backtest(prices.iloc[:cut], index=index.iloc[:cut], **params)
+    full = xs.run_backtest(prices, index=index, **params)
+    past = xs.run_backtest(prices.iloc[:cut], index=index.iloc[:cut], **params)
     n = len(past.holdings)
     assert list(full.holdings.iloc[:n]) == list(past.holdings)
     np.testing.assert_allclose(full.returns.iloc[:n].to_numpy(), past.returns.to_numpy(), atol=1e-15)
@@ -191,21 +190,21 @@ def test_appending_future_rows_never_changes_past_holdings(seed, cut, tc, schedu
 def test_bad_parameters_name_the_argument():
     prices = random_prices(1)
     with pytest.raises(ParameterError, match="tc must be a number >= 1.*-3"):
-        xs.backtest(prices, tc=-3)
+        xs.run_backtest(prices, tc=-3)
     with pytest.raises(ParameterError, match="tc must be a number >= 1"):
-        xs.backtest(prices, tc=0)
+        xs.run_backtest(prices, tc=0)
     with pytest.raises(ParameterError, match="delay must be 0 or 1"):
-        xs.backtest(prices, delay=2)
+        xs.run_backtest(prices, delay=2)
     with pytest.raises(ParameterError, match="schedule must be one of"):
-        xs.backtest(prices, schedule="yearly")
+        xs.run_backtest(prices, schedule="yearly")
     with pytest.raises(ParameterError, match="unknown strategy parameter 'tcc'"):
-        xs.backtest(prices, tcc=3)
+        xs.run_backtest(prices, tcc=3)
     with pytest.raises(ParameterError, match="stormguard needs index"):
-        xs.backtest(prices, stormguard="standard")
+        xs.run_backtest(prices, stormguard="standard")
     with pytest.raises(ParameterError, match="hysteresis must be a number >= 0"):
-        xs.backtest(prices, hysteresis=-0.1)
+        xs.run_backtest(prices, hysteresis=-0.1)
     with pytest.raises(ParameterError, match="tcs must all be numbers >= 1"):
-        xs.backtest_many(prices, [5, 0.5])
+        xs.run_backtest_grid(prices, [5, 0.5])
 
 
 def test_bad_prices_name_the_rule_and_value():
@@ -213,24 +212,24 @@ def test_bad_prices_name_the_rule_and_value():
     bad = prices.copy()
     bad.iloc[10, 1] = -4.0
     with pytest.raises(DataError, match=r"prices must be > 0; column F1 has -4 on 2001-01-15"):
-        xs.backtest(bad)
+        xs.run_backtest(bad)
     with pytest.raises(DataError, match="sorted and unique; unsorted date"):
-        xs.backtest(prices.iloc[::-1])
+        xs.run_backtest(prices.iloc[::-1])
     with pytest.raises(DataError, match="duplicate date"):
-        xs.backtest(pd.concat([prices.iloc[:5], prices.iloc[4:]]))
+        xs.run_backtest(pd.concat([prices.iloc[:5], prices.iloc[4:]]))
     text = prices.astype(object)
     text.iloc[3, 0] = "n/a"
     with pytest.raises(DataError, match="numeric"):
-        xs.backtest(text)
+        xs.run_backtest(text)
     with pytest.raises(DataError, match="too few rows"):
-        xs.backtest(prices.iloc[:10])
+        xs.run_backtest(prices.iloc[:10])
 
 
 # ------------------------------------------------------------------------------------ real data
 
 def test_real_sector_etfs_backtest_is_sane(etf_prices, sp500_index):
     sectors = etf_prices[["XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY"]].loc["1998-12-22":"2024-12-31"]
-    result = xs.backtest(sectors, tc=20, hysteresis=0.01, stormguard="standard", index=sp500_index,
+    result = xs.run_backtest(sectors, tc=20, hysteresis=0.01, stormguard="standard", index=sp500_index,
                          benchmark=etf_prices["SPY"])
     # The first eligible day: the nine ETFs start 1998-12-22, plus min_history=22 market days.
     assert result.dates[0] == sectors.index[22]
@@ -249,7 +248,7 @@ def test_default_benchmark_is_equal_weight_buy_and_hold_of_the_funds_started_by_
     prices.iloc[30, 0] = np.nan  # a gap on the first day of the period (row 22 + min_history)
     prices.iloc[22, 0] = np.nan
     with np.errstate(all="raise"):
-        result = xs.backtest(prices, tc=10)
+        result = xs.run_backtest(prices, tc=10)
     filled = prices.ffill().loc[result.dates]
     expected = (filled / filled.iloc[0]).mean(axis=1)
     np.testing.assert_allclose(np.cumprod(1 + result.benchmark_returns.to_numpy()), expected.to_numpy(), rtol=1e-12)
