@@ -344,7 +344,7 @@ def test_fwpt_sheet_and_summary_equal_core(values, sample):
     assert _find(ws, "Born on (first tuning)") == walk.born_on.to_pydatetime()
     assert _find(ws, "Tuned tc now") == walk.current_tc
     assert _find(ws, "In-sample best tc (hindsight)") == walk.in_sample_tc
-    cagr = walk.metrics.loc["CAGR"]
+    cagr = walk.metrics().loc["CAGR"]
     assert _find(ws, "CAGR") == pytest.approx(cagr["walk_forward"], rel=1e-12)
     assert _find(ws, "CAGR", 2) == pytest.approx(cagr["in_sample_best"], rel=1e-12)
     assert _find(ws, "CAGR", 3) == pytest.approx(cagr["benchmark"], rel=1e-12)

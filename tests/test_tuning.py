@@ -251,17 +251,17 @@ def test_fwpt_stitched_path_without_tc_change_equals_that_tc():
     tail[0] = 0.0
     np.testing.assert_array_equal(fast.returns.to_numpy(), tail)
     np.testing.assert_array_equal(fast.in_sample_returns.to_numpy(), tail)
-    assert fast.metrics.loc["CAGR", "walk_forward"] == pytest.approx(cagr(fast.returns))
+    assert fast.metrics().loc["CAGR", "walk_forward"] == pytest.approx(cagr(fast.returns))
 
 
 def test_fwpt_metrics_are_out_of_sample_only():
     prices = synthetic()
     result = fwpt(prices, born_on="2005-01-10", tcs=SMALL_TCS)
     assert result.returns.index[0] == result.born_on >= pd.Timestamp("2005-01-10")
-    assert result.metrics.attrs["period"][0] == result.born_on
-    assert result.metrics.loc["Days", "walk_forward"] == len(result.returns) - 1
-    assert "out of sample" in result.metrics.attrs["sample"]
-    assert list(result.metrics.columns) == ["walk_forward", "in_sample_best", "benchmark", "definition"]
+    assert result.metrics().attrs["period"][0] == result.born_on
+    assert result.metrics().loc["Days", "walk_forward"] == len(result.returns) - 1
+    assert "out of sample" in result.metrics().attrs["sample"]
+    assert list(result.metrics().columns) == ["walk_forward", "in_sample_best", "benchmark", "definition"]
 
 
 # ------------------------------------------------------------------------------------------ FWPT: bad input

@@ -104,4 +104,4 @@ def test_functions_are_in_one_category_with_help_for_every_argument(addin_wrappe
 def test_the_package_module_name_works_too():
     # after `pip install xlsector`, "UDF Modules" may name udfs.xlsector_udfs instead
     out = generate("udfs.xlsector_udfs", "fwpt.xlsm")
-    assert 'EMA2_TREND = XLPy.CallUDF("udfs.xlsector_udfs", "EMA2_TREND", Array(prices, tc, k, header, dates), ThisWorkbook, Application.Caller)' in out["vba"]
+    assert 'EMA2_TREND = XLPy.CallUDF("udfs.xlsector_udfs", "EMA2_TREND", Array(prices, tc, k, header, dates, funds), ThisWorkbook, Application.Caller)' in out["vba"]

@@ -1,18 +1,19 @@
 """xlsector's Excel functions: thin xlwings wrappers over the core (SPEC §6). No maths here.
 
-Each function converts its cells (``xlsector.data.cells_to_prices`` for price ranges, the helpers below
-for single values), calls one core function and shapes the result into a value or a 2-D list that
-spills. A user error (bad trend constant, too little history, text in prices, ...) raises xlwings'
-``XlwingsError`` with a short message naming the argument: Excel shows it in the cell (Office.js runtimes
-show a #VALUE! error with the message; classic xlwings shows the text), never a dialog and never a
-wrong number.
+Each function converts its cells (``xlsector.data.cells_to_prices`` for price ranges,
+:func:`xlsector.contract.param_from_cell` for single values, with the parameter model's rules), calls one
+core function and shapes the result into a value or a 2-D list that spills. A user error (bad trend
+constant, too little history, text in prices, ...) raises xlwings' ``XlwingsError`` with a short message
+naming the argument: Excel shows it in the cell (Office.js runtimes show a #VALUE! error with the message;
+classic xlwings shows the text), never a dialog and never a wrong number.
 
 One module for every runtime
     * classic xlwings (Windows, COM): name this module in the "UDF Modules" setting (``xlsector_udfs``
       with the ``udfs/`` folder on the PYTHONPATH, or ``udfs.xlsector_udfs`` after ``pip install
       xlsector``) and click "Import Functions" (or use the xlsector add-in);
     * xlwings Server and xlwings Lite (Office.js): with ``XLWINGS_ON_SERVER=true`` the same ``xw.func``
-      / ``xw.arg`` decorators register these functions for the add-in's custom functions.
+      / ``xw.arg`` decorators register these functions for the add-in's custom functions;
+    * LibreOffice Calc: the xlsector extension calls the same functions (docs/libreoffice.md).
     On any other platform the decorators are no-ops and the functions are plain Python functions.
 
 Why ``EMA2_TREND`` and not ``EMA2``: Excel reads ``EMA2`` as the cell in column EMA, row 2 (columns go
@@ -23,15 +24,20 @@ Conventions
     * Price ranges may include a header row (fund names) and a date column (real dates or Excel serial
       numbers); both are detected (``header``/``dates`` arguments force them where offered). Blank
       cells are missing prices (a fund that has not started yet); text, booleans and error values in a
-      price cell are errors naming the cell.
+      price cell are errors naming the cell. ``funds`` picks columns of the range by name (commas or
+      semicolons; blank = every column), so one range over a whole data table serves every function.
+    * Side series — ``index``, ``bear``, ``cash_rate``, ``benchmark`` — are a range of their own or the
+      name(s) of columns of the price range (``"^GSPC"``, ``"TLT"``).
     * Single-value arguments accept a number, a one-cell range (``[[x]]`` from Office.js), numeric text
-      or a blank/omitted cell (= the default). An error value (``#N/A``) is reported, never defaulted.
+      or a blank/omitted cell (= the default stated in the argument's help, from xlsector's parameter
+      model). An error value (``#N/A``) is reported, never defaulted.
     * Row-aligned results (``EMA2_TREND``, ``EMA_TREND``, ``MOMENTUM``) have one column per fund and one
       row per data row of the input, plus a header row of fund names when the input had one; they omit
-      the date column so that the spill lines up with the prices when entered on the same rows. Empty
-      rows at the end of the input range are not repeated. Missing values (before a fund's first price)
-      are blank cells.
+      the date column so that the spill lines up with the prices when entered on the same rows. Missing
+      values (before a fund's first price) are blank cells.
     * Tables built from scratch (histories, metrics, trend chart, FWPT) always start with a header row.
+    * Results are cached by content (:mod:`udfs._cache`): ten cells over one price range parse it once,
+      and every tuning table over the same range and settings runs the tc grid once.
 
 Parameters are not type-annotated on purpose: xlwings reads annotations as converters.
 """
@@ -41,24 +47,25 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import xlwings as xw
 from xlwings import XlwingsError
 
-from xlsector.data.cells import cells_to_prices, excel_serial_to_datetime, is_excel_error
-from xlsector.errors import XlsectorError
+from udfs import _cache
+from xlsector.contract import describe_cell, is_blank, param_from_cell, split_tickers
+from xlsector.errors import ParameterError, XlsectorError
+from xlsector.params import MAX_GRID, Param, Strategy, TuningParams, param_of
 
 CATEGORY = "xlsector"
-DEFAULT_K = 22.0
 
 __all__ = [
     "BACKTEST_CAGR",
+    "BACKTEST_EQUITY",
     "BACKTEST_METRICS",
     "EMA2_TREND",
     "EMA2_WEIGHTS",
@@ -66,49 +73,59 @@ __all__ = [
     "EMA_WEIGHTS",
     "FWPT_TABLE",
     "MOMENTUM",
+    "PROGRESSIVE_TUNE",
     "SECTOR_PICK",
     "SECTOR_PICKS",
+    "SECTOR_SIGNAL",
+    "SPLIT_SAMPLE",
     "STORMGUARD_HISTORY",
     "STORMGUARD_STATE",
     "TREND_CHART",
 ]
 
 # ---------------------------------------------------------------------------------------------------
-# argument help shown by Excel (one place, so every function describes an argument the same way)
+# argument help shown by Excel: the parameter model's help for strategy and tuning parameters, these
+# for the arguments only the Excel functions have
 # ---------------------------------------------------------------------------------------------------
 
-DOC = {
+_OWN_DOC = {
     "prices": "Price range: one column per fund, optional header row of names and date column (dates or serials).",
-    "tc": "Trend constant in market days (>= 1), e.g. 50.",
-    "k": "Scale of the trend (default 22; 21 in the source paper).",
+    "funds": "Columns of prices to use, by name (commas or semicolons); blank = every column.",
     "header": "TRUE if the first row holds fund names, FALSE if not; blank = detect.",
     "dates": "TRUE if the first column holds dates, FALSE if not; blank = detect.",
     "ages": "Number of ages N (ages 0..N-1, default 250) or a range of ages in market days (0 = today).",
     "days": "Look-back in market days (whole number >= 1), e.g. 126.",
-    "hysteresis": "Bonus for the fund just bought, trend units (default 0.01 = 1%); 0 = off.",
-    "index": "S&P 500 price index range (one column, optional header/dates) for StormGuard.",
-    "stormguard": "StormGuard mode: off (default), standard (month ends) or quick.",
+    "index": "S&P 500 price index for StormGuard: a one-column range, or its column name in prices.",
+    "column": "Column of index to use, by name, when index has several columns; blank = the only one.",
     "as_of": "Date (or serial) to report; blank = the last row.",
-    "schedule": "Decision days: daily (default), week or month.",
-    "delay": "Days from decision to trade: 0 or 1 (default 1).",
-    "cost_bp": "Cost per switch in basis points (default 10).",
-    "min_hold": "Minimum market days to hold a fund (default 0).",
-    "min_history": "Market days of prices a fund needs before it can be picked (default 22).",
-    "decay": "Decay constant of the hysteresis bonus in market days; blank = tc.",
-    "shift": "StormGuard band around 0, trend units (default 0.005 = 0.5%).",
-    "bear": "Optional price range of bear-market funds held in StormGuard's bear state (else cash).",
+    "bear": "Bear-market funds held in StormGuard's bear state (else cash): a range, or column names in prices.",
     "daily": "TRUE: one row per day; FALSE (default): one row per change of holding.",
-    "sg_tc": "Trend constant of the StormGuard indicator (default 50).",
-    "cash_rate": "Annual cash rate in percent (e.g. 2), or a one-column range of it; blank = 0.",
-    "benchmark": "Benchmark: a fund name in prices or a price range; blank = equal-weight buy-and-hold.",
+    "detail": "TRUE adds the target, the hurdle and each fund's trend per row (with daily=TRUE).",
+    "start": "First date to list; blank = the start of the backtest.",
+    "cash_rate": "Annual cash rate in percent (e.g. 2), a range of it, or its column name in prices; blank = 0.",
+    "benchmark": "Benchmark: a column name in prices or a price range; blank = equal-weight buy-and-hold.",
     "with_benchmark": "TRUE adds the benchmark's figures as a last column (default FALSE).",
-    "tc_min": "Smallest trend constant of the chart (default 2).",
-    "tc_max": "Largest trend constant of the chart (default 200).",
-    "tc_step": "Step between trend constants (default 1).",
-    "half_life": "Half-life in market days weighting the score toward recent days; blank = plain score.",
-    "born_on": "Born-on date of the walk-forward; blank = five years after the data start.",
-    "retune_days": "Market days between retunes (default 125).",
+    "every": "Sampling of the rows: day, week (default) or month (the last market day of each).",
+    "part": "Which table: see the function's help (blank = the main one).",
+    "window": "Market days each progressive tuning looks back (default 250).",
+    "step": "Market days between progressive tunings (default 125).",
+    "sg_tc": param_of(Strategy, "sg_tc").help,
 }
+
+
+def _doc(name: str) -> str:
+    if name in _OWN_DOC:
+        return _OWN_DOC[name]
+    for cls in (Strategy, TuningParams):
+        if name in cls.names():
+            p = param_of(cls, name)
+            return f"{p.help} Default {p.describe_default()}."
+    raise KeyError(name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# registration with xlwings
+# ---------------------------------------------------------------------------------------------------
 
 
 def _excel_function(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,12 +172,12 @@ class _OfficeJsCells(xw.conversion.Converter):
 
     @staticmethod
     def read_value(value: Any, options: dict[str, Any]) -> Any:
-        if not isinstance(value, (list, tuple)):
+        if not isinstance(value, list | tuple):
             return [[_officejs_cell(value)]]
-        if not value or not isinstance(value[0], (list, tuple)):
+        if not value or not isinstance(value[0], list | tuple):
             value = [value]  # a single row
         if not all(type(row) is list for row in value):
-            value = [list(row) if isinstance(row, (list, tuple)) else [row] for row in value]
+            value = [list(row) if isinstance(row, list | tuple) else [row] for row in value]
         if set(map(type, chain.from_iterable(value))) <= _PLAIN:  # the common case, checked in C
             return value
         return [row if set(map(type, row)) <= _PLAIN else [_officejs_cell(v) for v in row] for row in value]
@@ -175,7 +192,7 @@ class _OfficeJsCells(xw.conversion.Converter):
         def cell(v: Any) -> Any:
             if v is None:
                 return ""
-            if isinstance(v, (dt.date, dt.datetime)):
+            if isinstance(v, dt.date | dt.datetime):
                 return datetime_to_formatted_number(v, options.get("date_format"), options.get("runtime", "1.4"))
             return v
 
@@ -185,30 +202,31 @@ class _OfficeJsCells(xw.conversion.Converter):
         return [row if set(map(type, row)) <= _READY else [cell(v) for v in row] for row in rows]
 
 
-def _register(*arg_names: str, range_args: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Apply ``xw.func`` + one ``xw.arg`` per parameter: ranges as 2-D lists, error cells as "#N/A" text.
+#: Arguments that take a range (2-D list) rather than a single value in classic xlwings.
+_RANGE_ARGS = frozenset({"prices", "index", "bear", "ages", "cash_rate", "benchmark"})
 
-    Classic xlwings converts with its default reader (``ndim=2`` for ranges, ``err_to_str``); the Office.js
-    runtimes with :class:`_OfficeJsCells` (every argument as a 2-D list, single values unwrapped by the
-    conversion helpers below; results written by the same class).
-    """
 
-    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        f = _excel_function(f)
-        for name in reversed(arg_names):
-            options: dict[str, Any] = {"doc": DOC[name]}
-            if _OFFICEJS:
-                options["convert"] = _OfficeJsCells
-            else:
-                options["err_to_str"] = True
-                if name in range_args:
-                    options["ndim"] = 2
-            f = xw.arg(name, **options)(f)
+def _register(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``xw.func`` + one ``xw.arg`` per parameter (its help from :func:`_doc`): ranges as 2-D lists, error
+    cells as "#N/A" text. Classic xlwings converts with its default reader (``ndim=2`` for ranges,
+    ``err_to_str``); the Office.js runtimes with :class:`_OfficeJsCells` (every argument as a 2-D list,
+    single values unwrapped by the conversion helpers below; results written by the same class)."""
+    import inspect
+
+    names = list(inspect.signature(f).parameters)
+    f = _excel_function(f)
+    for name in reversed(names):
+        options: dict[str, Any] = {"doc": _doc(name)}
         if _OFFICEJS:
-            f = xw.ret(_OfficeJsCells)(f)
-        return xw.func(category=CATEGORY)(f)
-
-    return decorate
+            options["convert"] = _OfficeJsCells
+        else:
+            options["err_to_str"] = True
+            if name in _RANGE_ARGS:
+                options["ndim"] = 2
+        f = xw.arg(name, **options)(f)
+    if _OFFICEJS:
+        f = xw.ret(_OfficeJsCells)(f)
+    return xw.func(category=CATEGORY)(f)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -220,150 +238,154 @@ _REQUIRED = object()
 
 def _unwrap(value: Any) -> Any:
     """``[[x]]``, ``[x]`` or a one-element array -> ``x``; anything larger is returned unchanged."""
-    while isinstance(value, (list, tuple)) and len(value) == 1:
+    while isinstance(value, list | tuple) and len(value) == 1:
         value = value[0]
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(-1)[0]
     return value
 
 
-def _is_blank(value: Any) -> bool:
-    """None, empty text, NaN, or an empty list (an empty range) count as a blank cell."""
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, float) and math.isnan(value)
-    ) or (isinstance(value, (list, tuple)) and all(_is_blank(v) for v in value))
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return "TRUE" if value else "FALSE"
-    if is_excel_error(value):
-        return f"the error value {value.strip()}"
-    if isinstance(value, str):
-        return f"the text {value[:40]!r}"
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "a range of several cells"
-    if isinstance(value, (dt.date, np.datetime64)):
-        return f"the date {pd.Timestamp(value).date()}"
-    return repr(value)
-
-
-def _number(value: Any, name: str, default: Any = _REQUIRED, *, whole: bool = False) -> Any:
-    """One number from a cell; blank -> ``default`` (required if none). Range rules are the core's."""
+def _blank(value: Any) -> bool:
+    """A blank cell, or an empty or all-blank range: the argument counts as omitted."""
     value = _unwrap(value)
-    if _is_blank(value):
+    if isinstance(value, list | tuple):
+        return all(_blank(v) for v in value)
+    return is_blank(value)
+
+
+def _param(p: Param, value: Any, default: Any = None) -> Any:
+    """One parameter from a cell by the parameter model's rule; blank -> ``default`` (None: the model's)."""
+    value = _unwrap(value)
+    if _blank(value):
         if default is _REQUIRED:
-            raise XlwingsError(f"{name} is required")
-        return default
-    if isinstance(value, str) and not is_excel_error(value):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise XlwingsError(f"{name} must be a number, got {_describe(value)}") from None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise XlwingsError(f"{name} must be a number, got {_describe(value)}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise XlwingsError(f"{name} must be a finite number, got {value!r}")
-    if whole:
-        if not number.is_integer():
-            raise XlwingsError(f"{name} must be a whole number, got {value!r}")
-        if abs(number) > 1e9:  # no count of market days is this large; numpy indices overflow beyond
-            raise XlwingsError(f"{name} must be a whole number of days below 1e9, got {value!r}")
-        return int(number)
-    return number
+            raise XlwingsError(f"{p.label or p.name} is required")
+        if default is not None:
+            return default
+    try:
+        return param_from_cell(p, value)
+    except ParameterError as exc:
+        raise XlwingsError(str(exc)) from None
 
 
-def _text(value: Any, name: str, default: str | None, choices: tuple[str, ...]) -> str | None:
-    """One option word from a cell (case-insensitive); blank -> ``default``."""
-    value = _unwrap(value)
-    if _is_blank(value):
-        return default
-    if isinstance(value, str) and not is_excel_error(value) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise XlwingsError(f"{name} must be one of {', '.join(choices)}, got {_describe(value)}")
+def _strategy_param(name: str, value: Any, default: Any = None) -> Any:
+    return _param(param_of(Strategy, name), value, default)
+
+
+def _number(value: Any, name: str, default: Any = _REQUIRED, *, whole: bool = False, low: float = -math.inf) -> Any:
+    """A number argument that is not a model parameter (days, ages, window): same cell rules."""
+    p = Param(name=name, default=None if default is _REQUIRED else default, help="",
+              kind="whole" if whole else "number", low=low, high=1e9 if whole else math.inf,
+              optional=default is None)
+    if whole and not _blank(value):
+        number = _unwrap(value)
+        if isinstance(number, float | int) and not isinstance(number, bool) and abs(number) > 1e9:
+            raise XlwingsError(f"{name} must be a whole number of days below 1e9, got {number!r}")
+    return _param(p, value, default)
 
 
 def _flag(value: Any, name: str, default: bool | None) -> bool | None:
     """TRUE/FALSE (or 1/0, yes/no) from a cell; blank -> ``default``."""
-    value = _unwrap(value)
-    if _is_blank(value):
+    if _blank(value):
         return default
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Real) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "false", "no"):
-        return value.strip().lower() in ("true", "yes")
-    raise XlwingsError(f"{name} must be TRUE or FALSE, got {_describe(value)}")
+    return _param(Param(name=name, default=default, help="", kind="flag"), value)
+
+
+def _choice(value: Any, name: str, choices: tuple[str, ...], default: str) -> str:
+    return _param(Param(name=name, default=default, help="", kind="choice", choices=choices), value)
 
 
 def _date(value: Any, name: str) -> pd.Timestamp | None:
     """A date from a cell: a date, an Excel serial number or ISO text; blank -> None."""
+    from xlsector.data.cells import excel_serial_to_datetime, is_excel_error
+
     value = _unwrap(value)
-    if _is_blank(value):
+    if _blank(value):
         return None
     try:
-        if isinstance(value, (dt.date, np.datetime64)):
-            return pd.Timestamp(value).tz_localize(None) if pd.Timestamp(value).tz else pd.Timestamp(value)
-        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        if isinstance(value, dt.date | np.datetime64):
+            stamp = pd.Timestamp(value)
+            return stamp.tz_localize(None) if stamp.tz else stamp
+        if isinstance(value, float | int) and not isinstance(value, bool):
             return pd.Timestamp(excel_serial_to_datetime([float(value)])[0])
         if isinstance(value, str) and not is_excel_error(value):
             return pd.Timestamp(dt.date.fromisoformat(value.strip()[:10]))
     except (ValueError, OverflowError, XlsectorError):
         pass
-    raise XlwingsError(f"{name} must be a date, got {_describe(value)}")
+    raise XlwingsError(f"{name} must be a date, got {describe_cell(value)}")
 
 
-def _prices(cells: Any, name: str = "prices", *, header: Any = None, dates: Any = None) -> pd.DataFrame:
-    """A price range -> frame (via the shared converter); at least one fund column and one data row."""
-    if _is_blank(_unwrap(cells)):
+def _names(value: Any, name: str) -> list[str] | None:
+    """Column names typed in a cell (commas or semicolons); blank -> None."""
+    value = _unwrap(value)
+    if _blank(value):
+        return None
+    if not isinstance(value, str):
+        raise XlwingsError(f"{name} must name columns of prices, got {describe_cell(value)}")
+    return split_tickers(value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# price ranges
+# ---------------------------------------------------------------------------------------------------
+
+
+def _table(cells: Any, name: str = "prices", *, header: Any = None, dates: Any = None) -> pd.DataFrame:
+    """A price range -> frame (the shared converter, cached by content); at least one column and one row."""
+    if _blank(cells):
         raise XlwingsError(f"{name} is required: select the price range")
-    if not isinstance(cells, (list, tuple)):
+    if not isinstance(cells, list | tuple):
         cells = [[cells]]
     header_flag = _flag(header, "header", None)
     dates_flag = _flag(dates, "dates", None)
     try:
-        frame = cells_to_prices(cells, header=header_flag, dates=dates_flag)
+        frame = _cache.prices(cells, header_flag, dates_flag)
     except XlsectorError as exc:
-        message = str(exc)
-        message = message.removeprefix("cells: ")
-        raise XlwingsError(f"{name}: {message}") from None
+        raise XlwingsError(f"{name}: {str(exc).removeprefix('cells: ')}") from None
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise XlwingsError(f"{name} has no prices: it needs at least one row of numbers")
-    frame.attrs["xlsector_header"] = _had_header(frame, header_flag)
     return frame
 
 
-def _had_header(frame: pd.DataFrame, header_flag: bool | None) -> bool:
-    """Whether the range had a header row (forced, or detected: names other than the positional Col<j>)."""
-    if header_flag is not None:
-        return header_flag
-    offset = 2 if isinstance(frame.index, pd.DatetimeIndex) else 1
-    return [str(c) for c in frame.columns] != [f"Col{j + offset}" for j in range(frame.shape[1])]
+def _columns(frame: pd.DataFrame, names: list[str], name: str) -> pd.DataFrame:
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise XlwingsError(f"{name} names {missing[0]!r}, which is not a column of prices "
+                           f"(columns: {', '.join(map(str, frame.columns))})")
+    out = frame[names]
+    out.attrs = frame.attrs
+    return out
 
 
-def _series(cells: Any, name: str) -> pd.Series:
-    """A one-column range (index level, cash rate) -> Series."""
-    frame = _prices(cells, name)
-    if frame.shape[1] != 1:
-        raise XlwingsError(f"{name} must be one column of values (plus optional dates), got {frame.shape[1]} columns")
-    return frame.iloc[:, 0]
+def _prices(cells: Any, funds: Any = None, *, header: Any = None, dates: Any = None) -> pd.DataFrame:
+    """The price range, narrowed to the ``funds`` columns when given."""
+    table = _table(cells, header=header, dates=dates)
+    chosen = _names(funds, "funds")
+    return table if chosen is None else _columns(table, chosen, "funds")
 
 
-def _on_dates(side: pd.Series | pd.DataFrame, prices: pd.DataFrame, name: str) -> pd.Series | pd.DataFrame:
-    """Line a side range (index, bear funds, cash rate) up with the prices: by date when both have dates
-    (the core aligns them), else row by row, which needs the same number of rows."""
-    dated = isinstance(side.index, pd.DatetimeIndex)
-    if dated and isinstance(prices.index, pd.DatetimeIndex):
-        return side
-    if len(side) != len(prices):
-        raise XlwingsError(
-            f"{name} has {len(side)} rows and prices {len(prices)}: give both a date column, or the same rows"
-        )
-    side = side.copy()
-    side.index = prices.index
-    return side
+def _side(value: Any, table: pd.DataFrame, prices: pd.DataFrame, name: str, *, one: bool) -> Any:
+    """A side series (index, bear funds, benchmark, cash rate): its own range, or column names of the price
+    range; None when blank. A range lines up with the prices by date when both have dates (the core aligns
+    them), else row by row, which needs the same number of rows."""
+    single = _unwrap(value)
+    if _blank(single):
+        return None
+    if isinstance(single, str):
+        chosen = _columns(table, split_tickers(single), name)
+    else:
+        chosen = _table(value if isinstance(value, list | tuple) else [[value]], name)
+        dated = isinstance(chosen.index, pd.DatetimeIndex)
+        if not (dated and isinstance(prices.index, pd.DatetimeIndex)):
+            if len(chosen) != len(prices):
+                raise XlwingsError(f"{name} has {len(chosen)} rows and prices {len(prices)}: give both a date "
+                                   "column, or the same rows")
+            chosen = chosen.set_axis(prices.index)
+    if one:
+        if chosen.shape[1] != 1:
+            raise XlwingsError(f"{name} must be one column of values (plus optional dates), got {chosen.shape[1]} "
+                               "columns")
+        return chosen.iloc[:, 0]
+    return chosen
 
 
 def _up_to(frame: pd.DataFrame, as_of: pd.Timestamp | None, name: str = "as_of") -> pd.DataFrame:
@@ -372,10 +394,104 @@ def _up_to(frame: pd.DataFrame, as_of: pd.Timestamp | None, name: str = "as_of")
         return frame
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise XlwingsError(f"{name} needs a date column in the range")
-    kept = frame.loc[: as_of]
+    kept = frame.loc[:as_of]
     if kept.empty:
         raise XlwingsError(f"{name} {as_of.date()} is before the first date {frame.index[0].date()}")
     return kept
+
+
+def _need_dates(frame: pd.DataFrame, function: str) -> None:
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise XlwingsError(f"prices needs a date column for {function} (CAGR counts calendar days)")
+
+
+def _had_header(frame: pd.DataFrame) -> bool:
+    """Whether the range had a header row (names other than the positional Col<j>)."""
+    offset = 2 if isinstance(frame.index, pd.DatetimeIndex) else 1
+    return [str(c) for c in frame.columns] != [f"Col{j + offset}" for j in range(frame.shape[1])]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the shared strategy arguments
+# ---------------------------------------------------------------------------------------------------
+
+
+class Rotation(NamedTuple):
+    """What the strategy arguments of a rotation function come to: the core's inputs, checked."""
+
+    prices: pd.DataFrame  # the funds, up to as_of
+    strategy: Strategy
+    data: dict[str, Any]  # index, bear, cash_rate, benchmark: the core's keyword arguments
+
+    def key(self, *extra: Any) -> tuple[Any, ...]:
+        """A cache key: the price frame's identity (frames are cached by content), parameters, side series."""
+        sides = tuple((k, _cache.frame_key(v)) for k, v in sorted(self.data.items()))
+        return (_cache.frame_key(self.prices), self.strategy, sides, *extra)
+
+
+#: The strategy parameters every rotation function takes, in their Excel order after prices and tc.
+_STRATEGY_ARGS = ("hysteresis", "stormguard", "schedule", "delay", "cost_bp", "min_hold", "min_history", "decay",
+                  "shift", "k")
+
+
+def _rotation(args: Mapping[str, Any], *, tc: bool = True) -> Rotation:
+    """Convert the shared strategy arguments of a rotation function (its ``locals()``) once."""
+    table = _table(args["prices"])
+    chosen = _names(args.get("funds"), "funds")
+    funds = table if chosen is None else _columns(table, chosen, "funds")
+    funds = _up_to(funds, _date(args.get("as_of"), "as_of"))
+    values: dict[str, Any] = {name: _strategy_param(name, args.get(name)) for name in _STRATEGY_ARGS}
+    if tc:
+        values["tc"] = _strategy_param("tc", args.get("tc"), _REQUIRED)
+    try:
+        strategy = Strategy(**values)
+    except ParameterError as exc:
+        raise XlwingsError(str(exc)) from None
+    data: dict[str, Any] = {}
+    index = _side(args.get("index"), table, funds, "index", one=True)
+    if index is not None:
+        data["index"] = index
+    elif strategy.stormguard is not None:
+        raise XlwingsError("stormguard needs index: the S&P 500 price index range or its column name in prices")
+    bear = _side(args.get("bear"), table, funds, "bear", one=False)
+    if bear is not None:
+        data["bear"] = bear
+    cash = _cash_rate(args.get("cash_rate"), table, funds)
+    if cash is not None:
+        data["cash_rate"] = cash
+    benchmark = _benchmark(args.get("benchmark"), table, funds)
+    if benchmark is not None:
+        data["benchmark"] = benchmark
+    return Rotation(funds, strategy, data)
+
+
+def _cash_rate(value: Any, table: pd.DataFrame, prices: pd.DataFrame) -> Any:
+    """Cash rate in percent: a number, a one-column range or a column name -> the core's decimal rate."""
+    single = _unwrap(value)
+    if _blank(single):
+        return None
+    if not isinstance(single, list | tuple | str):
+        return _number(single, "cash_rate", low=-100.0) / 100.0
+    percent = _side(value, table, prices, "cash_rate", one=True)
+    return pd.Series(percent.to_numpy() / 100.0, index=percent.index, name=percent.name)  # new values: no cache token
+
+
+def _benchmark(value: Any, table: pd.DataFrame, prices: pd.DataFrame) -> Any:
+    single = _unwrap(value)
+    if _blank(single):
+        return None
+    if isinstance(single, str) and single.strip() in prices.columns:
+        return single.strip()  # a fund of the universe: the core names it
+    if isinstance(single, str) and single.strip() not in table.columns:
+        raise XlwingsError(f"benchmark {single.strip()!r} is not a column of prices")
+    return _side(value, table, prices, "benchmark", one=True)
+
+
+def _backtest(rotation: Rotation) -> Any:
+    from xlsector.backtesting import run_backtest
+
+    return _cache.result(rotation.key("backtest"),
+                         lambda: run_backtest(rotation.prices, **rotation.data, **rotation.strategy.to_dict()))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -401,7 +517,7 @@ def _row_labels(index: pd.Index) -> list[Any]:
 
 def _row_aligned(result: pd.DataFrame, prices: pd.DataFrame) -> list[list[Any]]:
     rows = _blank_nan(result.to_numpy(dtype=float))
-    if prices.attrs.get("xlsector_header"):
+    if _had_header(prices):
         rows.insert(0, [str(c) for c in result.columns])
     return rows
 
@@ -410,15 +526,36 @@ def _cell(value: Any) -> Any:
     """One output cell: NaN -> blank, numpy scalars -> Python, timestamps -> datetimes."""
     if value is None:
         return None
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(value).to_pydatetime()
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, (np.integer,)):
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+def _table_rows(frame: pd.DataFrame, index_label: str | None = "Date") -> list[list[Any]]:
+    """A frame as a header row and rows of cells (its index first, unless ``index_label`` is None)."""
+    head = ([index_label] if index_label else []) + [str(c) for c in frame.columns]
+    labels = _row_labels(frame.index) if index_label else None
+    body = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    if labels is not None:
+        body = [[label, *row] for label, row in zip(labels, body)]
+    return [head, *body]
+
+
+def _sample(frame: pd.DataFrame, every: str) -> pd.DataFrame:
+    """The last row of each week or month (and always the last row), or every row."""
+    if every == "day" or not isinstance(frame.index, pd.DatetimeIndex):
+        return frame
+    from xlsector.rotation import decision_days
+
+    keep = decision_days(frame.index, "week" if every == "week" else "month")
+    keep[0] = keep[-1] = True
+    return frame[keep]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -426,23 +563,23 @@ def _cell(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------
 
 
-@_register("prices", "tc", "k", "header", "dates", range_args=("prices",))
-def EMA2_TREND(prices, tc, k=None, header=None, dates=None):
+@_register
+def EMA2_TREND(prices, tc, k=None, header=None, dates=None, funds=None):
     """EMA2 trend of each fund (SectorSurfer trend), one column per fund, spilling row by row."""
     from xlsector.trend import ema2
 
-    frame = _prices(prices, header=header, dates=dates)
-    trend = ema2(frame, _number(tc, "tc"), k=_number(k, "k", DEFAULT_K))
+    frame = _prices(prices, funds, header=header, dates=dates)
+    trend = ema2(frame, _strategy_param("tc", tc, _REQUIRED), k=_strategy_param("k", k))
     return _row_aligned(trend, frame)
 
 
-@_register("prices", "tc", "k", "header", "dates", range_args=("prices",))
-def EMA_TREND(prices, tc, k=None, header=None, dates=None):
+@_register
+def EMA_TREND(prices, tc, k=None, header=None, dates=None, funds=None):
     """First-stage EMA of k x daily returns of each fund, one column per fund, spilling row by row."""
     from xlsector.trend import ema
 
-    frame = _prices(prices, header=header, dates=dates)
-    first = ema(frame, _number(tc, "tc"), k=_number(k, "k", DEFAULT_K))
+    frame = _prices(prices, funds, header=header, dates=dates)
+    first = ema(frame, _strategy_param("tc", tc, _REQUIRED), k=_strategy_param("k", k))
     return _row_aligned(first, frame)
 
 
@@ -450,20 +587,23 @@ def _weights(kind: str, tc: Any, ages: Any, k: Any) -> Any:
     from xlsector import trend
 
     function = trend.ema_weights if kind == "ema" else trend.ema2_weights
-    tc_value = _number(tc, "tc")
-    k_value = _number(k, "k", DEFAULT_K)
+    tc_value = _strategy_param("tc", tc, _REQUIRED)
+    k_value = _strategy_param("k", k)
     single = _unwrap(ages)
-    if _is_blank(single) or not isinstance(single, (list, tuple)):  # a count of ages 0..N-1
-        count = _number(single, "ages", 250, whole=False)
-        weights = function(tc_value, count if not float(count).is_integer() else int(count), k=k_value)
+    if _blank(single) or not isinstance(single, list | tuple):  # a count of ages 0..N-1
+        count = _number(single, "ages", 250)
+        try:
+            weights = function(tc_value, int(count) if float(count).is_integer() else count, k=k_value)
+        except XlsectorError as exc:
+            raise XlwingsError(str(exc)) from None
         return [[float(w)] for w in weights]
-    grid = [list(row) if isinstance(row, (list, tuple)) else [row] for row in ages]
+    grid = [list(row) if isinstance(row, list | tuple) else [row] for row in ages]
     width = max(len(row) for row in grid)
     out: list[list[Any]] = []
     for row in grid:
         out_row: list[Any] = []
         for value in list(row) + [None] * (width - len(row)):
-            if _is_blank(value):
+            if _blank(value):
                 out_row.append(None)
             else:
                 age = _number(value, "ages")
@@ -472,24 +612,24 @@ def _weights(kind: str, tc: Any, ages: Any, k: Any) -> Any:
     return out
 
 
-@_register("tc", "ages", "k", range_args=("ages",))
+@_register
 def EMA_WEIGHTS(tc, ages=None, k=None):
     """Weight of the daily return of each age in the EMA: k*a*(1-a)^t with a = 1/tc (Chart 1)."""
     return _weights("ema", tc, ages, k)
 
 
-@_register("tc", "ages", "k", range_args=("ages",))
+@_register
 def EMA2_WEIGHTS(tc, ages=None, k=None):
     """Weight of the daily return of each age in the EMA2 trend: k*a^2*(t+1)*(1-a)^t (Chart 1)."""
     return _weights("ema2", tc, ages, k)
 
 
-@_register("prices", "days", "header", "dates", range_args=("prices",))
-def MOMENTUM(prices, days, header=None, dates=None):
+@_register
+def MOMENTUM(prices, days, header=None, dates=None, funds=None):
     """N-day total-return momentum P(n)/P(n-days)-1 of each fund, spilling row by row."""
     from xlsector.trend import momentum
 
-    frame = _prices(prices, header=header, dates=dates)
+    frame = _prices(prices, funds, header=header, dates=dates)
     result = momentum(frame, _number(days, "days", whole=True))
     return _row_aligned(result, frame)
 
@@ -498,137 +638,69 @@ def MOMENTUM(prices, days, header=None, dates=None):
 # rotation and backtest (SPEC §2)
 # ---------------------------------------------------------------------------------------------------
 
-_STRATEGY_ARGS = (
-    "prices", "tc", "hysteresis", "index", "stormguard", "as_of", "schedule", "delay", "cost_bp",
-    "min_hold", "min_history", "decay", "shift", "k", "bear",
-)
-_STRATEGY_RANGES = ("prices", "index", "bear")
 
-
-def _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold=None,
-              min_history=None, decay=None, shift=None, k=None, bear=None):
-    """Convert the shared strategy arguments: (price frame up to ``as_of``, keyword arguments of the core)."""
-    frame = _up_to(_prices(prices), _date(as_of, "as_of"))
-    mode = _text(stormguard, "stormguard", None, ("off", "standard", "quick"))
-    params: dict[str, Any] = {
-        "hysteresis": _number(hysteresis, "hysteresis", 0.01),
-        "stormguard": None if mode == "off" else mode,
-        "schedule": _text(schedule, "schedule", "daily", ("daily", "week", "month")),
-        "delay": _number(delay, "delay", 1, whole=True),
-        "cost_bp": _number(cost_bp, "cost_bp", 10.0),
-        "min_hold": _number(min_hold, "min_hold", 0, whole=True),
-        "min_history": _number(min_history, "min_history", 22, whole=True),
-        "decay": _number(decay, "decay", None),
-        "shift": _number(shift, "shift", 0.005),
-        "k": _number(k, "k", DEFAULT_K),
-    }
-    if not _is_blank(_unwrap(index)):
-        params["index"] = _on_dates(_series(index, "index"), frame, "index")
-    elif params["stormguard"] is not None:
-        raise XlwingsError("stormguard needs index: the S&P 500 price index range")
-    if not _is_blank(_unwrap(bear)):
-        params["bear"] = _on_dates(_prices(bear, "bear"), frame, "bear")
-    return frame, params
-
-
-def _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
-              min_history, decay, shift, k, bear, *, cash_rate=None, benchmark=None):
-    """Convert the shared strategy arguments and run the core backtest up to ``as_of``."""
-    from xlsector.backtesting import run_backtest
-
-    frame, params = _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold,
-                              min_history, decay, shift, k, bear)
-    if cash_rate is not None:
-        params["cash_rate"] = cash_rate
-    if benchmark is not None:
-        params["benchmark"] = benchmark
-    return frame, run_backtest(frame, tc=_number(tc, "tc"), **params)
-
-
-def _cash_rate(value: Any, prices: Any) -> Any:
-    """Cash rate argument in percent (a number or a one-column range) -> the core's decimal rate."""
-    if _is_blank(_unwrap(value)):
-        return None
-    single = _unwrap(value)
-    if not isinstance(single, (list, tuple)):
-        return _number(single, "cash_rate") / 100.0
-    frame = _prices(prices)
-    return _on_dates(_series(value, "cash_rate"), frame, "cash_rate") / 100.0
-
-
-def _benchmark(value: Any, prices: Any) -> Any:
-    single = _unwrap(value)
-    if _is_blank(single):
-        return None
-    if isinstance(single, str) and not is_excel_error(single):
-        return single.strip()
-    if not isinstance(single, (list, tuple)):
-        raise XlwingsError(f"benchmark must be a fund name or a price range, got {_describe(single)}")
-    return _on_dates(_series(value, "benchmark"), _prices(prices), "benchmark")
-
-
-@_register(*_STRATEGY_ARGS, range_args=_STRATEGY_RANGES)
+@_register
 def SECTOR_PICK(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None, delay=None,
-                cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None, bear=None):
+                cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None, bear=None,
+                funds=None):
     """Fund the rotation holds on the last row (or on as_of): best EMA2 trend with hysteresis, StormGuard."""
-    _, result = _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp,
-                          min_hold, min_history, decay, shift, k, bear)
-    return str(result.holdings.iloc[-1])
+    return str(_backtest(_rotation(locals())).holdings.iloc[-1])
 
 
-@_register(*_STRATEGY_ARGS, "daily", range_args=_STRATEGY_RANGES)
+@_register
+def SECTOR_SIGNAL(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
+                  delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
+                  bear=None, funds=None):
+    """Today's action: held now, target decided at the last close, trade date, next decision, margins."""
+    from xlsector.signal import signal_from_result
+
+    found = signal_from_result(_backtest(_rotation(locals())))
+    return [["Item", "Value", "Meaning"]] + [[label, _cell(value), note] for label, value, note in found.rows()]
+
+
+@_register
 def SECTOR_PICKS(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
                  delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                 bear=None, daily=None):
+                 bear=None, daily=None, funds=None, detail=None, start=None):
     """Pick history: date and fund held, one row per change of holding (or per day with daily=TRUE)."""
-    _, result = _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp,
-                          min_hold, min_history, decay, shift, k, bear)
-    holdings = result.holdings
-    label = "Date" if isinstance(holdings.index, pd.DatetimeIndex) else "Row"
+    result = _backtest(_rotation(locals()))
+    frame = result.holdings.to_frame("Holding")
+    if _flag(detail, "detail", False):
+        frame["Target"] = result.targets
+        frame["Hurdle"] = result.hurdle
+        for name in result.assets[:-1]:
+            frame[f"Trend {name}"] = result.trends[name]
+    begin = _date(start, "start")
+    if begin is not None:
+        frame = frame.loc[begin:]
     if not _flag(daily, "daily", False):
-        names = holdings.to_numpy()
+        names = frame["Holding"].to_numpy()
         keep = np.ones(len(names), bool)
         keep[1:] = names[1:] != names[:-1]
-        holdings = holdings[keep]
-    if label == "Row":  # data row numbers of the range, counted from 1
-        rows = [int(i) + 1 for i in holdings.index]
-    else:
-        rows = list(holdings.index.to_pydatetime())
-    return [[label, "Holding"]] + [[r, str(h)] for r, h in zip(rows, holdings.to_numpy())]
+        frame = frame[keep]
+    return _table_rows(frame, "Date" if isinstance(frame.index, pd.DatetimeIndex) else "Row")
 
 
-def _need_dates(frame: pd.DataFrame, function: str) -> None:
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        raise XlwingsError(f"prices needs a date column for {function} (CAGR counts calendar days)")
-    if len(frame.index) > 1 and not (frame.index[1:] > frame.index[:-1]).all():
-        raise XlwingsError("prices dates must be sorted and unique")
-
-
-@_register(*_STRATEGY_ARGS, "cash_rate", range_args=_STRATEGY_RANGES + ("cash_rate",))
+@_register
 def BACKTEST_CAGR(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
                   delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                  bear=None, cash_rate=None):
+                  bear=None, cash_rate=None, funds=None):
     """CAGR of the rotation's backtest, net of costs, from its first pick to the last row (or as_of)."""
     from xlsector.measures import cagr
 
-    frame, result = _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp,
-                              min_hold, min_history, decay, shift, k, bear,
-                              cash_rate=_cash_rate(cash_rate, prices))
-    _need_dates(frame, "BACKTEST_CAGR")
-    return _cell(cagr(result.returns))
+    rotation = _rotation(locals())
+    _need_dates(rotation.prices, "BACKTEST_CAGR")
+    return _cell(cagr(_backtest(rotation).returns))
 
 
-@_register(*_STRATEGY_ARGS, "cash_rate", "benchmark", "with_benchmark",
-           range_args=_STRATEGY_RANGES + ("cash_rate", "benchmark"))
+@_register
 def BACKTEST_METRICS(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
                      delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                     bear=None, cash_rate=None, benchmark=None, with_benchmark=None):
+                     bear=None, cash_rate=None, benchmark=None, with_benchmark=None, funds=None):
     """Backtest metrics table: metric, value, definition (CAGR, Sharpe, max drawdown, win rates, ...)."""
-    frame, result = _backtest(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp,
-                              min_hold, min_history, decay, shift, k, bear,
-                              cash_rate=_cash_rate(cash_rate, prices), benchmark=_benchmark(benchmark, prices))
-    _need_dates(frame, "BACKTEST_METRICS")
-    table = result.metrics()
+    rotation = _rotation(locals())
+    _need_dates(rotation.prices, "BACKTEST_METRICS")
+    table = _backtest(rotation).metrics()
     show_benchmark = _flag(with_benchmark, "with_benchmark", False)
     head = ["Metric", "Value", "Definition"] + (["Benchmark"] if show_benchmark else [])
     rows = [head]
@@ -640,30 +712,53 @@ def BACKTEST_METRICS(prices, tc, hysteresis=None, index=None, stormguard=None, a
     return rows
 
 
+@_register
+def BACKTEST_EQUITY(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
+                    delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
+                    bear=None, cash_rate=None, benchmark=None, funds=None, every=None):
+    """Growth of 1 of the rotation and its benchmark over the same days (weekly samples by default)."""
+    rotation = _rotation(locals())
+    _need_dates(rotation.prices, "BACKTEST_EQUITY")
+    result = _backtest(rotation)
+    frame = pd.DataFrame({"Strategy": result.equity,
+                          f"Benchmark ({result.benchmark_label})": (1.0 + result.benchmark_returns).cumprod()})
+    return _table_rows(_sample(frame, _choice(every, "every", ("day", "week", "month"), "week")))
+
+
 # ---------------------------------------------------------------------------------------------------
 # StormGuard (SPEC §2)
 # ---------------------------------------------------------------------------------------------------
 
 
-def _stormguard(index: Any, shift: Any, tc: Any, k: Any) -> pd.DataFrame:
-    from xlsector.rotation import STORMGUARD_SHIFT, STORMGUARD_TC, stormguard
+def _stormguard(index: Any, column: Any, shift: Any, tc: Any, k: Any) -> pd.DataFrame:
+    from xlsector.rotation import stormguard
 
-    series = _series(index, "index")
-    return stormguard(series, tc=_number(tc, "tc", STORMGUARD_TC), k=_number(k, "k", DEFAULT_K),
-                      shift=_number(shift, "shift", STORMGUARD_SHIFT))
+    table = _table(index, "index")
+    chosen = _names(column, "column")
+    if chosen is not None:
+        table = _columns(table, chosen, "column")
+    if table.shape[1] != 1:
+        raise XlwingsError(f"index must be one column of values (plus optional dates), got {table.shape[1]} columns"
+                           " (name one with column)")
+    series = table.iloc[:, 0]
+    shift_value = _strategy_param("shift", shift)
+    tc_value = _strategy_param("sg_tc", tc)
+    k_value = _strategy_param("k", k)
+    return _cache.result(("stormguard", _cache.frame_key(series), shift_value, tc_value, k_value),
+                         lambda: stormguard(series, tc=tc_value, k=k_value, shift=shift_value))
 
 
-@_register("index", "shift", "tc", "as_of", "k", range_args=("index",))
-def STORMGUARD_STATE(index, shift=None, tc=None, as_of=None, k=None):
+@_register
+def STORMGUARD_STATE(index, shift=None, tc=None, as_of=None, k=None, column=None):
     """StormGuard's daily market state, BULL or BEAR, on the last row (or on as_of)."""
-    states = _up_to(_stormguard(index, shift, tc, k), _date(as_of, "as_of"))
+    states = _up_to(_stormguard(index, column, shift, tc, k), _date(as_of, "as_of"))
     return "BULL" if bool(states["bull"].iloc[-1]) else "BEAR"
 
 
-@_register("index", "shift", "tc", "k", range_args=("index",))
-def STORMGUARD_HISTORY(index, shift=None, tc=None, k=None):
+@_register
+def STORMGUARD_HISTORY(index, shift=None, tc=None, k=None, column=None):
     """StormGuard history: date, indicator (EMA2 of the index, tc 50) and state BULL/BEAR per row."""
-    states = _stormguard(index, shift, tc, k)
+    states = _stormguard(index, column, shift, tc, k)
     label = "Date" if isinstance(states.index, pd.DatetimeIndex) else "Row"
     indicator = states["indicator"].to_numpy(dtype=float).tolist()
     bull = states["bull"].to_numpy(dtype=bool)
@@ -677,31 +772,52 @@ def STORMGUARD_HISTORY(index, shift=None, tc=None, k=None):
 # ---------------------------------------------------------------------------------------------------
 
 
-def _tc_grid(tc_min: Any, tc_max: Any, tc_step: Any) -> np.ndarray:
-    """The grid of trend constants tc_min, tc_min + tc_step, ..., tc_max (at most 2000 of them)."""
-    low = _number(tc_min, "tc_min", 2.0)
-    high = _number(tc_max, "tc_max", 200.0)
-    step = _number(tc_step, "tc_step", 1.0)
+def _tuning(args: Mapping[str, Any]) -> TuningParams:
+    """The tuning arguments of a tuning function (its ``locals()``), checked by the parameter model."""
+    low = _number(args.get("tc_min"), "tc_min", param_of(TuningParams, "tc_min").default)
+    high = _number(args.get("tc_max"), "tc_max", param_of(TuningParams, "tc_max").default)
+    step = _number(args.get("tc_step"), "tc_step", param_of(TuningParams, "tc_step").default)
     if not 1 <= low <= high:
         raise XlwingsError(f"tc_min must be >= 1 and <= tc_max, got tc_min {low:g} and tc_max {high:g}")
-    if step <= 0 or (high - low) / step > 2000:
-        raise XlwingsError(f"tc_step must be > 0 and give at most 2000 trend constants, got {step:g}")
-    count = math.floor((high - low) / step + 1e-9) + 1
-    return low + step * np.arange(count)
+    if step <= 0 or (high - low) / step + 1 > MAX_GRID:
+        raise XlwingsError(f"tc_step must be > 0 and give at most {MAX_GRID} trend constants, got {step:g}")
+    values = {name: _param(param_of(TuningParams, name), args.get(name)) for name in ("retune_days", "half_life")}
+    try:
+        return TuningParams(tc_min=low, tc_max=high, tc_step=step, born_on=_date(args.get("born_on"), "born_on"),
+                            **values)
+    except ParameterError as exc:
+        raise XlwingsError(str(exc)) from None
 
 
-@_register("prices", "tc_min", "tc_max", "tc_step", "hysteresis", "index", "stormguard", "as_of", "schedule",
-           "delay", "cost_bp", "half_life", range_args=("prices", "index"))
+def _grid(rotation: Rotation, tuning: TuningParams) -> Any:
+    """The rotation for every tc of the grid: one run per (prices, strategy, series, grid), shared by every
+    tuning table over the same range and settings."""
+    from xlsector.backtesting import run_backtest_grid
+
+    kwargs = {k: v for k, v in rotation.strategy.to_dict().items() if k != "tc"}
+    tcs = tuple(tuning.tcs)
+    return _cache.result(rotation.key("grid", tcs),
+                         lambda: run_backtest_grid(rotation.prices, tcs, **rotation.data, **kwargs))
+
+
+def _part(value: Any, parts: tuple[str, ...]) -> str:
+    return _choice(value, "part", parts, parts[0])
+
+
+@_register
 def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None, index=None, stormguard=None,
-                as_of=None, schedule=None, delay=None, cost_bp=None, half_life=None):
-    """Trend chart: score, CAGR, switches and max drawdown of the rotation for each trend constant."""
+                as_of=None, schedule=None, delay=None, cost_bp=None, half_life=None, min_hold=None, min_history=None,
+                decay=None, shift=None, k=None, bear=None, funds=None, part=None):
+    """Trend chart: score, CAGR, switches and max drawdown per trend constant; part=summary: peak, plateau."""
     from xlsector.tuning import trend_chart
 
-    frame, params = _strategy(prices, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp)
-    _need_dates(frame, "TREND_CHART")
-    life = _number(half_life, "half_life", None)
-    chart = trend_chart(frame, tcs=_tc_grid(tc_min, tc_max, tc_step),
-                        score="cumulative" if life is None else life, **params)
+    rotation = _rotation(locals(), tc=False)
+    _need_dates(rotation.prices, "TREND_CHART")
+    tuning = _tuning(locals())
+    chart = trend_chart(rotation.prices, grid=_grid(rotation, tuning),
+                        score="cumulative" if tuning.half_life is None else tuning.half_life)
+    if _part(part, ("table", "summary")) == "summary":
+        return [["Item", "Value"]] + [[label, _cell(value)] for label, value in chart.facts()]
     table = chart.table
     head = ["tc", "Score: " + chart.score_label, "CAGR", "Switches", "Max drawdown"]
     body = [
@@ -713,20 +829,75 @@ def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None,
     return [head] + body
 
 
-@_register("prices", "born_on", "retune_days", "tc_min", "tc_max", "hysteresis", "index", "stormguard",
-           "schedule", "delay", "cost_bp", range_args=("prices", "index"))
+@_register
+def SPLIT_SAMPLE(prices, tc_min=None, tc_max=None, hysteresis=None, index=None, stormguard=None, schedule=None,
+                 delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
+                 bear=None, funds=None):
+    """Split-sample stationarity: the score per tc on the first half, the second half and the whole period."""
+    from xlsector.tuning import split_sample
+
+    rotation = _rotation(locals(), tc=False)
+    _need_dates(rotation.prices, "SPLIT_SAMPLE")
+    split = split_sample(rotation.prices, grid=_grid(rotation, _tuning(locals())))
+    periods = split.attrs["periods"]
+    names = {"first_half": "First half", "second_half": "Second half", "whole": "Whole period"}
+    frame = pd.DataFrame({f"{label} {periods[key][0]:%Y-%m-%d} to {periods[key][1]:%Y-%m-%d}": split[key]
+                          for key, label in names.items()}, index=split.index)
+    return _table_rows(frame, "tc")
+
+
+@_register
+def PROGRESSIVE_TUNE(prices, window=None, step=None, tc_min=None, tc_max=None, hysteresis=None, index=None,
+                     stormguard=None, schedule=None, delay=None, cost_bp=None, min_hold=None, min_history=None,
+                     decay=None, shift=None, k=None, bear=None, funds=None):
+    """Progressive tune: every step market days, the best tc on the prior window market days."""
+    from xlsector.tuning import progressive_tune
+
+    rotation = _rotation(locals(), tc=False)
+    _need_dates(rotation.prices, "PROGRESSIVE_TUNE")
+    try:
+        frame = progressive_tune(rotation.prices, grid=_grid(rotation, _tuning(locals())),
+                                 window=_number(window, "window", 250, whole=True, low=1),
+                                 step=_number(step, "step", 125, whole=True, low=1))
+    except XlsectorError as exc:
+        raise XlwingsError(str(exc)) from None
+    frame = frame.set_index("date").rename(columns={"window_start": "Window start", "tc": "Tuned tc",
+                                                    "score": "Score in window"})
+    return _table_rows(frame, "Tuning date")
+
+
+_FWPT_PARTS = ("retunes", "metrics", "series", "summary")
+
+
+@_register
 def FWPT_TABLE(prices, born_on=None, retune_days=None, tc_min=None, tc_max=None, hysteresis=None, index=None,
-               stormguard=None, schedule=None, delay=None, cost_bp=None):
-    """Forward Walk Progressive Tuning: each retune date, the tuned tc, what was done and the tc in force."""
+               stormguard=None, schedule=None, delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None,
+               shift=None, k=None, bear=None, funds=None, cash_rate=None, benchmark=None, part=None):
+    """Forward Walk Progressive Tuning: retunes (tuned tc, action, tc in force); part: metrics, series, summary."""
     from xlsector.tuning import fwpt
 
-    frame, params = _strategy(prices, hysteresis, index, stormguard, None, schedule, delay, cost_bp)
-    _need_dates(frame, "FWPT_TABLE")
-    result = fwpt(frame, born_on=_date(born_on, "born_on"), retune_days=_number(retune_days, "retune_days", 125,
-                  whole=True), tcs=_tc_grid(tc_min, tc_max, None), **params)
+    rotation = _rotation(locals(), tc=False)
+    _need_dates(rotation.prices, "FWPT_TABLE")
+    tuning = _tuning(locals())
+    grid = _grid(rotation, tuning)
+    result = _cache.result(rotation.key("fwpt", tuple(tuning.tcs), tuning),
+                           lambda: fwpt(rotation.prices, born_on=tuning.born_on, retune_days=tuning.retune_days,
+                                        grid=grid))
+    view = _part(part, _FWPT_PARTS)
+    if view == "metrics":
+        metrics = result.metrics()
+        head = ["Metric", "Walk-forward (out of sample)", f"In-sample best tc {result.in_sample_tc:g}",
+                f"Benchmark ({result.benchmark_label})", "Definition"]
+        return [head] + [[str(label), _cell(row["walk_forward"]), _cell(row["in_sample_best"]),
+                          _cell(row["benchmark"]), str(row["definition"])] for label, row in metrics.iterrows()]
+    if view == "series":
+        return _table_rows(_sample(result.series(), "week"))
+    if view == "summary":
+        return [["Item", "Value"]] + [[label, _cell(value)] for label, value in result.facts()]
     retunes = result.retunes
     head = ["Date", "Tuned tc", "Action", "tc in force"]
     return [head] + [
         [_cell(date), _cell(best), str(action), _cell(tc)]
         for date, best, action, tc in zip(retunes["date"], retunes["best_tc"], retunes["action"], retunes["tc"])
     ]
+

@@ -51,6 +51,7 @@ class RotationInputs:
     benchmark: Callable[[], np.ndarray]  # daily returns of the benchmark over all days, computed on demand
     benchmark_label: str
     cash_returns: np.ndarray
+    index_values: np.ndarray | None  # StormGuard's index on the prices' dates (None without StormGuard)
 
     @property
     def start(self) -> int:
@@ -112,6 +113,7 @@ def prepare(
     all_returns[:, -1] = cash_returns
     sg_mode = strategy.stormguard_mode
     sg_bull = np.ones(len(dates), bool)
+    index_values = None
     if sg_mode:
         if index is None:
             raise ParameterError("stormguard needs index= (the S&P 500 price index series)")
@@ -126,7 +128,7 @@ def prepare(
         delay=int(strategy.delay), cost=float(strategy.cost), start=int(start),
     )
     return RotationInputs(dates=dates, assets=names + [CASH], setup=setup, strategy=strategy, benchmark=bench,
-                          benchmark_label=label, cash_returns=cash_returns)
+                          benchmark_label=label, cash_returns=cash_returns, index_values=index_values)
 
 
 def _align(frame: pd.Series | pd.DataFrame, dates: pd.Index, name: str) -> pd.Series | pd.DataFrame:
@@ -215,19 +217,32 @@ class BacktestResult:
 
     All Series share the period's dates. ``returns`` are net daily strategy returns (0 on the first
     day), ``equity`` is 1.0 on the first day, ``holdings`` names the asset earning each day's return
-    ("CASH" out of the market or before the first trade executes). ``trades`` lists every executed
-    trade, the initial buy included; ``switches`` counts the trades after the initial buy.
+    ("CASH" out of the market or before the first trade executes), ``targets`` the asset decided at each
+    day's close (held from ``delay + 1`` days later). ``trades`` lists every executed trade, the initial
+    buy included; ``switches`` counts the trades after the initial buy.
     """
 
-    dates: pd.Index
-    assets: list[str]
+    inputs: RotationInputs
     holding_ids: np.ndarray
+    target_ids: np.ndarray
     net: np.ndarray
     switches: int
-    strategy: Strategy
-    benchmark_daily: Callable[[], np.ndarray]
-    benchmark_label: str
-    cash_net: np.ndarray
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.inputs.strategy
+
+    @property
+    def assets(self) -> list[str]:
+        return self.inputs.assets
+
+    @property
+    def dates(self) -> pd.Index:
+        return self.inputs.dates[self.inputs.start:]
+
+    @property
+    def benchmark_label(self) -> str:
+        return self.inputs.benchmark_label
 
     @cached_property
     def returns(self) -> pd.Series:
@@ -241,6 +256,11 @@ class BacktestResult:
     def holdings(self) -> pd.Series:
         names = np.asarray(self.assets, dtype=object)
         return pd.Series(names[self.holding_ids], index=self.dates, name="holding")
+
+    @cached_property
+    def targets(self) -> pd.Series:
+        names = np.asarray(self.assets, dtype=object)
+        return pd.Series(names[self.target_ids], index=self.dates, name="target")
 
     @cached_property
     def trades(self) -> pd.DataFrame:
@@ -259,16 +279,44 @@ class BacktestResult:
     @cached_property
     def benchmark_returns(self) -> pd.Series:
         """Daily returns of the buy-and-hold benchmark over the same days (0 on the first day)."""
-        daily = self.benchmark_daily()
-        return pd.Series(_from_start(daily, len(daily) - len(self.dates)), index=self.dates, name=self.benchmark_label)
+        daily = self.inputs.benchmark()
+        return pd.Series(_from_start(daily, self.inputs.start), index=self.dates, name=self.benchmark_label)
+
+    @cached_property
+    def cash_returns(self) -> pd.Series:
+        """Daily returns of cash over the same days (0 on the first day; all 0 without a cash rate)."""
+        return pd.Series(_from_start(self.inputs.cash_returns, self.inputs.start), index=self.dates, name="CASH")
+
+    @cached_property
+    def trends(self) -> pd.DataFrame:
+        """The EMA2 trend of every fund (bear funds included) at each close of the period, as the rotation
+        compares them (each fund's trend starts at 0 on its own first price)."""
+        from xlsector.trend import ema_arrays
+
+        setup = self.inputs.setup
+        values = ema_arrays(setup.returns[:, :-1], self.strategy.tc, setup.k)[1][self.inputs.start:]
+        return pd.DataFrame(values, index=self.dates, columns=self.assets[:-1])
+
+    @cached_property
+    def hurdle(self) -> pd.Series:
+        """What another fund's trend must exceed at each close to replace the target: the target's trend
+        plus its remaining hysteresis bonus ``h·exp(−days since the decision that chose it / decay)``;
+        NaN while the target is cash."""
+        ids = self.target_ids
+        chosen = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])  # the close each target run was decided
+        since = np.arange(len(ids)) - np.repeat(chosen, np.diff(np.r_[chosen, len(ids)]))
+        cash = len(self.assets) - 1
+        trend = self.trends.to_numpy()[np.arange(len(ids)), np.minimum(ids, cash - 1)]
+        bonus = self.strategy.hysteresis * np.exp(-since / self.strategy.decay_days)
+        return pd.Series(np.where(ids == cash, np.nan, trend + bonus), index=self.dates, name="hurdle")
 
     def metrics(self) -> pd.DataFrame:
         """SPEC §5 metrics of the strategy and the benchmark over the same days, each with its definition."""
         from xlsector.measures import metrics_table
 
-        rf = pd.Series(self.cash_net, index=self.dates) if self.cash_net.any() else None
+        rf = self.cash_returns if self.inputs.cash_returns.any() else None
         return metrics_table(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
-                       benchmark=self.benchmark_returns)
+                             benchmark=self.benchmark_returns)
 
 
 def run_backtest(
@@ -301,17 +349,15 @@ def run_backtest(
     """
     params = Strategy.from_kwargs(**strategy)
     inputs = prepare(prices, params, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark)
-    return result_for(inputs, params)
+    return result_for(inputs)
 
 
-def result_for(inputs: RotationInputs, params: Strategy) -> BacktestResult:
-    holdings, net, switches, _ = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
-    s = inputs.start
-    return BacktestResult(
-        dates=inputs.dates[s:], assets=inputs.assets, holding_ids=holdings[0], net=net[0],
-        switches=int(switches[0]), strategy=params, benchmark_daily=inputs.benchmark,
-        benchmark_label=inputs.benchmark_label, cash_net=_from_start(inputs.cash_returns, s),
-    )
+def result_for(inputs: RotationInputs) -> BacktestResult:
+    """The backtest of ``inputs.strategy`` (one trend constant) on prepared inputs."""
+    params = inputs.strategy
+    holdings, net, switches, targets = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
+    return BacktestResult(inputs=inputs, holding_ids=holdings[0], target_ids=targets[0], net=net[0],
+                          switches=int(switches[0]))
 
 
 def _from_start(daily: np.ndarray, start: int) -> np.ndarray:

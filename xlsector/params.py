@@ -37,7 +37,7 @@ __all__ = [
     "params_of",
 ]
 
-Kind = Literal["number", "whole", "choice", "flag", "date", "bands"]
+Kind = Literal["number", "whole", "choice", "flag", "date", "bands", "text"]
 Schedule = Literal["daily", "week", "month"]
 StormGuardMode = Literal["standard", "quick"]
 LeverageRule = Literal["fixed", "vix_bands", "vix_formula"]
@@ -76,6 +76,8 @@ class Param:
             return "True or False"
         if self.kind == "date":
             return "a date (yyyy-mm-dd)"
+        if self.kind == "text":
+            return "a text"
         if self.kind == "bands":
             return "a list of (threshold, multiplier) pairs"
         what = "a whole number" if self.kind == "whole" else "a number"
@@ -110,13 +112,20 @@ class Param:
         if self.kind == "choice":
             return self._choice(value)
         if self.kind == "flag":
-            if isinstance(value, bool) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+            if isinstance(value, bool) or (isinstance(value, numbers.Real) and value in (0, 1)):
                 return bool(value)
             raise self.error(value)
         if self.kind == "date":
             return self._date(value)
         if self.kind == "bands":
             return _bands(value, self.name)
+        if self.kind == "text":
+            if not isinstance(value, str):
+                raise self.error(value)
+            text = value.strip()
+            if not text and not self.optional:
+                raise self.error(value)
+            return text or None
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.error(value)
         number = float(value)
@@ -299,7 +308,7 @@ class Strategy(Params):
 # tuning the trend constant (SPEC §4)
 # --------------------------------------------------------------------------------------------------
 
-MAX_GRID = 2000
+MAX_GRID = 1000
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xlsector.calendar import market_days_after, next_market_day
 from xlsector.errors import ParameterError
 from xlsector.params import SCHEDULES, Schedule, Strategy, param_of
 from xlsector.trend import DEFAULT_K, check_k, check_tc, ema_arrays, ffill, price_array, returns_array
 
-__all__ = ["Strategy", "decision_days", "month_ends", "stormguard", "stormguard_arrays"]
+__all__ = ["Strategy", "decision_days", "month_ends", "next_decision_day", "stormguard", "stormguard_arrays"]
 
 STORMGUARD_TC = param_of(Strategy, "sg_tc").default
 STORMGUARD_SHIFT = param_of(Strategy, "shift").default
@@ -21,19 +22,12 @@ STORMGUARD_SHIFT = param_of(Strategy, "shift").default
 
 # ------------------------------------------------------------------------------------ schedules
 
-def _next_weekday(days: np.ndarray) -> np.ndarray:
-    """The next Monday–Friday after each datetime64[D] day."""
-    weekday = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (weekday 3, Monday = 0)
-    step = np.where(weekday >= 4, 7 - weekday, 1)
-    return days + step.astype("timedelta64[D]")
-
-
 def decision_days(dates: pd.Index, schedule: Schedule) -> np.ndarray:
     """Boolean mask of the rotation's decision days.
 
     ``"daily"``: every day. ``"week"``/``"month"``: the last market day of each calendar week (Monday
     start) or month, known without look-ahead: a day is the last of its period when the next row's date
-    falls in a later period; for the last row, when the next weekday (Monday–Friday) does.
+    falls in a later period; for the last row, when the next market day (:mod:`xlsector.calendar`) does.
     """
     if schedule not in SCHEDULES:
         raise ParameterError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
@@ -46,13 +40,20 @@ def decision_days(dates: pd.Index, schedule: Schedule) -> np.ndarray:
     following = np.empty_like(days)
     following[:-1] = days[1:]
     if n:
-        following[-1] = _next_weekday(days[-1:])[0]
+        following[-1] = next_market_day(days[-1:])[0]
     if schedule == "month":
         period = days.astype("datetime64[M]")
         return following.astype("datetime64[M]") > period
     # weeks starting on Monday: shift by the Thursday epoch offset so that integer division lines up
     week = (days.astype("int64") + 3) // 7
     return (following.astype("int64") + 3) // 7 > week
+
+
+def next_decision_day(last: pd.Timestamp, schedule: Schedule) -> pd.Timestamp:
+    """The first decision day of ``schedule`` after the date ``last`` (market days as in :mod:`xlsector.calendar`)."""
+    days = market_days_after(last, 31 if schedule == "month" else 8)
+    marks = decision_days(pd.DatetimeIndex([pd.Timestamp(last), *days]), schedule)[1:]
+    return pd.Timestamp(days[int(np.argmax(marks))])
 
 
 def month_ends(dates: pd.Index) -> np.ndarray:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -328,6 +327,27 @@ class TrendChart:
     def plateau_count(self) -> int:
         return int(self.table["in_plateau"].sum())
 
+    @property
+    def peak_on_edge(self) -> bool:
+        """True when the peak is the grid's first or last tc: the score may keep rising beyond the grid."""
+        return self.peak_tc in (float(self.table.index[0]), float(self.table.index[-1]))
+
+    def facts(self) -> list[tuple[str, Any]]:
+        """The peak and plateau as (label, value) rows."""
+        peak = self.table.loc[self.peak_tc]
+        return [
+            ("Peak tc", self.peak_tc),
+            ("Peak score", self.peak_score),
+            ("CAGR at the peak", float(peak["CAGR"])),
+            ("Peak on the grid's edge", "YES: widen the grid" if self.peak_on_edge else "no"),
+            ("Plateau from tc", self.plateau[0]),
+            ("Plateau to tc", self.plateau[1]),
+            ("Plateau size (tcs)", self.plateau_count),
+            ("Plateau tolerance", self.plateau_tolerance),
+            ("Period start", self.period[0]),
+            ("Period end", self.period[1]),
+        ]
+
     def summary(self) -> dict[str, Any]:
         return {
             "period": [f"{self.period[0]:%Y-%m-%d}", f"{self.period[1]:%Y-%m-%d}"],
@@ -425,7 +445,7 @@ def trend_chart(
         Tolerance of the plateau around the peak (fraction of the peak's growth of 1).
     start, end : date, optional
         Scoring window inside the backtest period (default: the whole period). The rotation itself always
-        runs from the data start, so trends and hysteresis are warmed up.
+        runs from the data start, so trends and hysteresis are warmed up; data after ``end`` is not used.
     grid : GridResult, optional
         A precomputed ``run_backtest_grid(prices, tcs, **strategy)`` to reuse (several tuning functions on
         the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
@@ -440,13 +460,17 @@ def trend_chart(
     grid_tcs = _tcs(tcs)
     half_life = _check_half_life(score)
     plateau = _check_plateau(plateau)
-    if end is not None:
-        prices = prices.loc[: pd.Timestamp(end)]
-    grid = grid if grid is not None else _grid(prices, grid_tcs, **strategy)
+    if grid is None:
+        grid = _grid(prices if end is None else prices.loc[: pd.Timestamp(end)], grid_tcs, **strategy)
+    # a grid run on more data serves as well: no day after `end` enters the window, and no past day of the
+    # rotation depends on a later one
+    i1 = len(grid.dates) - 1 if end is None else int(grid.dates.searchsorted(pd.Timestamp(end), side="right")) - 1
     i0 = 0 if start is None else max(int(grid.dates.searchsorted(pd.Timestamp(start))) - 1, 0)
-    if i0 >= len(grid.dates) - 1:
-        raise ParameterError(f"start must be before the last date {grid.dates[-1]:%Y-%m-%d}, got {start}")
-    return _chart_from_grid(grid, i0, len(grid.dates) - 1, half_life, plateau)
+    if i1 < 1:
+        raise ParameterError(f"end must be after the backtest start {grid.dates[0]:%Y-%m-%d}, got {end}")
+    if i0 >= i1:
+        raise ParameterError(f"start must be before the last date {grid.dates[i1]:%Y-%m-%d}, got {start}")
+    return _chart_from_grid(grid, i0, i1, half_life, plateau)
 
 
 # ----------------------------------------------------------------------------------------------- FWPT
@@ -470,8 +494,8 @@ class FwptResult:
     trades : DataFrame (date, from, to) of the walk-forward's switches.
     in_sample_tc : tc with the best score over the whole period (hindsight).
     in_sample_returns, in_sample_holdings, benchmark_returns : over the same days.
-    metrics : (computed on first use) xlsector.metrics figures side by side: columns ``walk_forward``,
-        ``in_sample_best``, ``benchmark``, ``definition``.
+    metrics() : xlsector.measures figures side by side: columns ``walk_forward``, ``in_sample_best``,
+        ``benchmark``, ``definition``.
     """
 
     born_on: pd.Timestamp
@@ -493,9 +517,8 @@ class FwptResult:
     data_start: pd.Timestamp
     score_label: str = score_label(None)
 
-    @cached_property
     def metrics(self) -> pd.DataFrame:
-        """xlsector.metrics figures over the out-of-sample days: walk_forward, in_sample_best, benchmark.
+        """xlsector.measures figures over the out-of-sample days: walk_forward, in_sample_best, benchmark.
 
         ``attrs``: ``period`` (start point, last date) and ``sample`` (what is in or out of sample).
         """
@@ -537,17 +560,60 @@ class FwptResult:
         """The tc in force after the last close (the one to use for the next decision)."""
         return float(self.retunes["tc"].iloc[-1])
 
+    def next_retune(self, schedule: str) -> tuple[pd.Timestamp, str]:
+        """(date of the next retune, how it was found) after the last data date: ``retune_days`` market days
+        after the last completed tuning (initial, kept or adopted), on the next decision day of
+        ``schedule`` (market days after the data as in :mod:`xlsector.calendar`). A deferred or pending
+        retune is re-tried on the next decision day."""
+        from xlsector.calendar import market_days_after
+        from xlsector.rotation import next_decision_day
 
-def _picks(grid) -> tuple[np.ndarray, int]:
-    """Array P and lag L such that P[m, t + L] is the target tc row m decides at the close of day t.
+        dates = self.returns.index
+        last = pd.Timestamp(dates[-1])
+        done = self.retunes[self.retunes["action"].isin(["initial", "kept", "adopted"])]
+        last_done = pd.Timestamp(done["date"].iloc[-1])
+        since = int((dates > last_done).sum())
+        waiting = self.retunes["action"].iloc[-1] in ("deferred", "pending")
+        remaining = 0 if waiting else max(self.retune_days - since, 0)
+        due = last if remaining <= 1 else pd.Timestamp(market_days_after(last, remaining - 1)[-1])
+        when = next_decision_day(due, schedule)
+        how = (f"last completed tuning {last_done:%Y-%m-%d}, {since} market days before the last data date "
+               f"{last:%Y-%m-%d}; due after {self.retune_days} market days, on a {schedule} decision day")
+        if waiting:
+            how = (f"the last retune was {self.retunes['action'].iloc[-1]}: re-tried on the next {schedule} "
+                   "decision day")
+        return when, how
 
-    Uses ``grid.targets`` (decision per day, L = 0) when the core provides it, else the holdings
-    (a decision at t is held from t + delay + 1, L = delay + 1; unknown for the last L days).
-    """
-    targets = getattr(grid, "targets", None)
-    if targets is not None:
-        return np.ascontiguousarray(targets, dtype=np.int64), 0
-    return np.ascontiguousarray(grid.holdings), grid.strategy.delay + 1
+    def series(self) -> pd.DataFrame:
+        """Daily series over the out-of-sample days: the tc in force, the growth of 1 of the walk-forward, the
+        in-sample best tc and the benchmark, and one 0/1 column per asset held ("Holds XLK")."""
+        names = list(dict.fromkeys(self.holdings.to_numpy()))
+        order = [n for n in names if n != "CASH"] + (["CASH"] if "CASH" in names else [])
+        held = self.holdings.to_numpy()
+        return pd.DataFrame({
+            "tc in force": self.tc.to_numpy(),
+            "Walk-forward": self.equity.to_numpy(),
+            f"In-sample best (tc {self.in_sample_tc:g})": (1.0 + self.in_sample_returns).cumprod().to_numpy(),
+            f"Benchmark ({self.benchmark_label})": (1.0 + self.benchmark_returns).cumprod().to_numpy(),
+            **{f"Holds {n}": (held == n).astype(float) for n in order},
+        }, index=self.returns.index)
+
+    def facts(self, schedule: str = "daily") -> list[tuple[str, Any]]:
+        """The walk-forward's key figures as (label, value) rows."""
+        start, end = self.period
+        when, _ = self.next_retune(schedule)
+        return [
+            ("Born on (first tuning)", self.born_on),
+            ("Earliest allowed born-on", self.earliest_born_on),
+            ("Out of sample from", start),
+            ("Out of sample to", end),
+            ("Retune every (market days)", self.retune_days),
+            ("Tuned tc now", self.current_tc),
+            ("Next retune (estimate)", when),
+            ("In-sample best tc (hindsight)", self.in_sample_tc),
+            ("Retunes (adopted)", int((self.retunes["action"] == "adopted").sum())),
+            ("Walk-forward trades", len(self.trades)),
+        ]
 
 
 def _first_dates(frame: pd.DataFrame, present: np.ndarray) -> pd.Series:
@@ -665,11 +731,11 @@ def fwpt(
     t0, earliest, data_start = _born_on(prices, grid, born_on)
     n_days = len(grid.dates)
     returns = np.ascontiguousarray(grid.returns)
-    picks, pick_lag = _picks(grid)
+    picks = np.ascontiguousarray(grid.targets, dtype=np.int64)  # picks[m, t]: decided by tc row m at t's close
     active, ev_day, ev_best, ev_kind, final_growth = _fwpt_walk(
         returns,
         picks,
-        pick_lag,
+        0,
         np.ascontiguousarray(grid.decision, dtype=np.bool_),
         t0,
         int(retune_days),

@@ -279,7 +279,7 @@ def _fwpt(args: argparse.Namespace) -> int:
         funds, born_on=args.born_on, retune_days=args.retune_days, tcs=tcs, defer=not args.no_defer, **kwargs
     )
     first, last = result.period
-    table = result.metrics
+    table = result.metrics()
     lines = [
         "Forward Walk Progressive Tuning",
         describe,

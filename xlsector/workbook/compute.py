@@ -255,7 +255,7 @@ def tuning(inputs: Inputs, params: dict[str, Any], settings: Settings) -> dict[s
         "progressive_note": progressive_note,
         "fwpt": walk,
         "fwpt_note": fwpt_note,
-        "fwpt_metrics": None if walk is None else walk.metrics,
+        "fwpt_metrics": None if walk is None else walk.metrics(),
         "next_retune": next_date,
         "next_retune_note": how,
         "born_on_setting": born_on,

@@ -1,0 +1,173 @@
+"""Today's action (SPEC §4): what a follower of the strategy holds, what was decided at the last close, when
+to trade, and how close the next change is.
+
+Timing, as in :mod:`xlsector.backtesting`: a decision at the close of day d is traded at the close of day
+d + delay and earns returns from the next day. So after the last close (the data's last row, ``as_of``):
+
+- ``held``: the position a follower owns now, after the trades due at that close: the target decided
+  ``delay`` closes ago;
+- ``target``: the fund decided at the last close; if it differs from ``held`` the trade is placed at the
+  close of ``effective`` (the last close itself for delay 0, the next market day for delay 1);
+- ``runner_up`` and ``margin``: the best other fund of the universe in force and how far its trend is below
+  the hurdle (target's trend + remaining hysteresis bonus) at the last close, in trend units — the amount
+  it must gain, relative to the target, to replace it;
+- ``stormguard``: the market filter's indicator and raw state after the last close and its distance to the
+  band edge that would flip it (``indicator + shift`` in bull, ``shift − indicator`` in bear).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlsector.backtesting import BacktestResult, run_backtest
+from xlsector.calendar import market_days_after
+from xlsector.rotation import next_decision_day, stormguard_arrays
+
+__all__ = ["Signal", "signal", "signal_from_result"]
+
+
+@dataclass(frozen=True)
+class StormGuardReading:
+    mode: str
+    bull: bool  # raw state after the last close (band rule applied to the indicator)
+    indicator: float
+    shift: float
+    distance: float  # how far the indicator may move before the raw state flips (trend units, >= 0 inside)
+    applies: str  # when a change of state is acted on
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "state": "bull" if self.bull else "bear", "indicator": self.indicator,
+                "shift": self.shift, "distance_to_flip": self.distance, "applies": self.applies}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Today's action; see the module docstring for each field's exact meaning."""
+
+    as_of: pd.Timestamp
+    held: str
+    target: str
+    effective: pd.Timestamp
+    next_decision: pd.Timestamp
+    runner_up: str | None
+    margin: float | None
+    target_trend: float | None
+    hurdle: float | None
+    stormguard: StormGuardReading | None
+    data_age_days: int
+    delay: int
+    schedule: str
+
+    @property
+    def trade(self) -> bool:
+        return self.target != self.held
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: dates as yyyy-mm-dd, fund names as in the prices, "CASH" for cash."""
+        return {
+            "as_of": f"{self.as_of:%Y-%m-%d}",
+            "held": self.held,
+            "target": self.target,
+            "trade": self.trade,
+            "effective": f"{self.effective:%Y-%m-%d}",
+            "next_decision": f"{self.next_decision:%Y-%m-%d}",
+            "stormguard": None if self.stormguard is None else self.stormguard.to_dict(),
+            "runner_up": self.runner_up,
+            "margin": self.margin,
+            "target_trend": self.target_trend,
+            "hurdle": self.hurdle,
+            "data_age_days": self.data_age_days,
+            "delay": self.delay,
+            "schedule": self.schedule,
+        }
+
+    def rows(self) -> list[tuple[str, Any, str]]:
+        """(label, value, explanation) rows, as the workbook and the CLI show them."""
+        action = (f"trade {self.held} -> {self.target} at the close of {self.effective:%Y-%m-%d}" if self.trade
+                  else f"hold {self.held}")
+        rows: list[tuple[str, Any, str]] = [
+            ("Action", action, "what a follower of the strategy does next"),
+            ("As of", self.as_of.to_pydatetime(), "the data's last close"),
+            ("Held now", self.held, f"position after the last close (decided {self.delay} close(s) earlier)"),
+            ("Target", self.target, "fund decided at the last close"),
+            ("Trade at the close of", self.effective.to_pydatetime(), f"delay {self.delay}: decision at a close, "
+             f"trade {self.delay} market day(s) later"),
+            ("Next decision day", self.next_decision.to_pydatetime(), f"schedule: {self.schedule} "
+             "(market days after the data estimated as weekdays)"),
+            ("Runner-up", self.runner_up or "n/a", "best other fund of the universe in force"),
+            ("Margin (trend units)", self.margin, "hurdle minus the runner-up's trend: what it must gain to "
+             "replace the target"),
+            ("Target's trend", self.target_trend, "EMA2 trend at the last close"),
+            ("Hurdle", self.hurdle, "target's trend + remaining hysteresis bonus"),
+        ]
+        if self.stormguard is not None:
+            sg = self.stormguard
+            rows += [
+                ("StormGuard", f"{'bull' if sg.bull else 'bear'} ({sg.mode})", f"changes of state apply {sg.applies}"),
+                ("StormGuard indicator", sg.indicator, f"EMA2 of the index; band +/-{sg.shift:g}"),
+                ("Distance to flip", sg.distance, "how far the indicator may move before the state flips"),
+            ]
+        rows.append(("Data age (days)", self.data_age_days, "calendar days from the last close to today"))
+        return rows
+
+
+def signal(prices: pd.DataFrame, *, index: pd.Series | None = None, bear: pd.DataFrame | None = None,
+           today: dt.date | None = None, **strategy: Any) -> Signal:
+    """Today's action of the rotation on ``prices`` (as :func:`xlsector.run_backtest`, same parameters)."""
+    return signal_from_result(run_backtest(prices, index=index, bear=bear, **strategy), today=today)
+
+
+def signal_from_result(result: BacktestResult, *, today: dt.date | None = None) -> Signal:
+    """Today's action from a backtest's last close."""
+    inputs = result.inputs
+    strategy = result.strategy
+    as_of = pd.Timestamp(result.dates[-1])
+    targets = result.target_ids
+    delay = strategy.delay
+    held = int(targets[-1 - delay]) if len(targets) > delay else len(result.assets) - 1
+    target = int(targets[-1])
+    cash = len(result.assets) - 1
+    setup = inputs.setup
+    eligible = setup.penalty[-1] == 0.0
+    bull_side = target < setup.n_bull or (target == cash and strategy.stormguard is None)
+    universe = np.arange(setup.n_bull) if bull_side else np.arange(setup.n_bull, cash)
+    trends = result.trends.to_numpy()[-1]
+    runner_up = margin = target_trend = hurdle = None
+    if target != cash:
+        target_trend = float(trends[target])
+        hurdle = float(result.hurdle.iloc[-1])
+    others = [j for j in universe if eligible[j] and j != target]
+    if others:
+        best = max(others, key=lambda j: trends[j])
+        runner_up = result.assets[best]
+        if hurdle is not None:
+            margin = hurdle - float(trends[best])
+    effective = as_of if delay == 0 else pd.Timestamp(market_days_after(as_of, delay)[-1])
+    today = today or dt.date.today()
+    return Signal(
+        as_of=as_of, held=result.assets[held], target=result.assets[target], effective=effective,
+        next_decision=next_decision_day(as_of, strategy.schedule), runner_up=runner_up, margin=margin,
+        target_trend=target_trend, hurdle=hurdle, stormguard=_stormguard(result),
+        data_age_days=(today - as_of.date()).days, delay=delay, schedule=strategy.schedule,
+    )
+
+
+def _stormguard(result: BacktestResult) -> StormGuardReading | None:
+    strategy = result.strategy
+    if strategy.stormguard is None:
+        return None
+    index = result.inputs.index_values
+    assert index is not None  # a StormGuard backtest always has its index
+    indicator, bull = stormguard_arrays(index, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)
+    level, state = float(indicator[-1]), bool(bull[-1])
+    distance = level + strategy.shift if state else strategy.shift - level
+    applies = "at month ends" if strategy.stormguard == "standard" else \
+        f"on any day once the last trade is {strategy.aqr_days} market days old"
+    return StormGuardReading(mode=strategy.stormguard, bull=state, indicator=level, shift=strategy.shift,
+                             distance=distance, applies=applies)
+
