@@ -137,9 +137,11 @@ def test_failed_download_leaves_the_data_sheet_untouched_and_names_the_tickers(t
 
 def test_script_is_registered_for_office_js(tmp_path):
     out = run_refresh(tmp_path, fail=[])
-    (meta,) = out["meta"]
-    assert meta["function_name"] == "refresh_data" and meta["name"] == "Refresh data"
-    assert meta["include"] == "Start,Settings,Data"
+    scripts = {m["function_name"]: m for m in out["meta"]}
+    assert set(scripts) == {"refresh_data", "recalculate"}
+    meta = scripts["refresh_data"]
+    assert meta["name"] == "Refresh data" and meta["include"] == "Start,Settings,Data"
+    assert scripts["recalculate"]["name"] == "Recalculate"
 
 
 # ------------------------------------------------------------------------------ the shared path, in process
@@ -237,13 +239,13 @@ def test_file_book_gives_the_same_workbook_as_the_data_packages_refresh(tmp_path
     from xlsector.addin.refresh import FileBook, refresh_workbook
     from xlsector.cli import main as cli_main
     from xlsector.data.refresh import refresh_file
-    from xlsector.data.workbook import read_data_sheet, read_settings
+    from xlsector.data.workbook import read_data_sheet, read_named_values
 
     first = tmp_path / "a.xlsx"
     assert cli_main(["template", str(first)]) == 0
     second = tmp_path / "b.xlsx"
     second.write_bytes(first.read_bytes())
-    settings = read_settings(first, ["Funds", "MarketIndex"])
+    settings = read_named_values(first, ["Funds", "MarketIndex"])
     tickers = [t.strip() for t in settings["Funds"].split(",")] + [settings["MarketIndex"]]
     days = pd.bdate_range("2020-01-02", periods=30)
     frames = {t: pd.Series(100.0 * (1 + 0.001 * (i + 1)) ** np.arange(30), index=days) for i, t in enumerate(tickers)}

@@ -370,3 +370,43 @@ def test_the_network_guard_catches_a_session_of_yfinances_own(fake):
     assert frame.empty
     assert BlockedSession.attempts and all("yahoo.com" in url for url in BlockedSession.attempts)
     BlockedSession.attempts.clear()  # expected here; the autouse check would otherwise fail this test
+
+
+def test_refresh_of_a_rendered_workbook_reaches_every_formula(tmp_path, fake, session, monkeypatch, capsys):
+    """The live workbook after a refresh through the real yfinance and the loopback Yahoo: `xlsector refresh`
+    appends the new rows, DataTable covers them, and every dated table reads the new last date."""
+    import openpyxl
+
+    from xlsector.cli import main
+    from xlsector.workbook import layout
+    from xlsector.workbook.template import write_template
+
+    full = random_walk(["XLK", "XLF", "^GSPC"], DATES, seed=21)
+    csv = tmp_path / "old.csv"
+    full.loc[OLD].rename_axis("Date").to_csv(csv)
+    path = write_template(tmp_path / "fwpt.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Settings"][f"B{layout.setting_row('Funds')}"] = "XLK; XLF"
+    wb["Settings"][f"B{layout.setting_row('RefreshStart')}"] = DATES[0].to_pydatetime()
+    wb.save(path)
+    assert main(["render", str(path), "--data", str(csv), "-q"]) == 0
+    for ticker in full.columns:
+        fake.tickers[ticker] = full[ticker]
+    monkeypatch.setattr("xlsector.data.yahoo._default_session", lambda: session)
+    assert main(["refresh", str(path)]) == 0
+    assert "XLK +20" in capsys.readouterr().out
+    new_last = DATES[-1].to_pydatetime()
+    values = openpyxl.load_workbook(path, data_only=True)
+    assert values["Start"][f"B{layout.PROVENANCE_FIRST_ROW + 2}"].value == new_last  # DataLastDate
+
+    def last_date(sheet: str, col: int = 1) -> object:
+        ws = values[sheet]
+        column = [row[0] for row in ws.iter_rows(min_row=6, min_col=col, max_col=col, values_only=True)]
+        return [v for v in column if v is not None][-1]
+
+    assert last_date("Trends") == new_last
+    assert last_date("StormGuard") == new_last
+    assert last_date("Summary", 8) == new_last  # the equity series behind the chart (weekly, last day kept)
+    action = {row[0]: row[1] for row in values["Summary"].iter_rows(min_row=8, max_row=25, max_col=2,
+                                                                    values_only=True) if row[0]}
+    assert action["As of"] == new_last

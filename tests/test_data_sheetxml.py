@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from xlsector.data.sheetxml import read_sheet_grid, strip_sheet_rows
+from xlsector.xlsx import read_sheet_grid, strip_sheet_rows
 
 WORKBOOK = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -12,7 +12,8 @@ import pytest
 
 from xlsector.data import PriceData, load_prices, load_sample
 from xlsector.data.sources import read_price_file
-from xlsector.data.workbook import read_data_sheet, read_settings, settings_tickers
+from xlsector.contract import settings_tickers
+from xlsector.data.workbook import read_data_sheet, read_named_values
 from xlsector.data.yahoo import DownloadError, cache_dir, download_prices
 from xlsector.errors import DataError
 
@@ -144,7 +145,7 @@ def test_workbook_data_sheet_and_settings(tmp_path):
     assert data.prices.index.equals(prices.index)
     assert data.provenance.source == "test data"  # the DataSource named cell
     assert load_prices(path).prices.shape == (50, 2)
-    settings = read_settings(path)
+    settings = read_named_values(path)
     assert settings["Funds"] == "XLK, XLF" and settings["TrendConstant"] == 50
     assert settings_tickers(settings) == ["XLK", "XLF", "^GSPC"]
 

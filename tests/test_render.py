@@ -1,8 +1,8 @@
-"""``xlsector render`` end to end, checked in LibreOffice (converted once per session and reused)."""
+"""``xlsector render`` end to end: the live workbook (every computed table a formula, with its values), the
+values-only copy checked in LibreOffice, charts, user content kept, bad input refused."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import subprocess
@@ -12,38 +12,53 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 
 from tests import libreoffice as lo
+from xlsector import contract
 from xlsector.cli import main
+from xlsector.render import render_workbook
 from xlsector.workbook import layout
-from xlsector.workbook.render import render_workbook
 from xlsector.workbook.template import write_template
 
 CHART_SHEETS = ["Summary", "Theory", "Trends", "Hysteresis", "StormGuard", "TrendChart", "Stationarity", "FWPT",
                 "Momentum"]
 #: Charts each sheet must carry (rebuilt by every render).
-CHART_COUNTS = {"Summary": 1, "Theory": 2, "Trends": 1, "Hysteresis": 2, "StormGuard": 2, "TrendChart": 2,
+CHART_COUNTS = {"Summary": 1, "Theory": 2, "Trends": 1, "Hysteresis": 1, "StormGuard": 1, "TrendChart": 2,
                 "Stationarity": 2, "FWPT": 3, "Momentum": 4}
-TUNING_SHEETS = ["TrendChart", "Stationarity", "FWPT", "Momentum"]
-FUNDS = layout.SETTINGS[0].default.split(",")
-#: The template's default strategy (Settings sheet) as core keywords, for direct core calls.
-STRATEGY = dict(k=22.0, hysteresis=0.01, decay=None, schedule="daily", min_hold=0, delay=1, cost_bp=10.0,
-                min_history=22, stormguard=None, shift=0.005)
+#: The xlsector functions whose array formulas make each computed sheet's tables.
+LIVE_TABLES = {
+    "Summary": ["SECTOR_SIGNAL", "BACKTEST_METRICS", "BACKTEST_EQUITY"],
+    "Trends": ["INDEX", "EMA2_TREND"],
+    "Hysteresis": ["SECTOR_PICKS", "SECTOR_PICKS"],
+    "StormGuard": ["STORMGUARD_HISTORY"],
+    "TrendChart": ["TREND_CHART", "TREND_CHART", "TREND_CHART"],
+    "Stationarity": ["SPLIT_SAMPLE", "PROGRESSIVE_TUNE"],
+    "FWPT": ["FWPT_TABLE", "FWPT_TABLE", "FWPT_TABLE", "FWPT_TABLE"],
+}
+FUNDS = contract.DataSelection().fund_list
 
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("render")
     path = write_template(folder / "fwpt.xlsx")
-    render_workbook(path, progress=None)  # in place, bundled sample (Data is empty)
+    render_workbook(path)  # in place, bundled sample (Data is empty)
     return path
 
 
 @pytest.fixture(scope="session")
-def lo_never(rendered, tmp_path_factory):
+def values_copy(rendered, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("values") / "fwpt-values.xlsx"
+    assert main(["render", str(rendered), "-o", str(out), "--values", "-q"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def lo_values(values_copy, tmp_path_factory):
     lo.require_soffice()
-    return lo.export_csv(rendered, tmp_path_factory.mktemp("csv_never"), recalc="never")
+    return lo.export_csv(values_copy, tmp_path_factory.mktemp("csv_values"), recalc="never")
 
 
 @pytest.fixture(scope="session")
@@ -52,93 +67,244 @@ def lo_always(rendered, tmp_path_factory):
     return lo.export_csv(rendered, tmp_path_factory.mktemp("csv_always"), recalc="always")
 
 
+@pytest.fixture(scope="session")
+def values(rendered):
+    return openpyxl.load_workbook(rendered, data_only=True)
+
+
+@pytest.fixture(scope="session")
+def sample():
+    from xlsector.data import load_sample
+
+    return load_sample().prices
+
+
+def _sheet_xml(path: Path) -> dict[str, str]:
+    from xlsector.xlsx import sheet_paths
+
+    with zipfile.ZipFile(path) as archive:
+        return {sheet: archive.read(member).decode() for sheet, member in sheet_paths(archive).items()}
+
+
+_ARRAY_RE = re.compile(r'<c r="([A-Z]+\d+)"([^>]*)><f t="array" ref="([^"]+)">([^<]*)</f>')
+
+
+def _arrays(path: Path) -> dict[str, list[tuple[str, bool, str, str]]]:
+    """{sheet: [(anchor, dynamic, ref, formula)]} of every array formula."""
+    return {sheet: [(anchor, ' cm="1"' in attrs, ref, formula) for anchor, attrs, ref, formula in
+                    _ARRAY_RE.findall(xml)] for sheet, xml in _sheet_xml(path).items()}
+
+
 def _formula_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
     wb = openpyxl.load_workbook(path)
     out = {}
     for ws in wb.worksheets:
-        out[ws.title] = [(c.row, c.column, c.value) for row in ws.iter_rows() for c in row
-                         if isinstance(c.value, str) and c.value.startswith("=")]
+        out[ws.title] = [(c.row, c.column, getattr(c.value, "text", c.value)) for row in ws.iter_rows() for c in row
+                         if isinstance(getattr(c.value, "text", c.value), str)
+                         and getattr(c.value, "text", c.value).startswith("=")]
     return out
 
 
-def test_no_error_and_no_blank_formula_cell_in_libreoffice(rendered, lo_never):
-    assert set(layout.SHEET_ORDER) <= set(lo_never)
-    for sheet, rows in lo_never.items():
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                assert not any(marker in text for marker in lo.ERROR_MARKERS), f"{sheet} row {i + 1} col {j + 1}: {text}"
-    formulas = _formula_cells(rendered)
-    assert sum(len(v) for v in formulas.values()) > 1000
-    for sheet, cells in formulas.items():
-        rows = lo_never[sheet]
-        for r, c, formula in cells:
-            assert rows[r - 1][c - 1].strip() != "", f"{sheet} {r},{c} {formula} is blank in LibreOffice"
+# ---------------------------------------------------------------------------------------------- the live workbook
 
 
-def test_cached_values_readable_without_calculation(rendered):
-    """A reader that does not calculate (openpyxl data_only) sees every formula's value."""
-    values = openpyxl.load_workbook(rendered, data_only=True)
+def test_every_computed_table_is_a_live_formula(rendered):
+    arrays = _arrays(rendered)
+    for sheet, functions in LIVE_TABLES.items():
+        found = arrays[sheet]
+        heads = [re.match(r"=?([A-Z0-9_]+)\(", formula).group(1) for _, _, _, formula in found]
+        assert sorted(heads) == sorted(functions), sheet
+        for anchor, dynamic, ref, formula in found:
+            assert dynamic, f"{sheet}!{anchor}: not marked as a dynamic array"
+            assert ref.startswith(anchor) and contract.DATA_TABLE in formula, (sheet, anchor, formula)
+    with zipfile.ZipFile(rendered) as archive:
+        assert "XLDAPR" in archive.read("xl/metadata.xml").decode()  # what cm="1" refers to
+        assert "metadata.xml" in archive.read("xl/_rels/workbook.xml.rels").decode()
+    wb = openpyxl.load_workbook(rendered)
+    assert wb.defined_names[contract.DATA_TABLE].attr_text == contract.DATA_TABLE_FORMULA
+    assert "Values, not a formula" in wb["Momentum"]["A4"].value
+
+
+def test_formulas_read_the_settings_names(rendered):
+    """A rotation formula passes every strategy setting by name, so a changed setting reaches it."""
+    (signal,) = [f for _, _, _, f in _arrays(rendered)["Summary"] if f.startswith("SECTOR_SIGNAL")]
+    for name in ("TrendConstant", "Hysteresis", "MarketIndex", "StormGuard", "Schedule", "Delay", "CostBp",
+                 "MinHold", "MinHistory", "HysteresisDecay", "StormGuardShift", "Scale", "BearFunds", "Funds"):
+        assert re.search(rf"[(,]{name}[,)]", signal), name
+    (metrics,) = [f for _, _, _, f in _arrays(rendered)["Summary"] if f.startswith("BACKTEST_METRICS")]
+    assert ",CashRate," in metrics  # the Summary table earns the cash rate, as BACKTEST_CAGR does
+
+
+def test_cached_values_readable_without_calculation(rendered, values):
+    """A reader that does not calculate (openpyxl data_only) sees every formula's value and every table."""
     for sheet, cells in _formula_cells(rendered).items():
         for r, c, formula in cells:
             assert values[sheet].cell(r, c).value is not None, f"{sheet}!{r},{c} {formula}"
+    for sheet, found in _arrays(rendered).items():
+        for _, _, ref, formula in found:
+            first, last = ref.split(":")
+            area = values[sheet][first:last]
+            assert all(any(c.value is not None for c in row) for row in area), f"{sheet}!{ref} has blank rows"
+
+
+def test_values_copy_opens_with_numbers_in_libreoffice(rendered, values_copy, lo_values):
+    """Without Excel or the extension: the --values copy shows every table, no error, no formula left."""
+    assert set(contract.SHEET_ORDER) <= set(lo_values)
+    for sheet, rows in lo_values.items():
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                assert not any(m in text for m in lo.ERROR_MARKERS), f"{sheet} row {i + 1} col {j + 1}: {text}"
+    assert not any("<f" in xml for xml in _sheet_xml(values_copy).values())
+    for sheet, found in _arrays(rendered).items():
+        rows = lo_values[sheet]
+        for anchor, _, ref, _ in found:
+            first, last = (openpyxl.utils.cell.coordinate_to_tuple(x) for x in ref.split(":"))
+            shown = [rows[r - 1][first[1] - 1] for r in range(first[0], last[0] + 1)]
+            assert all(text.strip() for text in shown[:2]), f"{sheet}!{anchor} is blank in LibreOffice"
 
 
 def test_theory_native_formulas_recalculated_by_libreoffice_equal_core(rendered, lo_always):
-    from xlsector.trend import ema, ema2
+    from xlsector.trend import ema, ema2, ema2_weights
 
     wb = openpyxl.load_workbook(rendered)
     ws = wb["Theory"]
     tc = wb["Settings"][f"B{layout.setting_row('TrendConstant')}"].value
     k = wb["Settings"][f"B{layout.setting_row('Scale')}"].value
-    rows = lo_always["Theory"][5:]
-    rows = [r for r in rows if r and r[0]]
-    import pandas as pd
-
+    rows = [r for r in lo_always["Theory"][5:] if r and r[0]]
     prices = pd.Series([float(ws.cell(6 + i, 2).value) for i in range(len(rows))])
-    got_ema = np.array([float(r[3]) for r in rows])
-    got_ema2 = np.array([float(r[4]) for r in rows])
     assert len(rows) == 260
-    np.testing.assert_allclose(got_ema, ema(prices, tc, k=k).to_numpy(), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(got_ema2, ema2(prices, tc, k=k).to_numpy(), rtol=0, atol=1e-9)
-    # LibreOffice recalculated for real: a forced full recalculation turns the add-in's function into #NAME?
+    np.testing.assert_allclose([float(r[3]) for r in rows], ema(prices, tc, k=k).to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose([float(r[4]) for r in rows], ema2(prices, tc, k=k).to_numpy(), rtol=0, atol=1e-9)
+    # LibreOffice recalculated for real: without the extension the add-in's function is #NAME?
     assert all(r[5] == "#NAME?" for r in rows)
-    # ... and the weights of Chart 1 (native formulas) equal the core's.
-    from xlsector.trend import ema2_weights
-
     weights = np.array([float(r[10]) for r in lo_always["Theory"][5:206]])
     np.testing.assert_allclose(weights, ema2_weights(20, np.arange(201), k=k), rtol=1e-12)
 
 
-def test_function_cells_cache_the_core_values(rendered):
+def _block(ws, label: str) -> dict[str, list]:
+    """A labelled block (header row ``label``, first column labels) as {label: values of its other columns}."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == label:
+                out = {}
+                r = cell.row + 1
+                while ws.cell(r, cell.column).value is not None:
+                    out[ws.cell(r, cell.column).value] = [ws.cell(r, cell.column + j).value for j in range(1, 5)]
+                    r += 1
+                return out
+    raise AssertionError(f"{ws.title}: no block {label!r}")
+
+
+def test_summary_equals_core(values, sample):
     from xlsector.backtesting import run_backtest
-    from xlsector.data import load_sample
-    from xlsector.measures import cagr
+    from xlsector.signal import signal_from_result
 
-    wb = openpyxl.load_workbook(rendered, data_only=True)
-    table = load_sample().prices
-    funds = [t for t in layout.SETTINGS[0].default.split(",")]
-    result = run_backtest(table[funds], tc=50, k=22, hysteresis=0.01)
-    summary = wb["Summary"]
+    result = run_backtest(sample[FUNDS], tc=50, k=22, hysteresis=0.01)
+    summary = values["Summary"]
     assert summary["B5"].value == result.holdings.iloc[-1]
-    assert summary["B7"].value == pytest.approx(cagr(result.returns), rel=1e-12)
-    theory = wb["Theory"]
-    assert theory["G100"].value == pytest.approx(0.0, abs=1e-12)  # native EMA2 - EMA2_TREND
+    action = _block(summary, "Item")
+    expected = signal_from_result(result)
+    assert action["Target"][0] == expected.target and action["Held now"][0] == expected.held
+    assert action["As of"][0] == sample.index[-1].to_pydatetime()  # the same range the pick uses
+    assert action["Margin (trend units)"][0] == pytest.approx(expected.margin, rel=1e-12)
+    metrics = _block(summary, "Metric")
+    core = result.metrics()
+    assert metrics["CAGR"][0] == pytest.approx(core.loc["CAGR", "strategy"], rel=1e-12)
+    assert metrics["CAGR"][2] == pytest.approx(core.loc["CAGR", "benchmark"], rel=1e-12)
+    assert values["Theory"]["G100"].value == pytest.approx(0.0, abs=1e-12)  # native EMA2 - EMA2_TREND
 
 
-def test_charts_render_and_are_not_blank(rendered, tmp_path):
+def _core_kwargs():
+    return dict(k=22.0, hysteresis=0.01, schedule="daily", min_hold=0, delay=1, cost_bp=10.0, min_history=22,
+                tcs=range(2, 201))
+
+
+def test_trend_chart_sheet_equals_core(values, sample):
+    from xlsector.tuning import trend_chart
+
+    chart = trend_chart(sample[FUNDS], **_core_kwargs())
+    ws = values["TrendChart"]
+    facts = _block(ws, "Item")
+    assert facts["Peak tc"][0] == chart.peak_tc
+    assert facts["Peak score"][0] == pytest.approx(chart.peak_score, rel=1e-12)
+    assert (facts["Plateau from tc"][0], facts["Plateau to tc"][0]) == chart.plateau
+    assert facts["Peak on the grid's edge"][0].startswith("YES")  # the sample's peak is tc 200
+    assert [ws.cell(r, 1).value for r in range(6, 6 + 199)] == list(range(2, 201))
+    scores = np.array([ws.cell(r, 2).value for r in range(6, 6 + 199)], dtype=float)
+    np.testing.assert_allclose(scores, chart.table["score"].to_numpy(), rtol=1e-12)
+
+
+def test_stationarity_sheet_equals_core(values, sample):
+    from xlsector.tuning import progressive_tune, split_sample
+
+    split = split_sample(sample[FUNDS], **_core_kwargs())
+    ws = values["Stationarity"]
+    assert [ws.cell(r, 1).value for r in range(6, 9)] == [2, 3, 4]
+    got = np.array([[ws.cell(r, c).value for c in (2, 3, 4)] for r in range(6, 6 + 199)], dtype=float)
+    np.testing.assert_allclose(got, split[["first_half", "second_half", "whole"]].to_numpy(), rtol=1e-12)
+    prog = progressive_tune(sample[FUNDS], window=250, step=125, **_core_kwargs())
+    assert [ws.cell(6 + i, 8).value for i in range(len(prog))] == prog["tc"].tolist()
+    assert ws.cell(6 + len(prog), 8).value is None
+
+
+def test_fwpt_sheet_and_summary_equal_core(values, sample):
+    from xlsector.tuning import fwpt
+
+    walk = fwpt(sample[FUNDS], retune_days=125, **_core_kwargs())
+    ws = values["FWPT"]
+    facts = _block(ws, "Item")
+    assert facts["Born on (first tuning)"][0] == walk.born_on.to_pydatetime()
+    assert facts["Tuned tc now"][0] == walk.current_tc
+    assert facts["In-sample best tc (hindsight)"][0] == walk.in_sample_tc
+    cagr = walk.metrics().loc["CAGR"]
+    metrics = _block(ws, "Metric")
+    assert metrics["CAGR"][:3] == pytest.approx([cagr["walk_forward"], cagr["in_sample_best"], cagr["benchmark"]],
+                                                rel=1e-12)
+    assert "AFTER the born-on date only" in ws["A3"].value
+    # the Summary reads the FWPT sheet's function (INDEX of its summary part)
+    summary = {row[0].value: row[1].value for row in values["Summary"].iter_rows(max_col=2) if row[0].value}
+    assert summary["Tuned tc now"] == walk.current_tc
+    assert summary["Next retune (estimate)"] == facts["Next retune (estimate)"][0] > sample.index[-1]
+
+
+def test_momentum_sheet_equals_core(values, sample):
+    import dataclasses
+
+    from xlsector.profiles import load_experiment, run_experiment
+
+    experiment = load_experiment("sample_four_phase")
+    base = dataclasses.replace(experiment.base, funds=tuple(FUNDS), benchmark="^GSPC")
+    result = run_experiment(dataclasses.replace(experiment, base=base), sample)
+    best = result.table[(result.table["phase"] == "momentum") & result.table["best"]].iloc[0]
+    ws = values["Momentum"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=5, max_row=20, max_col=13)]
+    header = next(i for i, r in enumerate(rows) if r[0] == "lookback")
+    grid = rows[header + 1: header + 10]
+    assert [r[0] for r in grid] == list(range(118, 135, 2))
+    chosen = [r for r in grid if r[12] == "best"]
+    assert len(chosen) == 1 and chosen[0][0] == best["value"]
+    assert chosen[0][2] == pytest.approx(best["Sharpe ratio"], rel=1e-12)
+    assert "No VIX column" in ws["A3"].value  # the bundled sample has no VIX: phase 2 is fixed leverage
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def test_charts_render_and_are_not_blank(values_copy, tmp_path):
     lo.require_soffice()
-    # Print only the chart sheets: hide the others in a copy (zip-level edit, no openpyxl round trip).
-    with zipfile.ZipFile(rendered) as src:
+    # Print only the chart sheets of the values copy: hide the others (zip-level edit, no openpyxl round trip).
+    with zipfile.ZipFile(values_copy) as src:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
             for item in src.infolist():
                 data = src.read(item.filename)
                 if item.filename == "xl/workbook.xml":
                     text = data.decode()
-                    for sheet in layout.SHEET_ORDER:
+                    for sheet in contract.SHEET_ORDER:
                         if sheet not in CHART_SHEETS:
-                            text = re.sub(rf'(<sheet [^>]*name="{sheet}"[^>]*?)state="visible"', r'\1state="hidden"', text)
-                    text = text.replace('activeTab="0"', f'activeTab="{layout.SHEET_ORDER.index("Summary")}"')
+                            text = re.sub(rf'(<sheet [^>]*name="{sheet}"[^>]*?)state="visible"', r'\1state="hidden"',
+                                          text)
+                    text = text.replace('activeTab="0"', f'activeTab="{contract.SHEET_ORDER.index("Summary")}"')
                     data = text.encode()
                 dst.writestr(item, data)
     copy = tmp_path / "charts.xlsx"
@@ -151,8 +317,7 @@ def test_charts_render_and_are_not_blank(rendered, tmp_path):
         assert len(blocks) == CHART_COUNTS[name], f"{name}: {len(blocks)} chart images on the page"
         for i, block in enumerate(blocks):
             block = block.astype(float)
-            non_white = (block < 240).mean()
-            assert non_white > 0.03, f"{name} chart {i + 1}: only {non_white:.1%} non-white pixels"
+            assert (block < 240).mean() > 0.03, f"{name} chart {i + 1}: almost white"
             assert block.std() > 20, f"{name} chart {i + 1} looks blank"
 
 
@@ -179,29 +344,68 @@ def _chart_blocks(pixels) -> list:
     return blocks
 
 
+def test_every_chart_series_points_at_numbers(rendered, values):
+    """Each series of each chart reads a range that holds numbers in the saved file (no blank chart)."""
+    from openpyxl.utils import range_boundaries
+
+    found: dict[str, int] = {}
+    with zipfile.ZipFile(rendered) as archive:
+        for name in sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart")):
+            xml = archive.read(name).decode()
+            refs = re.findall(r"<(?:c:)?(?:val|yVal)>\s*<(?:c:)?numRef>\s*<(?:c:)?f>([^<]+)</(?:c:)?f>", xml)
+            assert refs, f"{name}: no data series"
+            sheets = set()
+            longest = 0
+            for ref in refs:
+                sheet, cells = ref.rsplit("!", 1)
+                sheet = sheet.strip("'")
+                sheets.add(sheet)
+                min_col, min_row, max_col, max_row = range_boundaries(cells.replace("$", ""))
+                numbers = [v for row in values[sheet].iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
+                                                                max_col=max_col, values_only=True)
+                           for v in row if isinstance(v, int | float)]
+                assert numbers, f"{name}: series {ref} has no numbers"
+                longest = max(longest, len(numbers))
+            assert longest >= 2, f"{name}: no series with two points or more"
+            assert len(sheets) == 1, f"{name}: series on several sheets {sheets}"
+            sheet = sheets.pop()
+            found[sheet] = found.get(sheet, 0) + 1
+    assert found == CHART_COUNTS
+
+
+# ---------------------------------------------------------------------------------------------- the user's content
+
+
 def test_render_keeps_user_sheet_and_cells_and_rerenders(rendered, tmp_path):
     path = tmp_path / "mine.xlsx"
     path.write_bytes(rendered.read_bytes())
     wb = openpyxl.load_workbook(path)
     mine = wb.create_sheet("Mine")
     mine["A1"] = "my note"
-    mine["B2"] = "=Summary!B7*2"
+    mine["B2"] = "=Summary!B5"
+    mine["B3"] = "=[1]!SECTOR_PICK(DataTable,20)"  # Excel's spelling of a loaded .xlam's function
     mine.column_dimensions["A"].width = 33
     wb["Trends"]["A2"] = "kept text in a non-computed cell"
+    wb.defined_names["FundPrices"] = openpyxl.workbook.defined_name.DefinedName("FundPrices",
+                                                                               attr_text="Data!$A$1:$K$9")
     wb.save(path)
     before_data = openpyxl.load_workbook(rendered)["Data"].max_row
-    report = render_workbook(path, progress=None)
-    assert report.cached_cells > 1000
+    report = render_workbook(path)
+    assert report.cached_cells > 20
+    assert any("FundPrices" in note for note in report.notes)  # the fixed range of an old template is gone
     after = openpyxl.load_workbook(path)
     assert after["Mine"]["A1"].value == "my note"
-    assert after["Mine"]["B2"].value == "=Summary!B7*2"
+    assert after["Mine"]["B2"].value == "=Summary!B5"
+    assert after["Mine"]["B3"].value == "=SECTOR_PICK(DataTable,20)"  # written plainly: LibreOffice knows it
     assert after["Mine"].column_dimensions["A"].width == 33
     assert after["Trends"]["A2"].value == "kept text in a non-computed cell"
     assert after["Data"].max_row == before_data
-    assert after["Summary"]["B5"].value.startswith("=SECTOR_PICK(")
-    assert "TrendConstant" in after.defined_names and "FundPrices" in after.defined_names
+    assert after["Summary"]["B5"].value.startswith("=SECTOR_PICK(DataTable,")
+    assert "TrendConstant" in after.defined_names and "FundPrices" not in after.defined_names
     assert len(after["Trends"]._charts) == 1
     assert after["Data"]["A2"].number_format == "yyyy-mm-dd"
+    again = _arrays(path)
+    assert {sheet: again[sheet] for sheet in _arrays(rendered)} == _arrays(rendered)  # same tables, not doubled
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -269,8 +473,8 @@ def test_killed_render_leaves_previous_file_intact(rendered, tmp_path):
         "    out = orig(*a, **k)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "p.finish_xlsx = boom\n"
-        "from xlsector.workbook.render import render_workbook\n"
-        f"render_workbook({str(path)!r}, progress=None)\n"
+        "from xlsector.render import render_workbook\n"
+        f"render_workbook({str(path)!r})\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, check=False)
     assert proc.returncode != 0
@@ -278,172 +482,45 @@ def test_killed_render_leaves_previous_file_intact(rendered, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name not in ("fwpt.xlsx",)]
 
 
-# -- the tuning and momentum sheets: values cross-checked against direct core calls -------------------------
-
-
-@pytest.fixture(scope="session")
-def values(rendered):
-    return openpyxl.load_workbook(rendered, data_only=True)
-
-
-@pytest.fixture(scope="session")
-def sample():
-    from xlsector.data import load_sample
-
-    return load_sample().prices
-
-
-def _find(ws, label, col_offset=1):
-    """Value right of the first cell whose text is ``label`` (offset columns to the right)."""
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.value == label:
-                return ws.cell(cell.row, cell.column + col_offset).value
-    raise AssertionError(f"{ws.title}: no cell {label!r}")
-
-
-def _core_kwargs(sample):
-    return dict(STRATEGY, index=sample["^GSPC"], benchmark=sample["^GSPC"], tcs=range(2, 201))
-
-
-def test_trend_chart_sheet_equals_core(values, sample):
-    from xlsector.tuning import trend_chart
-
-    chart = trend_chart(sample[FUNDS], **_core_kwargs(sample))
-    ws = values["TrendChart"]
-    assert _find(ws, "Peak tc") == chart.peak_tc
-    assert _find(ws, "Peak score") == pytest.approx(chart.peak_score, rel=1e-12)
-    assert (_find(ws, "Plateau from tc"), _find(ws, "Plateau to tc")) == chart.plateau
-    # the table: one row per tc 2..200, score column as the core's
-    tcs = [ws.cell(r, 1).value for r in range(6, 6 + 199)]
-    assert tcs == list(range(2, 201))
-    scores = np.array([ws.cell(r, 2).value for r in range(6, 6 + 199)], dtype=float)
-    np.testing.assert_allclose(scores, chart.table["score"].to_numpy(), rtol=1e-12)
-    assert "cumulative log return" in ws["A3"].value and "In sample" in ws["A3"].value
-
-
-def test_stationarity_sheet_equals_core(values, sample):
-    from xlsector.tuning import progressive_tune, split_sample
-
-    kw = _core_kwargs(sample)
-    split = split_sample(sample[FUNDS], **kw)
-    ws = values["Stationarity"]
-    got = np.array([[ws.cell(r, c).value for c in (2, 3, 4)] for r in range(6, 6 + 199)], dtype=float)
-    np.testing.assert_allclose(got, split[["first_half", "second_half", "whole"]].to_numpy(), rtol=1e-12)
-    prog = progressive_tune(sample[FUNDS], window=250, step=125, **kw)
-    tuned = [ws.cell(6 + i, 8).value for i in range(len(prog))]
-    assert tuned == prog["tc"].tolist()
-    assert ws.cell(6 + len(prog), 8).value is None
-
-
-def test_fwpt_sheet_and_summary_equal_core(values, sample):
-    from xlsector.tuning import fwpt
-
-    walk = fwpt(sample[FUNDS], retune_days=125, **_core_kwargs(sample))
-    ws = values["FWPT"]
-    assert _find(ws, "Born on (first tuning)") == walk.born_on.to_pydatetime()
-    assert _find(ws, "Tuned tc now") == walk.current_tc
-    assert _find(ws, "In-sample best tc (hindsight)") == walk.in_sample_tc
-    cagr = walk.metrics().loc["CAGR"]
-    assert _find(ws, "CAGR") == pytest.approx(cagr["walk_forward"], rel=1e-12)
-    assert _find(ws, "CAGR", 2) == pytest.approx(cagr["in_sample_best"], rel=1e-12)
-    assert _find(ws, "CAGR", 3) == pytest.approx(cagr["benchmark"], rel=1e-12)
-    assert "AFTER the born-on date only" in ws["A3"].value
-    summary = values["Summary"]
-    assert summary["B9"].value == walk.current_tc
-    next_retune = summary["B8"].value
-    assert next_retune > sample.index[-1].to_pydatetime() and next_retune == _find(ws, "Next retune (estimate)")
-
-
-def test_momentum_sheet_equals_core(values, sample):
-    import dataclasses
-
-    from xlsector.profiles import load_experiment, run_experiment
-
-    experiment = load_experiment("sample_four_phase")
-    base = dataclasses.replace(experiment.base, funds=tuple(FUNDS), benchmark="^GSPC")
-    result = run_experiment(dataclasses.replace(experiment, base=base), sample)
-    best = result.table[(result.table["phase"] == "momentum") & result.table["best"]].iloc[0]
-    ws = values["Momentum"]
-    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=5, max_row=20, max_col=13)]
-    header = next(i for i, r in enumerate(rows) if r[0] == "lookback")
-    grid = rows[header + 1: header + 10]
-    assert [r[0] for r in grid] == list(range(118, 135, 2))
-    chosen = [r for r in grid if r[12] == "best"]
-    assert len(chosen) == 1 and chosen[0][0] == best["value"]
-    assert chosen[0][2] == pytest.approx(best["Sharpe ratio"], rel=1e-12)
-    assert "No VIX column" in ws["A3"].value  # the bundled sample has no VIX: phase 2 is fixed leverage
-
-
-def test_tuning_sheets_show_numbers_in_libreoffice(lo_never):
-    for sheet in TUNING_SHEETS:
-        numbers = 0
-        for row in lo_never[sheet]:
-            for text in row:
-                try:
-                    float(text.replace("%", ""))
-                except ValueError:
-                    continue
-                numbers += 1
-        assert numbers > 50, f"{sheet}: only {numbers} numeric cells in LibreOffice"
-
-
-def test_every_chart_series_points_at_numbers(rendered, values):
-    """Each series of each chart reads a range that holds numbers in the saved file (no blank chart)."""
-    from openpyxl.utils import range_boundaries
-
-    found: dict[str, int] = {}
-    with zipfile.ZipFile(rendered) as archive:
-        for name in sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart")):
-            xml = archive.read(name).decode()
-            refs = re.findall(r"<(?:c:)?(?:val|yVal)>\s*<(?:c:)?numRef>\s*<(?:c:)?f>([^<]+)</(?:c:)?f>", xml)
-            assert refs, f"{name}: no data series"
-            sheets = set()
-            longest = 0
-            for ref in refs:
-                sheet, cells = ref.rsplit("!", 1)
-                sheet = sheet.strip("'")
-                sheets.add(sheet)
-                min_col, min_row, max_col, max_row = range_boundaries(cells.replace("$", ""))
-                numbers = [v for row in values[sheet].iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
-                                                                max_col=max_col, values_only=True)
-                           for v in row if isinstance(v, (int, float))]
-                assert numbers, f"{name}: series {ref} has no numbers"  # a 1-point series is fine (plateau)
-                longest = max(longest, len(numbers))
-            assert longest >= 2, f"{name}: no series with two points or more"
-            assert len(sheets) == 1, f"{name}: series on several sheets {sheets}"
-            sheet = sheets.pop()
-            found[sheet] = found.get(sheet, 0) + 1
-    assert found == CHART_COUNTS
-
-
 def test_short_data_renders_with_notes_instead_of_fwpt(tmp_path):
-    """Three years of prices: no five-year first tuning, so the FWPT sheet says why; the rest renders."""
+    """Three years of prices: no five-year first tuning, so the FWPT tables show the function's message."""
     from xlsector.data import load_sample
 
     csv = tmp_path / "short.csv"
     load_sample().prices.loc["2020-01-01":].to_csv(csv)
     path = write_template(tmp_path / "fwpt.xlsx")
-    report = render_workbook(path, data=str(csv), progress=None)
-    assert any("FWPT sheet: not possible" in n and "five years" in n for n in report.notes)
+    report = render_workbook(path, data=str(csv))
+    assert any(note.startswith("FWPT!A5") and "five years" in note for note in report.notes)
     wb = openpyxl.load_workbook(path, data_only=True)
-    assert wb["FWPT"]["A3"].value.startswith("FWPT not possible on this data")
-    assert wb["Summary"]["B8"].value == "n/a" and wb["Summary"]["B9"].value == "n/a"
+    assert wb["FWPT"]["A5"].value == "#VALUE!"
     assert isinstance(wb["TrendChart"]["B6"].value, float)  # the trend chart still runs on three years
-    assert wb["Momentum"]["A6"].value is not None
+    assert wb["Momentum"]["A3"].value is not None
 
 
-def test_bad_born_on_and_huge_grid_name_the_cell(tmp_path):
+def test_cash_rate_setting_reaches_every_table(tmp_path, sample):
+    """CashRate names a Data column (annual %): the Summary metrics, BACKTEST_CAGR and the core agree."""
+    from xlsector.backtesting import run_backtest
+    from xlsector.measures import cagr
+
+    table = sample.copy()
+    table["RATE"] = 3.0
+    csv = tmp_path / "with_rate.csv"
+    table.to_csv(csv)
     path = write_template(tmp_path / "fwpt.xlsx")
     wb = openpyxl.load_workbook(path)
-    wb["Settings"][f"B{layout.setting_row('BornOn')}"] = dt.datetime(1991, 1, 2)  # < 5 years after 1990
+    for name, value in (("CashRate", "RATE"), ("StormGuard", "standard")):
+        wb["Settings"][f"B{layout.setting_row(name)}"] = value
     wb.save(path)
-    before = path.read_bytes()
-    code, err = _cli("render", str(path))
-    assert code == 1 and f"Settings!B{layout.setting_row('BornOn')} (BornOn): born_on must be on or after" in err
-    assert path.read_bytes() == before
-    wb["Settings"][f"B{layout.setting_row('BornOn')}"] = None
-    wb["Settings"][f"B{layout.setting_row('TcMax')}"] = 5000
-    wb.save(path)
-    code, err = _cli("render", str(path))
-    assert code == 1 and f"Settings!B{layout.setting_row('TcMax')} (TcMax)" in err and "at most 1000" in err
+    render_workbook(path, data=str(csv))
+    core = run_backtest(sample[FUNDS], tc=50, stormguard="standard", index=sample["^GSPC"],
+                        cash_rate=table["RATE"] / 100.0)
+    metrics = _block(openpyxl.load_workbook(path, data_only=True)["Summary"], "Metric")
+    assert metrics["CAGR"][0] == pytest.approx(cagr(core.returns), rel=1e-12)
+    from udfs import xlsector_udfs as u
+    from xlsector.data.workbook import read_data_sheet
+
+    cells = [["Date", *table.columns]] + [[d.to_pydatetime(), *row] for d, row in
+                                          zip(read_data_sheet(path).prices.index, table.to_numpy().tolist())]
+    direct = u.BACKTEST_CAGR(cells, 50, None, "^GSPC", "standard", None, None, None, None, None, None, None, None,
+                             None, None, "RATE", ",".join(FUNDS))
+    assert direct == pytest.approx(metrics["CAGR"][0], rel=1e-12)

@@ -104,6 +104,9 @@ GOOD = {
     "tc_range": st.integers(min_value=1, max_value=60),
     "born_on": day,
     "retune_days": st.integers(min_value=1, max_value=40),
+    "funds": st.sampled_from(["F0", "F1,F0", "F0; F2", "ZZ", "Date"]),
+    "every": st.sampled_from(["day", "week", "month", "Week"]),
+    "part": st.sampled_from(["table", "plateau", "summary", "retunes", "metrics", "series", "bogus"]),
 }
 
 
@@ -170,17 +173,20 @@ def test_weights_never_crash(tc, ages, k):
     cost_bp=opt("cost_bp"), min_hold=opt("min_hold"), min_history=opt("min_history"), decay=opt("decay"),
     shift=opt("shift"), k=opt("k"), bear=st.one_of(st.none(), st.none(), grid), daily=opt("flag"),
     cash_rate=st.one_of(opt("cash_rate"), one_column), benchmark=st.one_of(opt("benchmark"), one_column),
-    with_benchmark=opt("flag"),
+    with_benchmark=opt("flag"), funds=opt("funds"), every=opt("every"),
 )
 def test_rotation_functions_never_crash(prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp,
                                         min_hold, min_history, decay, shift, k, bear, daily, cash_rate, benchmark,
-                                        with_benchmark):
+                                        with_benchmark, funds, every):
     args = (prices, tc, hysteresis, index, stormguard, as_of, schedule, delay, cost_bp, min_hold, min_history,
             decay, shift, k, bear)
     call(u.SECTOR_PICK, *args)
     call(u.SECTOR_PICKS, *args, daily)
+    call(u.SECTOR_PICKS, *args, daily, funds, with_benchmark, as_of)  # funds, detail, start
+    call(u.SECTOR_SIGNAL, *args, funds)
     call(u.BACKTEST_CAGR, *args, cash_rate)
     call(u.BACKTEST_METRICS, *args, cash_rate, benchmark, with_benchmark)
+    call(u.BACKTEST_EQUITY, *args, cash_rate, benchmark, funds, every)
 
 
 @SETTINGS
@@ -194,13 +200,19 @@ def test_stormguard_functions_never_crash(index, shift, tc, as_of, k):
 @given(
     prices=grid, tc_min=opt("tc_range"), tc_max=opt("tc_range"), hysteresis=opt("hysteresis"),
     index=st.one_of(st.none(), one_column), stormguard=opt("stormguard"), born_on=opt("born_on"),
-    retune_days=opt("retune_days"), half_life=opt("retune_days"),
+    retune_days=opt("retune_days"), half_life=opt("retune_days"), funds=opt("funds"), part=opt("part"),
 )
 def test_tuning_functions_never_crash(prices, tc_min, tc_max, hysteresis, index, stormguard, born_on, retune_days,
-                                      half_life):
+                                      half_life, funds, part):
     call(u.TREND_CHART, prices, tc_min, tc_max, None, hysteresis, index, stormguard, None, None, None, None,
          half_life)
+    call(u.TREND_CHART, prices, tc_min, tc_max, None, hysteresis, index, stormguard, None, None, None, None,
+         half_life, None, None, None, None, None, None, funds, None, part)
     call(u.FWPT_TABLE, prices, born_on, retune_days, tc_min, tc_max, hysteresis, index, stormguard)
+    call(u.FWPT_TABLE, prices, born_on, retune_days, tc_min, tc_max, hysteresis, index, stormguard, None, None,
+         None, None, None, None, None, None, None, funds, None, None, part)
+    call(u.SPLIT_SAMPLE, prices, tc_min, tc_max, hysteresis, index, stormguard)
+    call(u.PROGRESSIVE_TUNE, prices, retune_days, retune_days, tc_min, tc_max, hysteresis, index, stormguard)
 
 
 # ------------------------------------------------------------------ valid inputs: a value, not an error
@@ -248,6 +260,11 @@ def test_valid_rotation_arguments_give_a_pick(prices, tc, hysteresis, index, sto
     picks = call_valid(u.SECTOR_PICKS, *args)
     if pick is not None:
         assert picks is not None and picks[-1][1] == pick  # the last change of holding is the current one
+        signal = call_valid(u.SECTOR_SIGNAL, *args)
+        assert signal is not None and dict((row[0], row[1]) for row in signal)["Target"] in ("CASH", "F0", "F1",
+                                                                                            "F2", "Col1", "Col2",
+                                                                                            "Col3", "Col4")
+        call_valid(u.BACKTEST_EQUITY, *args, cash_rate)
     call_valid(u.BACKTEST_CAGR, *args, cash_rate)
     call_valid(u.BACKTEST_METRICS, *args, cash_rate)
 
@@ -266,5 +283,6 @@ def test_every_function_is_covered_by_a_property_test(name):
     covered = {
         "EMA2_TREND", "EMA_TREND", "MOMENTUM", "EMA_WEIGHTS", "EMA2_WEIGHTS", "SECTOR_PICK", "SECTOR_PICKS",
         "BACKTEST_CAGR", "BACKTEST_METRICS", "STORMGUARD_STATE", "STORMGUARD_HISTORY", "TREND_CHART", "FWPT_TABLE",
+        "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE",
     }  # fmt: skip
     assert name in covered

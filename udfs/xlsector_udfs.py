@@ -107,6 +107,7 @@ _OWN_DOC = {
     "with_benchmark": "TRUE adds the benchmark's figures as a last column (default FALSE).",
     "every": "Sampling of the rows: day, week (default) or month (the last market day of each).",
     "part": "Which table: see the function's help (blank = the main one).",
+    "band": "TRUE adds the band edges +shift and -shift as two columns (for a chart).",
     "window": "Market days each progressive tuning looks back (default 250).",
     "step": "Market days between progressive tunings (default 125).",
     "sg_tc": param_of(Strategy, "sg_tc").help,
@@ -509,10 +510,13 @@ def _blank_nan(values: np.ndarray) -> list[list[Any]]:
 
 
 def _row_labels(index: pd.Index) -> list[Any]:
-    """Dates as datetimes (Excel dates), else 1-based data row numbers."""
+    """Dates as datetimes (Excel dates); the positions of an undated range as 1-based data row numbers; other
+    labels (trend constants) as they are."""
     if isinstance(index, pd.DatetimeIndex):
         return list(index.to_pydatetime())
-    return list(range(1, len(index) + 1))
+    if isinstance(index, pd.RangeIndex):
+        return [int(i) + 1 for i in index]
+    return [_cell(v) for v in index]
 
 
 def _row_aligned(result: pd.DataFrame, prices: pd.DataFrame) -> list[list[Any]]:
@@ -730,7 +734,7 @@ def BACKTEST_EQUITY(prices, tc, hysteresis=None, index=None, stormguard=None, as
 # ---------------------------------------------------------------------------------------------------
 
 
-def _stormguard(index: Any, column: Any, shift: Any, tc: Any, k: Any) -> pd.DataFrame:
+def _stormguard(index: Any, column: Any, shift: Any, sg_tc: Any, k: Any) -> pd.DataFrame:
     from xlsector.rotation import stormguard
 
     table = _table(index, "index")
@@ -742,29 +746,32 @@ def _stormguard(index: Any, column: Any, shift: Any, tc: Any, k: Any) -> pd.Data
                            " (name one with column)")
     series = table.iloc[:, 0]
     shift_value = _strategy_param("shift", shift)
-    tc_value = _strategy_param("sg_tc", tc)
+    tc_value = _strategy_param("sg_tc", sg_tc)
     k_value = _strategy_param("k", k)
     return _cache.result(("stormguard", _cache.frame_key(series), shift_value, tc_value, k_value),
                          lambda: stormguard(series, tc=tc_value, k=k_value, shift=shift_value))
 
 
 @_register
-def STORMGUARD_STATE(index, shift=None, tc=None, as_of=None, k=None, column=None):
+def STORMGUARD_STATE(index, shift=None, sg_tc=None, as_of=None, k=None, column=None):
     """StormGuard's daily market state, BULL or BEAR, on the last row (or on as_of)."""
-    states = _up_to(_stormguard(index, column, shift, tc, k), _date(as_of, "as_of"))
+    states = _up_to(_stormguard(index, column, shift, sg_tc, k), _date(as_of, "as_of"))
     return "BULL" if bool(states["bull"].iloc[-1]) else "BEAR"
 
 
 @_register
-def STORMGUARD_HISTORY(index, shift=None, tc=None, k=None, column=None):
+def STORMGUARD_HISTORY(index, shift=None, sg_tc=None, k=None, column=None, band=None):
     """StormGuard history: date, indicator (EMA2 of the index, tc 50) and state BULL/BEAR per row."""
-    states = _stormguard(index, column, shift, tc, k)
+    states = _stormguard(index, column, shift, sg_tc, k)
     label = "Date" if isinstance(states.index, pd.DatetimeIndex) else "Row"
     indicator = states["indicator"].to_numpy(dtype=float).tolist()
     bull = states["bull"].to_numpy(dtype=bool)
-    return [[label, "Indicator", "State"]] + [
-        [r, v, "BULL" if b else "BEAR"] for r, v, b in zip(_row_labels(states.index), indicator, bull)
-    ]
+    rows = [[r, v, "BULL" if b else "BEAR"] for r, v, b in zip(_row_labels(states.index), indicator, bull)]
+    if not _flag(band, "band", False):
+        return [[label, "Indicator", "State"], *rows]
+    edge = _strategy_param("shift", shift)
+    return [[label, "Indicator", "State", "Bull above (+shift)", "Bear below (-shift)"]] + [
+        [*row, edge, -edge] for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -807,8 +814,8 @@ def _part(value: Any, parts: tuple[str, ...]) -> str:
 @_register
 def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None, index=None, stormguard=None,
                 as_of=None, schedule=None, delay=None, cost_bp=None, half_life=None, min_hold=None, min_history=None,
-                decay=None, shift=None, k=None, bear=None, funds=None, part=None):
-    """Trend chart: score, CAGR, switches and max drawdown per trend constant; part=summary: peak, plateau."""
+                decay=None, shift=None, k=None, bear=None, funds=None, cash_rate=None, part=None):
+    """Trend chart: score, CAGR, switches and max drawdown per tc; part: table, plateau, summary."""
     from xlsector.tuning import trend_chart
 
     rotation = _rotation(locals(), tc=False)
@@ -816,9 +823,13 @@ def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None,
     tuning = _tuning(locals())
     chart = trend_chart(rotation.prices, grid=_grid(rotation, tuning),
                         score="cumulative" if tuning.half_life is None else tuning.half_life)
-    if _part(part, ("table", "summary")) == "summary":
+    view = _part(part, ("table", "plateau", "summary"))
+    if view == "summary":
         return [["Item", "Value"]] + [[label, _cell(value)] for label, value in chart.facts()]
     table = chart.table
+    if view == "plateau":
+        return [["tc", "Score in plateau"]] + [[_cell(tc), _cell(score) if inside else None] for tc, score, inside
+                                               in zip(table.index, table["score"], table["in_plateau"])]
     head = ["tc", "Score: " + chart.score_label, "CAGR", "Switches", "Max drawdown"]
     body = [
         [_cell(tc), _cell(score), _cell(cagr), int(switches), _cell(mdd)]
@@ -832,7 +843,7 @@ def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None,
 @_register
 def SPLIT_SAMPLE(prices, tc_min=None, tc_max=None, hysteresis=None, index=None, stormguard=None, schedule=None,
                  delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                 bear=None, funds=None):
+                 bear=None, funds=None, cash_rate=None):
     """Split-sample stationarity: the score per tc on the first half, the second half and the whole period."""
     from xlsector.tuning import split_sample
 
@@ -849,7 +860,7 @@ def SPLIT_SAMPLE(prices, tc_min=None, tc_max=None, hysteresis=None, index=None, 
 @_register
 def PROGRESSIVE_TUNE(prices, window=None, step=None, tc_min=None, tc_max=None, hysteresis=None, index=None,
                      stormguard=None, schedule=None, delay=None, cost_bp=None, min_hold=None, min_history=None,
-                     decay=None, shift=None, k=None, bear=None, funds=None):
+                     decay=None, shift=None, k=None, bear=None, funds=None, cash_rate=None):
     """Progressive tune: every step market days, the best tc on the prior window market days."""
     from xlsector.tuning import progressive_tune
 

@@ -64,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     # convention: the module named like the add-in file, xlsector.xlam)
     "main": "xlsector.addin.refresh",
     # workbook (SPEC 7)
-    "render_workbook": "xlsector.workbook.render",
+    "render_workbook": "xlsector.render",
     "write_template": "xlsector.workbook.template",
 }
 

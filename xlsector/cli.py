@@ -22,6 +22,7 @@ COMMANDS = [
     "experiment",
     "tune",
     "runs",
+    "signal",
     "addin",
 ]
 
@@ -34,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xlsector {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"xlsector.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name != f"xlsector.commands.{name}":
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(f"xlsector.commands.{name}").add_parser(subparsers)
     return parser
 
 

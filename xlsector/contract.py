@@ -38,6 +38,7 @@ __all__ = [
     "SETTINGS",
     "SETTINGS_SHEET",
     "SETTING_NAMES",
+    "SETTING_OF_ARGUMENT",
     "SHEET_ORDER",
     "START_SHEET",
     "SUMMARY_SHEET",
@@ -50,6 +51,7 @@ __all__ = [
     "param_from_cell",
     "read_settings",
     "resolve_cell",
+    "settings_tickers",
     "split_tickers",
 ]
 
@@ -105,14 +107,14 @@ class DataSelection(Params):
     funds: str = param("XOM,JPM,JNJ,MRK,PG,KO,WMT,HD,GE,MSFT",
                        f"Tickers of the fund universe (up to {MAX_FUNDS}), separated by commas or semicolons; "
                        "each must be a column of the Data sheet.", kind="text", setting="Funds")
-    bear_funds: str | None = param(None, "Tickers held in StormGuard's bear state (best trend wins), separated "
+    bear: str | None = param(None, "Tickers held in StormGuard's bear state (best trend wins), separated "
                                    "by commas or semicolons; blank = cash.", kind="text", optional=True,
                                    blank="cash", setting="BearFunds")
-    market_index: str = param("^GSPC", "Data column of the market index (price index, no dividends) that "
+    index: str = param("^GSPC", "Data column of the market index (price index, no dividends) that "
                               "StormGuard follows.", kind="text", setting="MarketIndex")
     benchmark: str | None = param(None, "Data column the strategy is compared with (metrics and equity charts); "
-                                  "blank = MarketIndex.", kind="text", optional=True, blank="MarketIndex",
-                                  setting="Benchmark")
+                                  "blank = equal-weight buy-and-hold of the funds.", kind="text", optional=True,
+                                  blank="equal-weight buy-and-hold of the funds", setting="Benchmark")
     vix: str | None = param(None, "Data column of the VIX (momentum leverage rules); blank = none.", kind="text",
                             optional=True, blank="none", setting="VixTicker")
     cash_rate: str | None = param(None, "Data column holding the annual cash rate in percent (earned in cash); "
@@ -133,15 +135,11 @@ class DataSelection(Params):
 
     @property
     def bear_list(self) -> list[str]:
-        return split_tickers(self.bear_funds)
-
-    @property
-    def benchmark_column(self) -> str:
-        return self.benchmark or self.market_index
+        return split_tickers(self.bear)
 
     def tickers(self) -> list[str]:
         """Every Data column the settings name (funds, bear funds, index, benchmark, VIX, cash rate), once each."""
-        names = [*self.fund_list, *self.bear_list, self.market_index, self.benchmark_column, self.vix, self.cash_rate]
+        names = [*self.fund_list, *self.bear_list, self.index, self.benchmark, self.vix, self.cash_rate]
         return list(dict.fromkeys(n for n in names if n))
 
 
@@ -181,6 +179,16 @@ SETTINGS: tuple[Setting, ...] = _settings()
 SETTING_NAMES = tuple(s.name for s in SETTINGS)
 #: Settings whose values name Data columns.
 TICKER_SETTINGS = tuple(s.name for s in SETTINGS if s.group is DataSelection and s.param.kind == "text")
+#: The setting that gives each argument of the Excel functions its value in the template (argument names are
+#: the parameter model's names: ``tc`` -> ``TrendConstant``, ``index`` -> ``MarketIndex``, ...).
+SETTING_OF_ARGUMENT: dict[str, str] = {s.param.name: s.name for s in SETTINGS}
+
+
+def settings_tickers(values: Mapping[str, Any]) -> list[str]:
+    """Every ticker the ticker settings name (Funds, BearFunds, MarketIndex, Benchmark, VixTicker, CashRate),
+    in that order, once each, read from raw cell values (what a refresh downloads)."""
+    found = [t for name in TICKER_SETTINGS if isinstance(values.get(name), str) for t in split_tickers(values[name])]
+    return list(dict.fromkeys(found))
 
 
 def split_tickers(text: Any) -> list[str]:
@@ -248,6 +256,8 @@ def param_from_cell(p: Param, value: Any, *, blank_is_default: bool = True) -> A
                 value = float(value.strip())
             except ValueError:
                 raise wrong from None
+            if value.is_integer():
+                value = int(value)  # as typed: "0" is 0 in messages
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise wrong
     elif p.kind == "flag" and isinstance(value, str):

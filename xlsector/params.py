@@ -272,13 +272,13 @@ class Strategy(Params):
                                "(last market day of the month).", kind="choice", choices=SCHEDULES,
                                aliases={"weekly": "week", "monthly": "month"}, setting="Schedule")
     min_hold: int = param(0, "Market days a fund must be held before the rotation may leave it.", kind="whole",
-                          low=0, high=100_000, unit=DAYS, setting="MinHold")
+                          low=0, unit=DAYS, setting="MinHold")
     delay: int = param(1, "Market days between the decision (at a close) and the trade: 0 or 1.", kind="whole",
                        low=0, high=1, setting="Delay")
     cost_bp: float = param(10.0, "Cost of each trade in basis points of the traded value.", low=0, high=10_000,
                            unit="bp", setting="CostBp")
     min_history: int = param(22, "Market days of prices a fund needs before it may be picked.", kind="whole",
-                             low=0, high=100_000, unit=DAYS, setting="MinHistory")
+                             low=0, unit=DAYS, setting="MinHistory")
     stormguard: StormGuardMode | None = param(
         None, "Market filter: off, standard (state changes at month ends) or quick (any day, once the last "
         "trade is aqr_days old).", kind="choice", choices=("off", "standard", "quick"),
@@ -288,7 +288,7 @@ class Strategy(Params):
     sg_tc: float = param(50.0, "Trend constant of the StormGuard indicator (EMA2 of the index).", low=1,
                          unit=DAYS)
     aqr_days: int = param(15, "Minimum age of the last trade for a quick-response StormGuard switch.",
-                          kind="whole", low=0, high=100_000, unit=DAYS)
+                          kind="whole", low=0, unit=DAYS)
 
     @property
     def decay_days(self) -> float:
@@ -317,16 +317,14 @@ class TuningParams(Params):
 
     kind_name = "tuning parameter"
 
-    tc_min: float = param(2.0, "Smallest trend constant of the tuning grid.", low=1, high=100_000, unit=DAYS,
-                          setting="TcMin")
-    tc_max: float = param(200.0, "Largest trend constant of the tuning grid.", low=1, high=100_000, unit=DAYS,
-                          setting="TcMax")
+    tc_min: float = param(2.0, "Smallest trend constant of the tuning grid.", low=1, unit=DAYS, setting="TcMin")
+    tc_max: float = param(200.0, "Largest trend constant of the tuning grid.", low=1, unit=DAYS, setting="TcMax")
     tc_step: float = param(1.0, "Step between the trend constants of the grid.", low=0, low_open=True,
                            unit=DAYS)
     born_on: dt.date | None = param(None, "FWPT born-on date: the end of the first tuning.", kind="date",
                                     optional=True, blank="five years after the data start", setting="BornOn")
     retune_days: int = param(125, "FWPT retunes the trend constant about every this many market days.",
-                             kind="whole", low=1, high=100_000, unit=DAYS, setting="RetuneDays")
+                             kind="whole", low=1, unit=DAYS, setting="RetuneDays")
     defer: bool = param(True, "Defer a retune that would force an immediate trade.", kind="flag")
     half_life: float | None = param(None, "Half-life weighting the score toward recent days.", low=0,
                                     low_open=True, unit=DAYS, optional=True,

@@ -407,3 +407,51 @@ def patch_cached_values(
                     data = xml.encode("utf-8")
             dest.writestr(item, data, compress_type=item.compress_type)
     return out.getvalue(), total
+
+
+# ------------------------------------------------------------------------------------------ dynamic arrays
+
+METADATA_PART = "xl/metadata.xml"
+#: Cell metadata marking an array formula as an Excel dynamic array (cells carry ``cm="1"``): Excel 365
+#: spills it and resizes it when its result grows; older Excel and LibreOffice read a plain array formula.
+DYNAMIC_ARRAY_METADATA = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray">'
+    '<metadataTypes count="1"><metadataType name="XLDAPR" minSupportedVersion="120000" copy="1" pasteAll="1" '
+    'pasteValues="1" merge="1" splitFirst="1" rowColShift="1" clearFormats="1" clearComments="1" assign="1" '
+    'coerce="1" cellMeta="1"/></metadataTypes>'
+    '<futureMetadata name="XLDAPR" count="1"><bk><extLst><ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+    '<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
+    '<cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata></metadata>'
+)
+_METADATA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
+_METADATA_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sheetMetadata"
+
+
+def register_dynamic_array_metadata(member: str, data: bytes) -> bytes:
+    """``[Content_Types].xml`` or the workbook's relationships, with the metadata part declared (once)."""
+    xml = data.decode("utf-8")
+    if member == "[Content_Types].xml":
+        if "/xl/metadata.xml" not in xml:
+            xml = xml.replace("</Types>", f'<Override PartName="/{METADATA_PART}" ContentType="{_METADATA_TYPE}"/>'
+                                          "</Types>")
+    elif _METADATA_REL not in xml:
+        used = {int(n) for n in re.findall(r'Id="rId(\d+)"', xml)}
+        rid = max(used, default=0) + 1
+        xml = xml.replace("</Relationships>", f'<Relationship Id="rId{rid}" Type="{_METADATA_REL}" '
+                                              'Target="metadata.xml"/></Relationships>')
+    return xml.encode("utf-8")
+
+
+_FORMULA_RE = re.compile(r"<f(?:\s[^>]*)?(?:/>|>.*?</f>)", re.DOTALL)
+
+
+_STR_RESULT_RE = re.compile(r'(<c [^>]*?)t="str"([^>]*)><v>([^<]*)</v></c>')
+
+
+def strip_formulas(xml: str) -> str:
+    """A worksheet's XML with every formula removed and its cached value kept (and no dynamic-array marks);
+    a text result becomes an inline string (``t="str"`` is for formula results)."""
+    xml = _FORMULA_RE.sub("", xml).replace(' cm="1"', "")
+    return _STR_RESULT_RE.sub(r'\1t="inlineStr"\2><is><t xml:space="preserve">\3</t></is></c>', xml)

@@ -29,22 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from xlsector.data.refresh import DATA_SHEET, SETTING_NAMES, BookAccess, FileBook, refresh_workbook
+from xlsector.contract import DATA_SHEET, PROVENANCE_NAMES
+from xlsector.data.refresh import FileBook, refresh_workbook
 from xlsector.errors import XlsectorError
 
-__all__ = [
-    "DATA_SHEET",
-    "PROVENANCE_NAMES",
-    "SETTING_NAMES",
-    "BookAccess",
-    "FileBook",
-    "XlwingsBook",
-    "main",
-    "refresh_book",
-    "refresh_workbook",
-]
+__all__ = ["CellSink", "FileBook", "XlwingsBook", "main", "main_recalculate", "recalculate_book", "refresh_book",
+           "refresh_workbook"]
 
-PROVENANCE_NAMES = ("DataSource", "DataFirstDate", "DataLastDate", "DataFetched", "DataTickers")
 ALERT_TITLE = "xlsector: Refresh data"
 
 
@@ -157,3 +148,83 @@ def main() -> None:
     import xlwings as xw
 
     refresh_book(xw.Book.caller())
+
+
+# --------------------------------------------------------------------------------------------- Recalculate
+
+class CellSink:
+    """The Recalculate button's writer: collects what a sheet writer of the render would write (text,
+    values, headers) and writes the values into an xlwings sheet in one block; no styles, no charts (those
+    are the last render's, over the same cells)."""
+
+    ws = None  # no openpyxl worksheet: the sheet writers skip their charts
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], Any] = {}
+
+    def value(self, row: int, col: int, value: Any, number_format: str | None = None) -> None:
+        from xlsector.workbook.writer import clean
+
+        self.cells[(row, col)] = clean(value)
+
+    def text(self, row: int, col: int, text: str, kind: str = "plain") -> None:
+        self.value(row, col, text)
+
+    def header(self, row: int, col: int, names: list[str]) -> None:
+        for j, name in enumerate(names):
+            self.value(row, col + j, name)
+
+    def widths(self, widths: dict[str, float]) -> None:
+        """Column widths are the last render's."""
+
+    def rows(self, first_row: int) -> list[list[Any]]:
+        """The cells from ``first_row`` down as one rectangle (blanks None), from column A."""
+        last_row = max(r for r, _ in self.cells)
+        last_col = max(c for _, c in self.cells)
+        return [[self.cells.get((r, c)) for c in range(1, last_col + 1)] for r in range(first_row, last_row + 1)]
+
+
+MOMENTUM_SHEET = "Momentum"
+RECALC_TITLE = "xlsector: Recalculate"
+
+
+def recalculate_book(book: Any) -> str:
+    """The "Recalculate" button: recompute, in place, what is not a formula (the Momentum sheet's phased
+    experiment) with the render's own code, then recalculate the formulas. Returns the message shown;
+    a bad setting or bad data changes nothing and says why."""
+    from xlsector.contract import SETTING_NAMES, read_settings
+    from xlsector.data.cells import cells_to_prices
+    from xlsector.workbook.compute import momentum
+    from xlsector.workbook.inputs import split_inputs
+    from xlsector.workbook.sheet_momentum import write_momentum
+
+    access = XlwingsBook(book)
+    try:
+        settings = read_settings(access.named_values(SETTING_NAMES))
+        cells = access.data_cells()
+        if not cells:
+            raise XlsectorError(f"{access.name} has no {DATA_SHEET} sheet with prices")
+        inputs = split_inputs(cells_to_prices(cells, header=True, dates=True), settings)
+        study = momentum(inputs, settings)
+    except XlsectorError as exc:
+        message = f"Recalculate of {access.name} stopped, nothing changed: {exc}"
+        access.alert(message, RECALC_TITLE)
+        return message
+    sink = CellSink()
+    write_momentum(sink, study)
+    names = [sheet.name for sheet in book.sheets]
+    sheet = book.sheets[MOMENTUM_SHEET] if MOMENTUM_SHEET in names else book.sheets.add(MOMENTUM_SHEET)
+    first = min(r for r, _ in sink.cells)
+    sheet.range(f"A{first}").expand("table").clear_contents()
+    sheet.range(f"A{first}").value = sink.rows(first)
+    access.recalculate()
+    message = "Momentum sheet recomputed; every formula recalculated." if not study.error else study.error
+    access.alert(message, RECALC_TITLE)
+    return message
+
+
+def main_recalculate() -> None:
+    """Entry point of the classic add-in's Recalculate button."""
+    import xlwings as xw
+
+    recalculate_book(xw.Book.caller())

@@ -1,4 +1,6 @@
-"""``xlsector refresh WORKBOOK``: download fresh prices (yfinance) into the workbook's Data sheet."""
+"""``xlsector refresh WORKBOOK``: download fresh prices (yfinance) into the workbook's Data sheet, then (for a
+rendered template) render it, so every formula's stored value follows the new data (``--no-render``: the
+data only)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="download fresh prices from Yahoo Finance into the workbook's Data sheet",
         description="Download adjusted closes with yfinance, validate them (dates, prices > 0, jump guard), "
         "merge them with the Data sheet (new rows appended, revised history reported) and replace the "
-        "workbook atomically. If any ticker fails, nothing is written and each failure is listed.",
+        "workbook atomically. If any ticker fails, nothing is written and each failure is listed. Then the "
+        "workbook is rendered (as xlsector render), so its formulas' stored values follow the new data.",
     )
     parser.add_argument("workbook", help="the .xlsx workbook to refresh")
     parser.add_argument(
@@ -28,6 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--cache-dir", help="download cache folder (default: $XLSECTOR_CACHE_DIR or the user cache)"
+    )
+    parser.add_argument(
+        "--no-render", action="store_true",
+        help="only write the data (the formulas' stored values stay until Excel recalculates or a render)",
     )
     parser.set_defaults(run=run)
     return parser
@@ -45,4 +52,20 @@ def run(args: argparse.Namespace) -> int:
         accept_jumps=args.accept_jumps,
     )
     print(report.summary(), file=sys.stdout)
+    if not args.no_render and _has_computed_sheets(args.workbook):
+        from xlsector.render import render_workbook
+
+        render_workbook(args.workbook, progress=sys.stderr)
     return 0
+
+
+def _has_computed_sheets(path: str) -> bool:
+    """A rendered xlsector workbook (it has computed sheets), not a workbook that only holds data."""
+    from xlsector.contract import COMPUTED_SHEETS
+    from xlsector.data.workbook import open_workbook
+
+    book = open_workbook(path)
+    try:
+        return bool(set(book.sheetnames) & set(COMPUTED_SHEETS))
+    finally:
+        book.close()

@@ -20,6 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--data", metavar="SOURCE",
         help="prices from SOURCE instead of the Data sheet: a CSV/xlsx file, 'sample', or 'yahoo:T1,T2'",
     )
+    parser.add_argument(
+        "--values", action="store_true",
+        help="write values only, no formulas: a copy that opens with numbers in any spreadsheet program "
+        "(use with -o)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--timings", action="store_true", help="print the time of each stage")
     parser.set_defaults(run=run)
@@ -27,9 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from xlsector.workbook.render import render_workbook
+    from xlsector.render import render_workbook
 
-    report = render_workbook(args.workbook, args.output, data=args.data,
+    report = render_workbook(args.workbook, args.output, data=args.data, values_only=args.values,
                              progress=None if args.quiet else sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)

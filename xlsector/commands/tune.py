@@ -7,19 +7,9 @@ import sys
 from typing import Any
 
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
-
-STRATEGY_FLAGS = {  # CLI dest -> Strategy parameter
-    "hysteresis": "hysteresis",
-    "decay": "decay",
-    "schedule": "schedule",
-    "min_hold": "min_hold",
-    "delay": "delay",
-    "cost_bp": "cost_bp",
-    "min_history": "min_history",
-    "stormguard": "stormguard",
-    "shift": "shift",
-    "k": "k",
-}
+from xlsector.commands.params_cli import add_param_flags, given_params
+from xlsector.contract import split_tickers
+from xlsector.params import Strategy, TuningParams, param_of
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -45,25 +35,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="buy-and-hold benchmark column (default: equal-weight buy-and-hold of the funds)",
     )
     parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
-    parser.add_argument("--tc-min", type=float, default=2, help="smallest trend constant (default 2)")
-    parser.add_argument("--tc-max", type=float, default=200, help="largest trend constant (default 200)")
-    parser.add_argument("--tc-step", type=float, default=1, help="grid step (default 1)")
-    parser.add_argument("--hysteresis", type=float, help="hysteresis bonus, trend units (default 0.01)")
-    parser.add_argument("--decay", type=float, help="hysteresis decay constant, days (default: tc)")
-    parser.add_argument(
-        "--schedule", choices=["daily", "week", "month"], help="decision days (default daily)"
-    )
-    parser.add_argument("--min-hold", type=int, help="minimum hold, market days (default 0)")
-    parser.add_argument("--delay", type=int, choices=[0, 1], help="days from decision to trade (default 1)")
-    parser.add_argument("--cost-bp", type=float, help="cost per trade, basis points (default 10)")
-    parser.add_argument(
-        "--min-history", type=int, help="days of prices before a fund may be picked (default 22)"
-    )
-    parser.add_argument(
-        "--stormguard", choices=["off", "standard", "quick"], help="market filter (default off)"
-    )
-    parser.add_argument("--shift", type=float, help="StormGuard band, trend units (default 0.005)")
-    parser.add_argument("-k", type=float, help="trend scale (default 22)")
+    add_param_flags(parser, TuningParams, ("tc_min", "tc_max", "tc_step"))
+    add_param_flags(parser, Strategy, [n for n in Strategy.names() if n != "tc"])
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -84,12 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default="cumulative",
         help="'cumulative' (default) or a half-life in market days for the recency-weighted score",
     )
-    chart.add_argument(
-        "--plateau",
-        type=float,
-        default=0.05,
-        help="plateau tolerance: tcs whose growth is within this fraction of the peak's (0.05)",
-    )
+    add_param_flags(chart, TuningParams, ("plateau",))
     chart.add_argument(
         "--full", action="store_true", help="print every tc (default: every 5th, the plateau and peak)"
     )
@@ -101,12 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "the cumulative score from the data start; metrics after the born-on date only.",
     )
     _common(walk)
-    walk.add_argument(
-        "--born-on", metavar="DATE", help="first tuning date (default: five years after the data start)"
-    )
-    walk.add_argument(
-        "--retune-days", type=int, default=125, help="market days between retunes (default 125)"
-    )
+    add_param_flags(walk, TuningParams, ("born_on", "retune_days"))
     walk.add_argument(
         "--no-defer", action="store_true", help="adopt a new tc even if it forces an immediate trade"
     )
@@ -128,13 +91,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _tickers(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+    return split_tickers(text) or None
 
 
-def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], str]:
-    """Prices, keyword arguments for the tuning function, the tc grid and a one-line description."""
-    import numpy as np
-
+def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], TuningParams, str]:
+    """Prices, keyword arguments for the tuning function, the tuning parameters and a description."""
     from xlsector.errors import ParameterError
     from xlsector.profiles.inputs import load_inputs
 
@@ -166,18 +127,18 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], 
             )
     strategy: dict[str, Any] = dict(profile.params) if profile else {}
     strategy.pop("tc", None)
-    for dest, name in STRATEGY_FLAGS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            strategy[name] = value
-    if strategy.get("stormguard") and strategy["stormguard"] != "off" and index is None:
+    strategy.update(given_params(args, Strategy))
+    if strategy.get("stormguard") not in (None, "off") and index is None:
         raise ParameterError("--stormguard needs --index COLUMN (the S&P 500 price index)")
-    if args.tc_step <= 0 or args.tc_max < args.tc_min:
+    given = given_params(args, TuningParams)
+    grid = {name: given.get(name, param_of(TuningParams, name).default) for name in ("tc_min", "tc_max", "tc_step")}
+    if grid["tc_step"] <= 0 or grid["tc_max"] < grid["tc_min"]:
         raise ParameterError(
-            f"--tc-min/--tc-max/--tc-step must give a non-empty grid, got {args.tc_min:g}.."
-            f"{args.tc_max:g} step {args.tc_step:g} (the grid is empty)"
+            f"--tc-min/--tc-max/--tc-step must give a non-empty grid, got {grid['tc_min']:g}.."
+            f"{grid['tc_max']:g} step {grid['tc_step']:g} (the grid is empty)"
         )
-    tcs = list(np.round(np.arange(args.tc_min, args.tc_max + args.tc_step / 2, args.tc_step), 10))
+    tuning = TuningParams(**given)
+    tcs = tuning.tcs
     kwargs = dict(strategy)
     kwargs["index"] = prices[index] if index and strategy.get("stormguard") not in (None, "off") else None
     kwargs["benchmark"] = prices[benchmark] if benchmark else None
@@ -190,7 +151,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[float], 
         + (f"; StormGuard index {index}" if kwargs["index"] is not None else "")
         + f"\nGrid: tc {tcs[0]:g}..{tcs[-1]:g} ({len(tcs)} trend constants)"
     )
-    return prices[funds], kwargs, tcs, describe
+    return prices[funds], kwargs, tuning, describe
 
 
 def _score(text: str) -> str | float:
@@ -235,8 +196,8 @@ def _trend_chart(args: argparse.Namespace) -> int:
     from xlsector.runs import format_table
     from xlsector.tuning import trend_chart
 
-    funds, kwargs, tcs, describe = _setup(args)
-    chart = trend_chart(funds, tcs=tcs, score=_score(args.score), plateau=args.plateau, **kwargs)
+    funds, kwargs, tuning, describe = _setup(args)
+    chart = trend_chart(funds, tcs=tuning.tcs, score=_score(args.score), plateau=tuning.plateau, **kwargs)
     table = chart.table
     if not args.full and len(table) > 40:
         keep = (table.index.to_series().reset_index(drop=True).index % 5 == 0) | table[
@@ -274,10 +235,9 @@ def _fwpt(args: argparse.Namespace) -> int:
     from xlsector.runs import format_table
     from xlsector.tuning import fwpt
 
-    funds, kwargs, tcs, describe = _setup(args)
-    result = fwpt(
-        funds, born_on=args.born_on, retune_days=args.retune_days, tcs=tcs, defer=not args.no_defer, **kwargs
-    )
+    funds, kwargs, tuning, describe = _setup(args)
+    result = fwpt(funds, born_on=tuning.born_on, retune_days=tuning.retune_days, tcs=tuning.tcs,
+                  defer=not args.no_defer, **kwargs)
     first, last = result.period
     table = result.metrics()
     lines = [
@@ -329,8 +289,8 @@ def _split(args: argparse.Namespace) -> int:
     from xlsector.runs import format_table
     from xlsector.tuning import split_sample
 
-    funds, kwargs, tcs, describe = _setup(args)
-    frame = split_sample(funds, tcs=tcs, score=_score(args.score), **kwargs)
+    funds, kwargs, tuning, describe = _setup(args)
+    frame = split_sample(funds, tcs=tuning.tcs, score=_score(args.score), **kwargs)
     periods = frame.attrs["periods"]
     lines = ["Split-sample stationarity (IN SAMPLE per column)", describe, f"Score: {frame.attrs['score']}"]
     for name, (a, b) in periods.items():
@@ -358,8 +318,8 @@ def _progressive(args: argparse.Namespace) -> int:
     from xlsector.runs import format_table
     from xlsector.tuning import progressive_tune
 
-    funds, kwargs, tcs, describe = _setup(args)
-    frame = progressive_tune(funds, window=args.window, step=args.step, tcs=tcs, **kwargs)
+    funds, kwargs, tuning, describe = _setup(args)
+    frame = progressive_tune(funds, window=args.window, step=args.step, tcs=tuning.tcs, **kwargs)
     lines = [
         f"Progressive-tune stationarity: best tc on the prior {args.window} market days, every {args.step} "
         "(IN SAMPLE per window)",

@@ -3,7 +3,8 @@
 Semantics:
 
 - Tickers: the ``tickers`` argument, else the Data sheet's columns plus the tickers named by the
-  Settings (``Funds``, ``BearFunds``, ``MarketIndex``, ``VixTicker``, ``CashRate``).
+  Settings (:func:`xlsector.contract.settings_tickers`: Funds, BearFunds, MarketIndex, Benchmark,
+  VixTicker, CashRate; lists split on commas or semicolons, as the render reads them).
 - Start: the ``start`` argument, else the ``RefreshStart`` setting, else the Data sheet's first date,
   else 1990-01-01.
 - All tickers must download (judged by the rows that came back). If any fails, nothing is written and
@@ -34,12 +35,14 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from xlsector.contract import DATA_SHEET, TICKER_SETTINGS, settings_tickers
 from xlsector.errors import DataError, XlsectorError
 
-__all__ = ["BookAccess", "FileBook", "RefreshError", "RefreshReport", "merge_prices", "refresh", "refresh_workbook"]
+__all__ = ["BookAccess", "FileBook", "RefreshError", "RefreshReport", "merge_prices", "refresh_file",
+           "refresh_workbook"]
 
-DATA_SHEET = "Data"
-SETTING_NAMES = ("Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate", "RefreshStart")
+#: The settings a refresh reads: the tickers to download and the first date.
+SETTING_NAMES = (*TICKER_SETTINGS, "RefreshStart")
 
 REVISION_TOLERANCE = 1e-6
 
@@ -203,7 +206,8 @@ class FileBook:
     """
 
     def __init__(self, path: str | Path):
-        from xlsector.data.workbook import load_fast, named_values
+        from xlsector.contract import named_values
+        from xlsector.data.workbook import load_fast
         from xlsector.fileio import check_writable
 
         self.path = Path(path)
@@ -261,7 +265,6 @@ def refresh_workbook(
     """
     from xlsector.data.sources import make_provenance
     from xlsector.data.validate import jump_flags, validate_prices
-    from xlsector.data.workbook import settings_tickers
     from xlsector.data.yahoo import _source_label, fetch_adj_close
 
     name = access.name

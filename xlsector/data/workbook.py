@@ -1,14 +1,5 @@
-"""The workbook's Data sheet and provenance cells (read with openpyxl; written only by the refresh).
-
-Workbook contract (shared with the template, render, UDFs and add-in):
-
-- Sheet ``Data``: A1 = "Date", B1.. = series names; rows 2.. = a real Excel date, then adjusted closes;
-  an empty cell is no price.
-- Sheet ``Settings``: one setting per row; each value cell is a workbook-level defined name (``Funds``,
-  ``BearFunds``, ``MarketIndex``, ``VixTicker``, ``CashRate``, ``RefreshStart``, ...).
-- Provenance defined names (on sheet ``Start``): ``DataSource``, ``DataFirstDate``, ``DataLastDate``,
-  ``DataFetched``, ``DataTickers``.
-"""
+"""The workbook's Data sheet and provenance cells (read with openpyxl; written only by the refresh), by the
+workbook contract of :mod:`xlsector.contract` (sheet and cell names, the named-cell policy)."""
 
 from __future__ import annotations
 
@@ -20,26 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from xlsector.contract import DATA_SHEET, PROVENANCE_NAMES, named_values, resolve_cell
 from xlsector.errors import DataError, XlsectorError
 
-__all__ = [
-    "DATA_SHEET",
-    "PROVENANCE_NAMES",
-    "TICKER_SETTINGS",
-    "named_values",
-    "load_fast",
-    "open_workbook",
-    "read_data_sheet",
-    "read_settings",
-    "settings_tickers",
-    "sheet_cells",
-    "write_data_sheet",
-]
-
-DATA_SHEET = "Data"
-PROVENANCE_NAMES = ("DataSource", "DataFirstDate", "DataLastDate", "DataFetched", "DataTickers")
-#: Settings whose values name Data columns (comma-separated tickers).
-TICKER_SETTINGS = ("Funds", "BearFunds", "MarketIndex", "VixTicker", "CashRate")
+__all__ = ["load_fast", "open_workbook", "read_data_sheet", "read_named_values", "sheet_cells", "write_data_sheet"]
 
 
 def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True):
@@ -67,48 +42,10 @@ def sheet_cells(sheet) -> list[list[Any]]:
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
-def _name_destination(book, name: str) -> tuple[str, str] | None:
-    defined = book.defined_names.get(name)
-    if defined is None:
-        return None
-    try:
-        destinations = list(defined.destinations)
-    except Exception:  # a name holding a constant or a formula, not a cell
-        return None
-    if len(destinations) != 1:
-        return None
-    title, coord = destinations[0]
-    if title not in book.sheetnames or ":" in coord:
-        return None
-    return title, coord.replace("$", "")
-
-
-def named_values(book, names: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """Values of workbook-level defined names that point to one cell; missing names are left out."""
-    out = {}
-    for name in names:
-        where = _name_destination(book, name)
-        if where is None:
-            continue
-        title, coord = where
-        sheet = book[title]
-        if getattr(sheet, "_read_only", False) or type(sheet).__name__ == "ReadOnlyWorksheet":
-            from openpyxl.utils.cell import coordinate_to_tuple
-
-            row, col = coordinate_to_tuple(coord)
-            values = next(
-                sheet.iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True), (None,)
-            )
-            out[name] = values[0]
-        else:
-            out[name] = sheet[coord].value
-    return out
-
-
-def read_settings(
+def read_named_values(
     path: str | os.PathLike[str], names: tuple[str, ...] | list[str] | None = None
 ) -> dict[str, Any]:
-    """Values of the Settings defined names (all single-cell workbook names when ``names`` is None)."""
+    """Values of the named cells of a workbook file (all its names when ``names`` is None)."""
     book = open_workbook(path)
     try:
         if names is None:
@@ -116,20 +53,6 @@ def read_settings(
         return named_values(book, list(names))
     finally:
         book.close()
-
-
-def settings_tickers(settings: dict[str, Any]) -> list[str]:
-    """Tickers named by the Funds, BearFunds, MarketIndex, VixTicker and CashRate settings, in that order."""
-    tickers: list[str] = []
-    for key in TICKER_SETTINGS:
-        value = settings.get(key)
-        if value is None or not isinstance(value, str):
-            continue
-        for ticker in value.replace(";", ",").split(","):
-            ticker = ticker.strip()
-            if ticker and ticker not in tickers:
-                tickers.append(ticker)
-    return tickers
 
 
 def _data_frame(book, path: Path, rows: list[list[Any]] | None = None) -> pd.DataFrame:
@@ -247,7 +170,7 @@ def write_data_sheet(book, prices: pd.DataFrame, provenance) -> None:
         "DataTickers": ", ".join(provenance.tickers),
     }
     for name, value in stored.items():
-        where = _name_destination(book, name)
+        where = resolve_cell(book, name)
         if where is None:
             continue
         title, coord = where

@@ -5,7 +5,9 @@ sheets hold tens of thousands. :class:`xlsector.workbook.writer.SheetWriter` the
 columns and formula cells in a :class:`BulkCells` (value, style index, formula), and after openpyxl has
 saved the workbook (titles, headers, notes, styles, charts, defined names) :func:`merge_into_sheet` puts
 them into the sheet's ``<sheetData>``, merged row by row with openpyxl's cells in column order, each
-formula with its cached value (``<v>``).
+formula with its cached value (``<v>``). An array formula (:meth:`BulkCells.put_array`) is its anchor cell's
+``<f t="array" ref="...">`` marked as an Excel dynamic array (``cm="1"``, see :data:`DYNAMIC_ARRAY_CM`)
+plus the result's values in every cell of its range.
 
 Before a re-render, :func:`strip_area` removes the previous render's rectangle from a sheet's XML, so
 openpyxl does not load (and the render does not have to clear) thousands of cells it would throw away.
@@ -22,10 +24,15 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlsector.workbook.style import DATE
 from xlsector.xlsx import col_number
 from xlsector.xlsx import value_xml as _value_xml
 
-__all__ = ["BulkCells", "merge_into_sheet", "strip_area"]
+__all__ = ["DYNAMIC_ARRAY_CM", "BulkCells", "merge_into_sheet", "strip_area"]
+
+#: The cell-metadata index (``cm``) of an Excel dynamic array; :func:`xlsector.xlsx.add_dynamic_array_metadata`
+#: writes the metadata part it refers to.
+DYNAMIC_ARRAY_CM = 1
 
 _EPOCH = dt.datetime(1899, 12, 30)
 _SHEETDATA_RE = re.compile(r"<sheetData>(.*?)</sheetData>|<sheetData\s*/>", re.DOTALL)
@@ -58,6 +65,7 @@ class BulkCells:
         self.removed: set[tuple[int, int]] = set()
         self._styles: dict[str, int] = {}
         self._index: dict[tuple[int, int], Any] | None = None
+        self.arrays: dict[tuple[int, int], tuple[str, str]] = {}  # anchor -> (formula, "A5:C9")
 
     def style(self, number_format: str | None) -> int | None:
         """The workbook's cell-style index of a plain cell with ``number_format`` (added to the styles once)."""
@@ -74,10 +82,6 @@ class BulkCells:
         self.ws._cells.pop((row, col), None)
         self.removed.discard((row, col))
         self._index = None
-
-    def put(self, row: int, col: int, value: Any, number_format: str | None = None) -> None:
-        self._claim(row, col)
-        self.cells[(row, col)] = (value, self.style(number_format), None)
 
     def put_column(self, row: int, col: int, values: list[Any], number_format: str | None = None,
                    kind: str = "any") -> None:
@@ -97,6 +101,25 @@ class BulkCells:
     def put_formula(self, row: int, col: int, formula: str, number_format: str | None = None) -> None:
         self._claim(row, col)
         self.cells[(row, col)] = (None, self.style(number_format), formula)
+
+    def put_array(self, row: int, col: int, formula: str, rows: list[list[Any]],
+                  formats: list[str | None]) -> str:
+        """An array formula at (row, col) whose result ``rows`` (a rectangle) fills its range, column j in
+        number format ``formats[j]``; returns the range ("A5:C9")."""
+        width = max(len(r) for r in rows)
+        for j in range(width):
+            column = [r[j] if j < len(r) else None for r in rows]
+            fmt = formats[j] if j < len(formats) else None
+            if fmt != DATE and any(isinstance(v, dt.date) for v in column):  # dates among other values
+                for i, value in enumerate(column):
+                    self._claim(row + i, col + j)
+                    self.cells[(row + i, col + j)] = (value, self.style(DATE if isinstance(value, dt.date)
+                                                                       else fmt), None)
+            else:
+                self.put_column(row, col + j, column, fmt)
+        ref = f"{get_column_letter(col)}{row}:{get_column_letter(col + width - 1)}{row + len(rows) - 1}"
+        self.arrays[(row, col)] = (formula, ref)
+        return ref
 
     def discard(self, row: int, col: int) -> None:
         """Drop a bulk cell (openpyxl writes that cell instead)."""
@@ -158,7 +181,27 @@ class BulkCells:
             xml = _cell_xml(f"{get_column_letter(c)}{r}", s_attr, value, formula, cached)
             if xml:
                 out.setdefault(r, []).append((c, xml))
+        lookup = self._lookup()
+        for (r, c), (formula, ref) in self.arrays.items():  # after the values: the anchor's XML wins
+            out.setdefault(r, []).append((c, _array_anchor_xml(f"{get_column_letter(c)}{r}", ref, formula,
+                                                               lookup.get((r, c)), self._style_at(r, c))))
         return out
+
+    def _style_at(self, row: int, col: int) -> str:
+        for first, c, values, s, _ in self.blocks:
+            if c == col and first <= row < first + len(values):
+                return "" if s is None else f' s="{s}"'
+        return ""
+
+
+def _array_anchor_xml(ref: str, area: str, formula: str, value: Any, s_attr: str) -> str:
+    """The first cell of an array formula: the formula over ``area`` and its top-left value."""
+    text = _escape(formula.removeprefix("="))
+    typed = _value_xml(value)
+    cm = f' cm="{DYNAMIC_ARRAY_CM}"'
+    if typed is None:
+        return f'<c r="{ref}"{s_attr}{cm}><f t="array" ref="{area}">{text}</f></c>'
+    return f'<c r="{ref}"{s_attr}{typed[0]}{cm}><f t="array" ref="{area}">{text}</f><v>{typed[1]}</v></c>'
 
 
 def _cell_xml(ref: str, s_attr: str, value: Any, formula: str | None, cached: dict[str, Any]) -> str:

@@ -2,11 +2,14 @@
 
 The render stores each such formula's result as the cell's cached value, so it must be exactly what Excel
 with the add-in would compute: this module parses the formula, reads the cells it references from the
-workbook being written and calls the same Python function from :mod:`udfs.xlsector_udfs`.
+workbook being written and calls the same Python function (the table of functions is passed in: the
+add-in's module, :mod:`udfs.xlsector_udfs`, sits above this package and is not imported here).
 
 Supported shapes (all the template writes): a call ``NAME(arg, ...)`` of an xlsector function, ``INDEX``
-(row[, column]) of such a call, ``ROWS(range)``; arguments are ranges (``B6:B9``, ``Data!$A$1:$K$99``,
-``'My sheet'!A1``), workbook-level defined names, numbers, ``"text"``, ``TRUE``/``FALSE``, or omitted.
+(row[, column]; 0 = the whole column or row) of such a call or of a range, ``ROWS(range)``; arguments are
+ranges (``B6:B9``, ``Data!$A$1:$K$99``, ``'My sheet'!A1``), workbook-level defined names (the growing
+:data:`xlsector.contract.DATA_TABLE` is the Data sheet's table as written), numbers, ``"text"``,
+``TRUE``/``FALSE``, or omitted.
 """
 
 from __future__ import annotations
@@ -14,18 +17,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openpyxl.utils import range_boundaries
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
+from xlsector.contract import DATA_SHEET, DATA_TABLE
 from xlsector.errors import XlsectorError
 
-__all__ = ["UDF_NAMES", "FormulaEvaluator", "uses_udf"]
-
-UDF_NAMES = (
-    "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
-    "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
-)
-_UDF_RE = re.compile(r"\b(" + "|".join(UDF_NAMES) + r")\s*\(")
+__all__ = ["FormulaEvaluator", "uses_udf"]
 _TOKEN_RE = re.compile(
     r"""\s*(?:
         (?P<string>"(?:[^"]|"")*")
@@ -38,9 +36,9 @@ _TOKEN_RE = re.compile(
 )
 
 
-def uses_udf(formula: str) -> bool:
-    """True when ``formula`` calls an xlsector function."""
-    return bool(_UDF_RE.search(formula))
+def uses_udf(formula: str, names: Any) -> bool:
+    """True when ``formula`` calls one of the functions ``names``."""
+    return any(re.search(rf"\b{name}\s*\(", formula) for name in names)
 
 
 class _Ref:
@@ -50,17 +48,23 @@ class _Ref:
 
 
 class FormulaEvaluator:
-    """Evaluates formulas against an (in-memory) openpyxl workbook; memoises identical calls."""
+    """Evaluates formulas against an (in-memory) openpyxl workbook; memoises identical calls.
 
-    def __init__(self, wb: Workbook, functions: Any | None = None, grids: dict[str, list[list[Any]]] | None = None,
+    ``functions``: the Excel functions by name (a module or a mapping); ``grids``: sheets whose cells live
+    outside openpyxl (the Data sheet's rows); ``bulks``: sheet -> BulkCells written by the render so far.
+    """
+
+    def __init__(self, wb: Workbook, functions: Any, grids: dict[str, list[list[Any]]] | None = None,
                  bulks: dict[str, Any] | None = None):
-        if functions is None:
-            import udfs.xlsector_udfs as functions
+        if isinstance(functions, dict):
+            self.names = tuple(functions)
+        else:
+            self.names = tuple(getattr(functions, "__all__", ()))
         self.wb = wb
         self.functions = functions
         self._memo: dict[str, Any] = {}
         self.grids = grids or {}  # sheets whose cells live outside openpyxl (the Data sheet's rows)
-        self.bulks = bulks or {}  # sheet -> BulkCells: cells written as lean XML (see bulk.py), read first
+        self.bulks = {} if bulks is None else bulks  # sheet -> BulkCells written so far (bulk.py), read first
 
     # -- parsing ------------------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[tuple[str, str]]:
@@ -79,13 +83,18 @@ class FormulaEvaluator:
         return out
 
     def evaluate(self, formula: str, sheet: str) -> Any:
-        """Value of ``formula`` (with or without the leading ``=``) in a cell of ``sheet``."""
+        """Value of ``formula`` (with or without the leading ``=``) in one cell of ``sheet`` (the top-left
+        value of an array, as Excel shows it in a single cell)."""
+        return self._scalar(self.evaluate_array(formula, sheet))
+
+    def evaluate_array(self, formula: str, sheet: str) -> Any:
+        """The whole result of ``formula`` (a 2-D list for an array), as an array formula spills it."""
         text = formula.removeprefix("=")
         tokens = self._tokens(text)
         value, pos = self._expr(tokens, 0, sheet)
         if pos != len(tokens):
             raise XlsectorError(f"cannot evaluate formula ={text}: trailing {tokens[pos][1]!r}")
-        return self._scalar(value)
+        return self._arg(value)
 
     def _expr(self, tokens: list[tuple[str, str]], pos: int, sheet: str) -> tuple[Any, int]:
         kind, text = tokens[pos]
@@ -135,6 +144,10 @@ class FormulaEvaluator:
 
     # -- values -------------------------------------------------------------------------------------
     def _name(self, name: str) -> _Ref:
+        if name == DATA_TABLE and DATA_SHEET in self.grids:  # the growing name: the table as written
+            grid = self.grids[DATA_SHEET]
+            width = max((len(r) for r in grid), default=1)
+            return _Ref(DATA_SHEET, f"A1:{get_column_letter(width)}{len(grid)}")
         defined = self.wb.defined_names.get(name)
         if defined is None:
             raise XlsectorError(f"cannot evaluate formula: unknown name {name}")
@@ -182,15 +195,22 @@ class FormulaEvaluator:
             return float(max_row - min_row + 1)
         if name == "INDEX":
             array = self._arg(args[0])
-            row = int(self._scalar(args[1]))
-            col = int(self._scalar(args[2])) if len(args) > 2 and args[2] is not None else 1
+            row = int(self._scalar(args[1])) if args[1] is not None else 0
+            col = int(self._scalar(args[2])) if len(args) > 2 and args[2] is not None else (
+                1 if row else 0)
             if not isinstance(array, list):
                 return array
             if array and not isinstance(array[0], list):
                 array = [[v] for v in array]
+            if row == 0 and col == 0:
+                return array
+            if row == 0:
+                return [[r[col - 1]] for r in array]
+            if col == 0:
+                return [list(array[row - 1])]
             return array[row - 1][col - 1]
-        if name in UDF_NAMES:
-            function = getattr(self.functions, name)
+        if name in self.names:
+            function = self.functions[name] if isinstance(self.functions, dict) else getattr(self.functions, name)
             return function(*[self._arg(a) for a in args])
         raise XlsectorError(f"cannot evaluate formula: function {name} is not supported by the render")
 

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter as L
 
 from xlsector.workbook import charts, style
+from xlsector.workbook.compute import MomentumStudy
 from xlsector.workbook.writer import SheetWriter
 
 __all__ = ["write_momentum"]
@@ -44,16 +43,16 @@ def _value(v: Any) -> Any:
     return str(v)
 
 
-def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: list) -> None:
-    mom = computed.momentum
-    if not mom:
+def write_momentum(w: SheetWriter | Any, mom: MomentumStudy) -> None:
+    """The Momentum sheet's tables (and, through an openpyxl writer, its charts). ``w`` is the render's
+    :class:`SheetWriter` or the Recalculate button's cell sink (:class:`xlsector.addin.refresh.CellSink`,
+    ``ws`` None: values only), so both write the same cells."""
+    w.text(4, 1, "Values, not a formula: a phased experiment (each phase starts from the previous phase's best) is "
+           "recomputed by `xlsector render` or the Recalculate button, not by Excel's recalculation.", "note")
+    if mom.error:
+        w.text(3, 1, f"Momentum experiment not possible: {mom.error}", "note")
         return
-    w = sheet("Momentum")
-    writers.append(w)
-    if "error" in mom:
-        w.text(3, 1, f"Momentum experiment not possible: {mom['error']}", "note")
-        return
-    result = mom["result"]
+    result = mom.result
     table = result.table
     experiment = result.experiment
     base = experiment.base
@@ -62,19 +61,19 @@ def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: 
     o = result.oos_period
     vix_text = (
         "Phase 2 grids VIX-scaled leverage (base x 30 / max(VIX, 15), clipped to the profile's range)."
-        if mom["has_vix"] else
+        if mom.has_vix else
         "No VIX column (Settings VixTicker blank or absent from Data): phase 2 grids FIXED leverage 1.0-2.0, which "
         "is the VIX formula base x 30 / max(VIX, 15) with the VIX held at a constant 30."
     )
-    w.text(3, 1, f"Shipped experiment '{mom['experiment']}' ({experiment.path.name}) adapted to the workbook: funds = "
-           f"Settings Funds, benchmark = {mom['benchmark']}. Base profile '{base.name}': "
+    w.text(3, 1, f"Shipped experiment '{mom.experiment}' ({experiment.path.name}) adapted to the workbook: funds = "
+           f"Settings Funds, benchmark = {mom.benchmark}. Base profile '{base.name}': "
            + ", ".join(f"{k}={v}" for k, v in experiment.base.params.items())
            + f". Each phase grids one parameter starting from the best of the previous phase, ranked by "
            f"{experiment.rank_by} on the selection period {s0:%Y-%m-%d} to {s1:%Y-%m-%d} (select_until "
-           f"{mom['select_until']}{mom['select_note']}); OOS columns: the later days "
+           f"{mom.select_until}{mom.select_note}); OOS columns: the later days "
            + (f"{o[0]:%Y-%m-%d} to {o[1]:%Y-%m-%d}" if o else "(none)") + f". Reported period {p0:%Y-%m-%d} to "
            f"{p1:%Y-%m-%d}. " + vix_text, "note")
-    row = 5
+    row = 6
     slots = [(CHART_COL, 5), (CHART_COL + 9, 5), (CHART_COL, 24), (CHART_COL + 9, 24)]
     n_chart = 0
     bests = []
@@ -95,7 +94,7 @@ def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: 
             if line["best"]:
                 bests.append((phase.name, line))
         last = header_row + len(rows)
-        if phase.parameter and len(rows) > 1:
+        if phase.parameter and len(rows) > 1 and w.ws is not None:
             charts.scatter_chart(
                 w.ws, title=f"{phase.name}: Sharpe and CAGR against {phase.parameter}", x_col=1,
                 y_cols=[3, 2 + COLUMNS.index(("OOS Sharpe ratio", "OOS Sharpe", "0.000")), 2],
@@ -112,7 +111,7 @@ def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: 
     header_row = row + 1
     w.header(header_row, 1, ["Run", "CAGR", "Sharpe", "Max DD", "OOS CAGR", "OOS Sharpe"])
     lines = [(f"{name} = {_value(line['value']):g}" if phase_param.get(name) else name, line) for name, line in bests]
-    lines += [(f"benchmark {mom['benchmark']}", line) for _, line in bench.iterrows()]
+    lines += [(f"benchmark {mom.benchmark}", line) for _, line in bench.iterrows()]
     for i, (name, line) in enumerate(lines):
         r = header_row + 1 + i
         w.value(r, 1, name)
@@ -120,6 +119,22 @@ def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: 
                                         ("OOS CAGR", style.PCT), ("OOS Sharpe ratio", "0.000")]):
             w.value(r, 2 + j, line.get(key), fmt)
     last = header_row + len(lines)
+    if w.ws is not None:
+        _bar_chart(w, header_row, last, slots[min(n_chart, len(slots) - 1)])
+    row = last + 2
+    w.text(row, 1, "Definitions", "subtitle")
+    for i, (key, text) in enumerate(result.definitions.items()):
+        w.value(row + 1 + i, 1, key)
+        w.value(row + 1 + i, 2, text)
+    w.text(row + 2 + len(result.definitions), 1, "OOS = the same figure over the days after select_until (out of "
+           "sample for the choice of each phase's best).", "note")
+    if w.ws is not None:
+        charts.print_charts(w.ws, f"{L(CHART_COL)}5", columns=18, rows=38)
+    w.widths({"A": 24, **{L(2 + j): 10 for j in range(len(COLUMNS) + 1)}})
+
+
+def _bar_chart(w: SheetWriter, header_row: int, last: int, slot: tuple[int, int]) -> None:
+    """Sharpe of each phase's best and of the benchmark (the table at ``header_row``)."""
     bar = BarChart()
     bar.type = "bar"
     bar.title = "Sharpe of each phase's best and of the benchmark"
@@ -134,15 +149,5 @@ def write_momentum(sheet: Callable[[str], SheetWriter], computed: Any, writers: 
     bar.set_categories(Reference(w.ws, min_col=1, min_row=header_row + 1, max_row=last))
     for i, series in enumerate(bar.series):
         series.graphicalProperties.solidFill = ["1F77B4", "FF7F0E"][i]
-    slot = slots[min(n_chart, len(slots) - 1)]
     w.ws.add_chart(bar, f"{L(slot[0])}{slot[1]}")
-    row = last + 2
-    w.text(row, 1, "Definitions", "subtitle")
-    for i, (key, text) in enumerate(result.definitions.items()):
-        w.value(row + 1 + i, 1, key)
-        w.value(row + 1 + i, 2, text)
-    w.text(row + 2 + len(result.definitions), 1, "OOS = the same figure over the days after select_until (out of "
-           "sample for the choice of each phase's best).", "note")
-    charts.print_charts(w.ws, f"{L(CHART_COL)}5", columns=18, rows=38)
-    w.widths({"A": 24, **{L(2 + j): 10 for j in range(len(COLUMNS) + 1)}})
-    _ = pd
+

@@ -1,5 +1,5 @@
-"""The Summary sheet (live SECTOR_PICK / BACKTEST_CAGR formulas and headline metrics) and the Start
-sheet's provenance cells."""
+"""The Summary sheet (today's action, the strategy's metrics against its benchmark, the FWPT tuning now, the
+equity chart: all live formulas) and the Start sheet's provenance cells."""
 
 from __future__ import annotations
 
@@ -9,109 +9,68 @@ from typing import Any
 import pandas as pd
 from openpyxl.utils import get_column_letter as L
 
-from xlsector.workbook import charts, layout, style
-from xlsector.workbook.sheet_series import weekly
-from xlsector.workbook.writer import SheetWriter, clean
+from xlsector.contract import PROVENANCE, named_values, resolve_cell
+from xlsector.workbook import charts, style
+from xlsector.workbook.calls import Calls
+from xlsector.workbook.writer import Block, SheetWriter, clean
 
-__all__ = ["strategy_args", "write_provenance", "write_summary"]
+__all__ = ["write_provenance", "write_summary"]
 
-METRIC_ROW = 12
-
-
-def strategy_args(has_bear: bool) -> str:
-    """The shared argument list of SECTOR_PICK / BACKTEST_CAGR, from the named cells."""
-    args = ("FundPrices,TrendConstant,Hysteresis,IndexPrices,StormGuard,,Schedule,Delay,CostBp,MinHold,"
-            "MinHistory,HysteresisDecay,StormGuardShift,Scale")
-    return args + (",BearPrices" if has_bear else "")
+EQUITY_COL = 8  # column H: the equity series behind the chart
 
 
-def _fmt(label: str) -> str:
-    text = label.lower()
-    if any(word in text for word in ("cagr", "return", "volatility", "drawdown", "win rate", "exposure",
-                                     "year")) and "years" not in text:
-        return style.PCT
-    if text in ("days", "trades"):
-        return "0"
-    return "0.00"
-
-
-def write_summary(w: SheetWriter, computed: Any, has_bear: bool, fwpt: dict[str, Any] | None) -> None:
-    main = computed.main
-    period = f"{main.dates[0]:%Y-%m-%d} to {main.dates[-1]:%Y-%m-%d}"
-    w.text(3, 1, f"Strategy with the Settings parameters over the whole backtest period, {period} (in sample: the "
-           "parameters were not tuned out of sample; see the FWPT sheet for the walk-forward).", "note")
-    args = strategy_args(has_bear)
-    w.text(5, 1, "Current pick", "subtitle")
-    w.formula(5, 2, f"=SECTOR_PICK({args})", None)  # value: the function itself (formula evaluator)
-    w.text(5, 3, "Fund held on the last data row (SECTOR_PICK: best EMA2 trend with hysteresis, StormGuard).",
-           "note")
-    w.text(6, 1, "As of")
-    w.formula(6, 2, "=DataLastDate", main.dates[-1], style.DATE)
-    w.text(7, 1, "Backtest CAGR")
-    w.formula(7, 2, f"=BACKTEST_CAGR({args})", None, style.PCT)
-    w.text(7, 3, "(V_end / V_start)^(365.25 / calendar days) - 1 of the rotation, net of costs (BACKTEST_CAGR).",
-           "note")
-    w.text(8, 1, "Next retune date")
-    if fwpt and fwpt.get("next_retune") is not None:
-        w.value(8, 2, fwpt["next_retune"], style.DATE)
-        w.text(8, 3, fwpt.get("next_retune_note", "FWPT retunes the trend constant about every RetuneDays "
-                                                  "market days (estimated from the business-day calendar)."), "note")
-    else:
-        w.value(8, 2, "n/a")
-    w.text(9, 1, "Tuned tc (FWPT)")
-    w.value(9, 2, fwpt.get("current_tc") if fwpt else "n/a")
-    w.text(9, 3, "Trend constant the walk-forward uses now (see FWPT).", "note")
-    w.text(METRIC_ROW - 1, 1, f"Headline metrics, {period}; benchmark = {main.benchmark_label}, same days", "subtitle")
-    table = computed.metrics
-    w.header(METRIC_ROW, 1, ["Metric", "Strategy", "Benchmark", "Definition"])
-    for i, (label, row) in enumerate(table.iterrows()):
-        r = METRIC_ROW + 1 + i
-        fmt = _fmt(str(label))
-        w.value(r, 1, str(label))
-        w.value(r, 2, clean(row.get("strategy")), fmt)
-        w.value(r, 3, clean(row.get("benchmark")) if "benchmark" in table.columns else None, fmt)
-        w.value(r, 4, str(row.get("definition", "")))
-    last_metric = METRIC_ROW + len(table)
-    # Equity against the benchmark (weekly samples), log scale.
-    equity = pd.DataFrame({
-        "Strategy": main.equity.to_numpy(),
-        f"Benchmark ({main.benchmark_label})": (1.0 + main.benchmark_returns).cumprod().to_numpy(),
-    }, index=main.dates)
-    equity = weekly(equity)
-    col = 7
-    eq_row = METRIC_ROW
-    first, last = w.table(eq_row, col, equity, default_format="0.000")
-    charts.date_line_chart(
-        w.ws, title=f"Growth of 1: strategy (tc={computed.params['tc']:g}) against {main.benchmark_label}",
-        date_col=col, series_cols=[col + 1, col + 2], header_row=eq_row, last_row=last, anchor="K4",
-        y_title="Equity (log scale)", y_format="General", log_scale=True, width=24, height=12,
-    )
-    charts.print_charts(w.ws, "K4", columns=14, rows=26)
-    w.widths({"A": 22, "B": 14, "C": 14, "D": 70, L(col): 11, L(col + 1): 10, L(col + 2): 12})
-    _ = last_metric
+def write_summary(w: SheetWriter, calls: Calls, fwpt_summary: Block, fwpt_formula: str) -> None:
+    """``fwpt_summary``/``fwpt_formula``: the FWPT sheet's summary block and its formula (Summary reads two of
+    its rows through INDEX, so it follows the same settings)."""
+    w.text(3, 1, "Live: every number below is an xlsector formula over the Settings and the Data table "
+           "(DataTable). The metrics are in sample: the parameters were chosen by you, not tuned out of sample; "
+           "see FWPT for the walk-forward.", "note")
+    w.text(5, 1, "Held on the last row", "subtitle")
+    w.formula(5, 2, calls("SECTOR_PICK"), None)  # value: the function itself (formula evaluator)
+    w.text(5, 3, "SECTOR_PICK: the fund earning the last row's return (best EMA2 trend with hysteresis, StormGuard)."
+           " What to do next is below.", "note")
+    w.text(7, 1, "Today's action", "subtitle")
+    signal = w.array(8, 1, calls("SECTOR_SIGNAL"), [None, "0.0000", None])
+    row = signal.last_row + 2
+    w.text(row, 1, "FWPT now", "subtitle")
+    labels = [r[0] for r in fwpt_summary.rows]
+    for i, label in enumerate(("Tuned tc now", "Next retune (estimate)")):
+        w.value(row + 1 + i, 1, label)
+        if label in labels:
+            w.formula(row + 1 + i, 2, f"=INDEX({fwpt_formula.removeprefix('=')},{labels.index(label) + 1},2)", None,
+                      "0" if i == 0 else style.DATE)
+    row += 4
+    w.text(row, 1, "Backtest metrics (Settings parameters, whole period, same days for the benchmark)", "subtitle")
+    w.array(row + 1, 1, calls("BACKTEST_METRICS", with_benchmark=True), [None, "0.0000", None, "0.0000"])
+    equity = w.array(5, EQUITY_COL, calls("BACKTEST_EQUITY", every=None), [style.DATE, "0.000", "0.000"])
+    if equity.ok:
+        charts.date_line_chart(
+            w.ws, title="Growth of 1: the strategy (Settings parameters) against its benchmark",
+            date_col=EQUITY_COL, series_cols=[EQUITY_COL + 1, EQUITY_COL + 2], header_row=5,
+            last_row=equity.last_row, anchor=f"{L(EQUITY_COL + 4)}5", y_title="Equity (log scale)",
+            y_format="General", log_scale=True, width=24, height=12,
+        )
+        charts.print_charts(w.ws, f"{L(EQUITY_COL + 4)}5", columns=14, rows=26)
+    w.widths({"A": 26, "B": 22, "C": 60, "D": 14, L(EQUITY_COL): 11, L(EQUITY_COL + 1): 10,
+              L(EQUITY_COL + 2): 12})
 
 
 def write_provenance(wb: Any, provenance: dict[str, Any], table: pd.DataFrame) -> None:
     """Fill the Start sheet's named provenance cells (DataSource ... RenderedAt)."""
-    from xlsector.workbook.settings import named_cell
-
+    stored = named_values(wb, [name for name, _, _ in PROVENANCE])
     values = {
-        "DataSource": provenance.get("DataSource"),
+        "DataSource": provenance.get("DataSource") or stored.get("DataSource"),
         "DataFirstDate": table.index[0].to_pydatetime(),
         "DataLastDate": table.index[-1].to_pydatetime(),
-        "DataFetched": provenance.get("DataFetched"),
+        "DataFetched": provenance.get("DataFetched") or stored.get("DataFetched"),
         "DataTickers": ", ".join(str(c) for c in table.columns),
         "RenderedAt": dt.datetime.now().replace(microsecond=0),
     }
-    for name, label, fmt in layout.PROVENANCE:
-        found = named_cell(wb, name)
+    for name, _, fmt in PROVENANCE:
+        found = resolve_cell(wb, name)
         if found is None:
             continue
-        sheet, ref = found
-        value = values.get(name)
-        if value is None and name in ("DataSource", "DataFetched"):
-            continue  # keep what the refresh wrote
-        cell = wb[sheet][ref]
-        cell.value = clean(value)
+        cell = wb[found[0]][found[1]]
+        cell.value = clean(values.get(name))
         if fmt:
             cell.number_format = fmt

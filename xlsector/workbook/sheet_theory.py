@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from xlsector.workbook import charts, style
+from xlsector.workbook.compute import TheoryTable
 from xlsector.workbook.writer import SheetWriter
 
 __all__ = ["write_theory"]
@@ -16,23 +15,20 @@ FIRST = HEADER_ROW + 1
 W_COL = 9  # column I: the weights table
 
 
-def write_theory(w: SheetWriter, theory: dict[str, Any], k: float, tc: float) -> None:
-    prices = theory["prices"]
-    ema = theory["ema"].to_numpy()
-    ema2 = theory["ema2"].to_numpy()
+def write_theory(w: SheetWriter, theory: TheoryTable, k: float, tc: float) -> None:
+    prices = theory.prices
+    ema, ema2, kdr = theory.ema, theory.ema2, theory.scaled_returns
     n = len(prices)
     last = FIRST + n - 1
-    w.text(3, 1, f"{theory['fund']}: the last {n} market days, {prices.index[0]:%Y-%m-%d} to "
+    w.text(3, 1, f"{theory.fund}: the last {n} market days, {prices.index[0]:%Y-%m-%d} to "
            f"{prices.index[-1]:%Y-%m-%d}. tc = TrendConstant ({tc:g}), k = Scale ({k:g}) from Settings; "
            "k x daily return, EMA and EMA2 are 0 on the first row, as in the paper.", "note")
     w.header(HEADER_ROW, 1, [
-        "Date", f"Price ({theory['fund']})", "k x daily return", "EMA (native formula)", "EMA2 (native formula)",
+        "Date", f"Price ({theory.fund})", "k x daily return", "EMA (native formula)", "EMA2 (native formula)",
         "EMA2 (EMA2_TREND function)", "EMA2 native - function",
     ])
     w.column(FIRST, 1, prices.index, style.DATE)
     w.column(FIRST, 2, prices.to_numpy(dtype=float), "0.000")
-    values = prices.to_numpy(dtype=float)
-    kdr = np.r_[0.0, k * (values[1:] / values[:-1] - 1.0)]
     rng = f"$B${FIRST}:$B${last}"
     for i in range(n):
         r = FIRST + i
@@ -48,24 +44,21 @@ def write_theory(w: SheetWriter, theory: dict[str, Any], k: float, tc: float) ->
         w.formula(r, 6, f"=INDEX(EMA2_TREND({rng},TrendConstant,Scale),ROWS($B${FIRST}:B{r}))", None, "0.000000")
         w.formula(r, 7, f"=E{r}-F{r}", None, "0.0E+00")
     # Chart 1: weights against age, native formulas from the tc cells in row 4.
-    weights = theory["weights"]
-    tcs = theory["weight_tcs"]
     w.text(4, W_COL, "tc ->")
     cols = []
-    for j, tc_w in enumerate(tcs):
-        for m, kind in enumerate(("EMA", "EMA2")):
-            col = W_COL + 1 + 2 * j + m
-            w.value(4, col, float(tc_w))
-            cols.append((col, kind, tc_w))
+    for j, (kind, tc_w) in enumerate(theory.weights):
+        col = W_COL + 1 + j
+        w.value(4, col, float(tc_w))
+        cols.append((col, kind, tc_w))
     w.header(HEADER_ROW, W_COL, ["Age (market days)"] + [f"{kind} weight, tc={tc_w:g}" for _, kind, tc_w in cols])
-    ages = weights["Age (market days)"].to_numpy()
+    ages = theory.ages
     w.column(FIRST, W_COL, ages, "0")
     from openpyxl.utils import get_column_letter as L
 
     age_col = L(W_COL)
     for col, kind, tc_w in cols:
         c = L(col)
-        values = weights[f"{kind} weight, tc={tc_w:g}"].to_numpy()
+        values = theory.weights[(kind, tc_w)]
         for i, age in enumerate(ages):
             r = FIRST + i
             if kind == "EMA":
@@ -82,7 +75,7 @@ def write_theory(w: SheetWriter, theory: dict[str, Any], k: float, tc: float) ->
         y_title="Weight (x k)", markers=False,
     )
     charts.date_line_chart(
-        w.ws, title=f"{theory['fund']}: EMA and EMA2 (trend), tc={tc:g}, k={k:g}", date_col=1,
+        w.ws, title=f"{theory.fund}: EMA and EMA2 (trend), tc={tc:g}, k={k:g}", date_col=1,
         series_cols=[4, 5], header_row=HEADER_ROW, last_row=last, anchor=f"{anchor_col}{HEADER_ROW + 24}",
         y_title="Trend units", y_format="0.00", width=20, height=11, date_format="yyyy-mm",
     )
@@ -92,11 +85,10 @@ def write_theory(w: SheetWriter, theory: dict[str, Any], k: float, tc: float) ->
     # The difference column's cached values need the function's; see fill_differences.
 
 
-def fill_differences(cached: dict[str, Any], theory: dict[str, Any]) -> None:
+def fill_differences(cached: dict[str, Any], theory: TheoryTable) -> None:
     """After the evaluator filled column F, cache G = E - F."""
-    n = len(theory["prices"])
-    ema2 = theory["ema2"].to_numpy()
-    for i in range(n):
+    ema2 = theory.ema2
+    for i in range(len(theory.prices)):
         r = FIRST + i
         value = cached.get(f"F{r}")
         cached[f"G{r}"] = float(ema2[i] - value) if isinstance(value, (int, float)) else None

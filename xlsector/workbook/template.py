@@ -15,18 +15,21 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 
+from xlsector.contract import DATA_SHEET, PROVENANCE, SETTINGS, SETTINGS_SHEET, SHEET_ORDER, START_SHEET
 from xlsector.workbook import layout, style
 
 __all__ = ["build_template", "write_template"]
 
 _HOW_TO = [
-    ("How to render", "xlsector render fwpt.xlsx  (or: python -m xlsector render fwpt.xlsx -o out.xlsx). "
-     "It reads Settings and Data, recomputes every computed sheet and chart, and stores each formula's "
-     "value so the file shows numbers in any spreadsheet program."),
+    ("Live formulas", "Every computed table is an xlsector formula (SECTOR_SIGNAL, TREND_CHART, FWPT_TABLE, ...) "
+     "over the Settings names and DataTable (the Data sheet's table, which grows with it). In Excel with the "
+     "xlsector add-in, or LibreOffice with the xlsector extension, changing a setting recomputes them; "
+     "elsewhere they show the values stored by the last render (or use a copy from xlsector render --values)."),
     ("How to refresh", "Excel with the xlsector add-in: the 'Refresh data' ribbon button downloads new prices "
-     "into Data. Command line: xlsector refresh fwpt.xlsx. Then render again."),
-    ("Live formulas", "Cells using xlsector functions (EMA2_TREND, SECTOR_PICK, BACKTEST_CAGR, ...) recalculate "
-     "in Excel with the add-in; elsewhere they show the value stored by the last render."),
+     "into Data and recalculates. Command line: xlsector refresh fwpt.xlsx (it also re-renders the file)."),
+    ("How to render", "xlsector render fwpt.xlsx  (or: python -m xlsector render fwpt.xlsx -o out.xlsx). "
+     "It reads Settings and Data, writes every computed sheet's formulas and charts, and stores each formula's "
+     "value. The Momentum sheet is values (a phased experiment): render or Recalculate updates it."),
     ("Your own sheets", "Sheets you add, and cells outside the computed tables, are kept by a render."),
 ]
 
@@ -46,21 +49,21 @@ def quote_sheet(sheet: str) -> str:
 
 def _start(wb: Workbook) -> None:
     ws = wb.active
-    ws.title = layout.START_SHEET
+    ws.title = START_SHEET
     style.title(ws, "xlsector: trend-following sector rotation (FWPT)",
                 "SectorSurfer-style EMA2 trends, one-fund rotation with hysteresis, StormGuard, Forward Walk "
                 "Progressive Tuning and momentum experiments, computed by the xlsector Python core.")
     style.subtitle(ws, "A4", "Data")
-    for i, (name, label, fmt) in enumerate(layout.PROVENANCE):
+    for i, (name, label, fmt) in enumerate(PROVENANCE):
         row = layout.PROVENANCE_FIRST_ROW + i
         ws.cell(row=row, column=1, value=label)
         cell = ws.cell(row=row, column=2)
         if fmt:
             cell.number_format = fmt
-        _define(wb, name, layout.START_SHEET, f"B{row}")
-    row = layout.PROVENANCE_FIRST_ROW + len(layout.PROVENANCE) + 1
+        _define(wb, name, START_SHEET, f"B{row}")
+    row = layout.PROVENANCE_FIRST_ROW + len(PROVENANCE) + 1
     style.subtitle(ws, f"A{row}", "What is inside")
-    for sheet in layout.SHEET_ORDER:
+    for sheet in SHEET_ORDER:
         row += 1
         ws.cell(row=row, column=1, value=sheet)
         ws.cell(row=row, column=2, value=layout.SHEET_DESCRIPTIONS[sheet])
@@ -76,17 +79,20 @@ def _start(wb: Workbook) -> None:
 
 
 def _settings(wb: Workbook) -> None:
-    ws = wb.create_sheet(layout.SETTINGS_SHEET)
-    style.title(ws, "Settings", layout.SHEET_DESCRIPTIONS[layout.SETTINGS_SHEET])
+    ws = wb.create_sheet(SETTINGS_SHEET)
+    style.title(ws, "Settings", layout.SHEET_DESCRIPTIONS[SETTINGS_SHEET])
     style.header_row(ws, layout.SETTINGS_FIRST_ROW - 1, 1, ["Setting", "Value", "Description"])
-    for setting in layout.SETTINGS:
+    for setting in SETTINGS:
         row = layout.setting_row(setting.name)
         ws.cell(row=row, column=1, value=setting.name)
-        value = ws.cell(row=row, column=2, value=setting.default)
-        if setting.number_format:
-            value.number_format = setting.number_format
+        default = setting.default
+        if isinstance(default, dt.date) and not isinstance(default, dt.datetime):
+            default = dt.datetime.combine(default, dt.time())
+        value = ws.cell(row=row, column=2, value=default)
+        if setting.param.kind == "date":
+            value.number_format = style.DATE
         ws.cell(row=row, column=3, value=setting.description)
-        _define(wb, setting.name, layout.SETTINGS_SHEET, f"B{row}")
+        _define(wb, setting.name, SETTINGS_SHEET, f"B{row}")
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 40
     ws.column_dimensions["C"].width = 100
@@ -94,7 +100,7 @@ def _settings(wb: Workbook) -> None:
 
 
 def _data(wb: Workbook) -> None:
-    ws = wb.create_sheet(layout.DATA_SHEET)
+    ws = wb.create_sheet(DATA_SHEET)
     ws["A1"] = "Date"
     ws.column_dimensions["A"].width = 12
     ws.freeze_panes = "B2"
@@ -110,10 +116,10 @@ def build_template() -> Workbook:
     """A fresh template workbook (in memory)."""
     wb = Workbook()
     _start(wb)
-    for sheet in layout.SHEET_ORDER[1:]:
-        if sheet == layout.SETTINGS_SHEET:
+    for sheet in SHEET_ORDER[1:]:
+        if sheet == SETTINGS_SHEET:
             _settings(wb)
-        elif sheet == layout.DATA_SHEET:
+        elif sheet == DATA_SHEET:
             _data(wb)
         else:
             _computed(wb, sheet)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,28 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlsector.workbook import style
 from xlsector.workbook.bulk import BulkCells
 
-__all__ = ["SheetWriter", "area_name", "clean"]
+__all__ = ["Block", "SheetWriter", "area_name", "clean"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where an array formula's result landed: its first row (the header), first column, size and values."""
+
+    row: int
+    col: int
+    height: int
+    width: int
+    ref: str
+    rows: list[list[Any]]
+
+    @property
+    def last_row(self) -> int:
+        return self.row + self.height - 1
+
+    @property
+    def ok(self) -> bool:
+        """True when the function gave a table (a header and at least one row), not an error."""
+        return self.height > 1
 
 
 def area_name(sheet: str) -> str:
@@ -49,11 +71,19 @@ def clean(value: Any) -> Any:
 
 
 class SheetWriter:
-    """Writes one computed sheet: clears the previous render's area, tracks the new one and the formulas."""
+    """Writes one computed sheet: clears the previous render's area, tracks the new one and the formulas.
 
-    def __init__(self, wb: Workbook, ws: Worksheet, cached: dict[str, dict[str, Any]]):
+    ``evaluate(formula, sheet)`` computes a formula's result as Excel with the add-in would
+    (:class:`xlsector.workbook.formulas.FormulaEvaluator`): :meth:`array` writes an xlsector function's
+    whole result with the formula, so the file holds both the live formula and its values.
+    """
+
+    def __init__(self, wb: Workbook, ws: Worksheet, cached: dict[str, dict[str, Any]],
+                 evaluate: Callable[[str, str], Any]):
         self.wb = wb
         self.ws = ws
+        self.evaluate = evaluate
+        self.notes: list[str] = []
         self.cached = cached.setdefault(ws.title, {})
         self.min_row = self.min_col = 10**9
         self.max_row = self.max_col = 0
@@ -105,6 +135,28 @@ class SheetWriter:
         self.cached[ref] = clean(cached)
         self._touch(row, col)
         return ref
+
+    def array(self, row: int, col: int, formula: str, formats: Sequence[str | None] = (),
+              default_format: str | None = None) -> Block:
+        """An xlsector function's result as an array formula at (row, col), with its values: a table whose
+        first row is its header. A user error (the function's message) becomes ``#VALUE!`` in the cell and
+        a note for the render's report."""
+        from xlsector.errors import XlsectorError
+
+        try:
+            value = self.evaluate(formula, self.ws.title)
+        except XlsectorError:
+            raise
+        except Exception as exc:  # the function refused its arguments (an XlwingsError): Excel shows #VALUE!
+            self.notes.append(f"{self.ws.title}!{get_column_letter(col)}{row}: {exc}")
+            value = "#VALUE!"
+        rows = value if isinstance(value, list) and value and isinstance(value[0], list) else [[value]]
+        width = max(len(r) for r in rows)
+        formats = [formats[j] if j < len(formats) else default_format for j in range(width)]
+        ref = self.bulk.put_array(row, col, formula, [[clean(v) for v in r] for r in rows], formats)
+        self._touch(row, col)
+        self._touch(row + len(rows) - 1, col + width - 1)
+        return Block(row, col, len(rows), width, ref, rows)
 
     def text(self, row: int, col: int, text: str, kind: str = "plain"):
         cell = self.value(row, col, text)

@@ -1,0 +1,105 @@
+"""``xlsector signal [WORKBOOK] [--profile NAME|FILE] [--prices FILE] [--json]``: today's action.
+
+The fund a follower of the strategy holds, the target decided at the last close, the close at which to
+trade, the next decision day, StormGuard's state and distance to its band, the runner-up and its margin,
+and the data's age (:mod:`xlsector.signal`). From a workbook (its Settings and Data), a trend profile, or
+a price file with the strategy flags. ``--json`` suits a cron job or an alert.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
+from xlsector.commands.params_cli import add_param_flags, given_params
+from xlsector.params import Strategy
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "signal",
+        help="today's action: fund held, target decided at the last close, when to trade, margins",
+        description="Today's action of the trend rotation: from WORKBOOK (its Settings and Data), a trend "
+        "--profile, or --prices with the strategy flags (default: the bundled sample).",
+    )
+    parser.add_argument("workbook", nargs="?", help="a workbook with Settings and Data (e.g. workbooks/fwpt.xlsx)")
+    parser.add_argument("--profile", metavar="NAME|FILE", help="a trend profile (funds, index, bear, parameters)")
+    parser.add_argument("--funds", metavar="A,B,...", help="fund columns (default: the profile's, else every "
+                        "column but the index)")
+    parser.add_argument("--index", metavar="COLUMN", help="StormGuard index column (default ^GSPC when present)")
+    parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
+    add_profile_dirs(parser)
+    add_data_arguments(parser, vix=False)
+    add_param_flags(parser, Strategy)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _from_workbook(path: str) -> tuple[Any, dict[str, Any], str]:
+    from xlsector.contract import SETTING_NAMES, read_settings
+    from xlsector.data.workbook import read_data_sheet, read_named_values
+    from xlsector.workbook.inputs import split_inputs
+
+    settings = read_settings(read_named_values(path, SETTING_NAMES))
+    table = read_data_sheet(path).prices
+    inputs = split_inputs(table, settings)
+    data = settings.data
+    kwargs: dict[str, Any] = dict(settings.strategy.to_dict())
+    kwargs["index"] = inputs.index if settings.strategy.stormguard else None
+    kwargs["bear"] = table[data.bear_list] if data.bear_list else None
+    if data.cash_rate:
+        kwargs["cash_rate"] = table[data.cash_rate] / 100.0
+    return inputs.funds, kwargs, f"workbook {path}"
+
+
+def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
+    from xlsector.contract import split_tickers
+    from xlsector.errors import ParameterError
+    from xlsector.profiles import load_profile
+    from xlsector.profiles.inputs import load_inputs
+
+    profile = load_profile(args.profile, args.profiles_dir) if args.profile else None
+    if profile is not None and profile.strategy != "trend":
+        raise ParameterError(f"--profile {profile.name}: signal needs a trend profile, got a {profile.strategy} "
+                             "profile")
+    inputs = load_inputs(args.prices)
+    prices = inputs.prices
+    index = args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
+    bear = split_tickers(args.bear) or list(profile.bear or ()) if profile else split_tickers(args.bear)
+    funds = split_tickers(args.funds) or (list(profile.funds) if profile and profile.funds else None)
+    if funds is None:
+        funds = [c for c in prices.columns if c not in {index, *bear}]
+    for name in [*funds, *bear, *([index] if index else [])]:
+        if name not in prices.columns:
+            raise ParameterError(f"column {name!r} is not in the prices ({inputs.source}); columns: "
+                                 f"{', '.join(map(str, prices.columns))}")
+    kwargs: dict[str, Any] = dict(profile.params) if profile else {}
+    kwargs.update(given_params(args, Strategy))
+    if kwargs.get("stormguard") not in (None, "off") and index is None:
+        raise ParameterError("--stormguard needs --index COLUMN (the S&P 500 price index)")
+    kwargs["index"] = prices[index] if index and kwargs.get("stormguard") not in (None, "off") else None
+    kwargs["bear"] = prices[bear] if bear else None
+    source = inputs.source + (f", profile {profile.name}" if profile else "")
+    return prices[funds], kwargs, source
+
+
+def run(args: argparse.Namespace) -> int:
+    from xlsector.runs import emit
+    from xlsector.signal import signal
+
+    if args.workbook:
+        funds, kwargs, source = _from_workbook(args.workbook)
+        kwargs.update(given_params(args, Strategy))
+    else:
+        funds, kwargs, source = _from_prices(args)
+    found = signal(funds, **kwargs)
+    data = {"source": source, **found.to_dict()}
+    lines = [f"Today's action ({source})", ""]
+    width = max(len(label) for label, _, _ in found.rows())
+    for label, value, note in found.rows():
+        shown = f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else (f"{value:.4f}" if isinstance(value, float)
+                                                                        else str(value))
+        lines.append(f"  {label:<{width}}  {shown:<40} {note}")
+    emit("signal", argv=None, title="signal", text="\n".join(lines), data=data, as_json=args.json, record=False)
+    return 0

@@ -1,0 +1,28 @@
+"""Render a workbook with the Excel functions of :mod:`udfs.xlsector_udfs`: the public entry point.
+
+:func:`xlsector.workbook.render.render_workbook` takes the functions as an argument (the workbook package
+sits below the add-in layer); this module, at the top, supplies them, so that a render stores exactly what
+the add-in's functions compute in Excel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["excel_functions", "render_workbook"]
+
+
+def excel_functions() -> dict[str, Any]:
+    """The Excel functions by name, as Excel, LibreOffice and the render call them."""
+    import udfs.xlsector_udfs as functions
+
+    return {name: getattr(functions, name) for name in functions.__all__}
+
+
+def render_workbook(workbook: str | Path, out: str | Path | None = None, **options: Any) -> Any:
+    """Recompute every computed sheet of ``workbook`` (see :func:`xlsector.workbook.render.render_workbook`
+    for ``data``, ``values_only`` and ``progress``); returns its :class:`~xlsector.workbook.render.RenderReport`."""
+    from xlsector.workbook.render import render_workbook as render
+
+    return render(workbook, out, functions=excel_functions(), **options)
