@@ -317,9 +317,11 @@ def test_main_py_exposes_the_very_functions_of_udfs_under_their_names(lite_run):
 
     assert lite_run["same_objects"] and lite_run["meta_equal"]
     assert lite_run["names"] == sorted(xlsector_udfs.__all__) == sorted(lite.lite_function_names())
-    (script,) = lite_run["scripts"]
-    assert script["function_name"] == "refresh_data" and script["name"] == "Refresh data"
-    assert script["include"] == "Start"
+    scripts = {s["function_name"]: s for s in lite_run["scripts"]}
+    assert set(scripts) == {"refresh_data", "recalculate"}
+    script = scripts["refresh_data"]
+    assert script["name"] == "Refresh data" and script["include"] == "Start"
+    assert scripts["recalculate"]["name"] == "Recalculate"  # the desktop's code: it needs no download
 
 
 def test_functions_compute_without_yfinance_curl_cffi_or_numba(lite_run):
