@@ -58,6 +58,7 @@ REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = [
     "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
     "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
+    "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE",
 ]  # fmt: skip
 
 GUEST = textwrap.dedent(
@@ -111,7 +112,7 @@ GUEST = textwrap.dedent(
         "holdings": text_digest(walk.holdings.tolist()),
         "actions": walk.retunes["action"].tolist(),
         "tcs": walk.retunes["tc"].tolist(),
-        "metrics": {column: {str(k): float(v) for k, v in walk.metrics[column].items()}
+        "metrics": {column: {str(k): float(v) for k, v in walk.metrics()[column].items()}
                     for column in ("walk_forward", "in_sample_best")},
     }
     out["core"] = core
@@ -140,6 +141,10 @@ GUEST = textwrap.dedent(
         "STORMGUARD_HISTORY": [spx],
         "TREND_CHART": [prices, [[4]], [[60]], [[4]], None, spx, [["standard"]]],
         "FWPT_TABLE": [prices, None, [[60]], [[4]], [[60]], None, spx, [["standard"]]],
+        "SECTOR_SIGNAL": [prices, [[40]], None, spx, [["standard"]]],
+        "BACKTEST_EQUITY": [prices, [[40]], None, spx, [["standard"]]],
+        "SPLIT_SAMPLE": [prices, [[4]], [[60]]],
+        "PROGRESSIVE_TUNE": [prices, [[250]], [[125]], [[4]], [[60]]],
     }
 
 
@@ -286,6 +291,8 @@ def pow_derived(result: dict, path: tuple) -> bool:
         return result["udfs"][function][path[2]][0] in POW_DERIVED
     if function == "TREND_CHART":
         return path[3] == 2  # the CAGR column
+    if function == "PROGRESSIVE_TUNE":
+        return path[3] == 3  # the window score: a sum of log1p, which the C libraries round differently too
     return False
 
 
