@@ -127,6 +127,12 @@ class Driver:
         else:
             cell.setValue(float(value))
 
+    def op_save_xlsx(self, doc: int, path: str) -> None:
+        """Save a copy as Excel 2007-365 .xlsx."""
+        self.docs[doc].storeToURL(
+            uno.systemPathToFileUrl(path), (_prop("FilterName", "Calc MS Excel 2007 XML"),)
+        )
+
     def op_calculate_all(self, doc: int) -> None:
         self.docs[doc].calculateAll()
 

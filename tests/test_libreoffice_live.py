@@ -209,6 +209,9 @@ def tiny(tmp_path_factory) -> dict[str, Any]:
     ws["I5"] = f"=EMA2_TREND({funds},-5)"
     ws["I6"] = f"=INDEX(EMA2_TREND({funds},20),{ROWS + 1},2)"
     ws["I7"] = f"=STORMGUARD_STATE(Prices!$A$1:$B${ROWS + 1})"
+    errors = wb.create_sheet("Errors")  # an error value inside a range (a limit, see docs/libreoffice.md)
+    errors["A1"], errors["A2"], errors["A3"] = 100.0, "=1/0", 101.0
+    errors["B1"] = "=EMA2_TREND(A1:A3,5)"
     folder = tmp_path_factory.mktemp("tiny")
     legacy = folder / "legacy.xlsx"
     wb.save(legacy)
@@ -225,7 +228,9 @@ def test_tiny_workbook_computes_like_the_udfs_functions(calc, tiny, kind):
             assert b'cm="1"' in z.read("xl/worksheets/sheet2.xml") and "xl/metadata.xml" in z.namelist()
     doc = calc.request("open", path=str(tiny[kind]))
     try:
-        assert calc.request("error_cells", doc=doc) == {}
+        assert calc.request("error_cells", doc=doc) == {
+            "Errors": "Errors.A2,Errors.B1"
+        }  # only the error range
         trend, picks = tiny["trend"], tiny["picks"]
         got = calc.request("values", doc=doc, sheet="Calc", ref=f"A1:C{len(trend)}")
         expected = {(r + 1, c + 1): v for r, row in enumerate(trend) for c, v in enumerate(row)}
@@ -248,10 +253,33 @@ def test_a_bad_argument_shows_its_message_in_the_cell(calc, tiny):
         got = calc.request("values", doc=doc, sheet="Calc", ref="I4:I5")
         assert got[0][0] == ERROR_PREFIX + "tc must be a number, got the text 'abc'"
         assert got[1][0].startswith(ERROR_PREFIX + "tc must be")
-        assert calc.request("error_cells", doc=doc) == {}  # a message, not an error value
+        assert "Calc" not in calc.request("error_cells", doc=doc)  # a message, not an error value
     finally:
         calc.request("close", doc=doc)
     assert calc.request("extensions")  # LibreOffice is still there
+
+
+def test_an_error_value_in_a_range_is_an_error_of_the_formula(calc, tiny):
+    """LibreOffice does not pass error values to an add-in: the formula over them is an error itself."""
+    doc = calc.request("open", path=str(tiny["legacy"]))
+    try:
+        assert calc.request("error_cells", doc=doc)["Errors"] == "Errors.A2,Errors.B1"
+    finally:
+        calc.request("close", doc=doc)
+
+
+def test_saving_as_xlsx_keeps_the_excel_names(calc, tiny, tmp_path):
+    """Saved from LibreOffice, the formulas call SECTOR_PICK etc. again, as Excel (with the add-in) expects."""
+    doc = calc.request("open", path=str(tiny["legacy"]))
+    try:
+        calc.request("save_xlsx", doc=doc, path=str(tmp_path / "saved.xlsx"))
+    finally:
+        calc.request("close", doc=doc)
+    saved = openpyxl.load_workbook(tmp_path / "saved.xlsx")["Calc"]
+    assert saved["I1"].value == f"=SECTOR_PICK(Prices!$A$1:$D${ROWS + 1},20)"
+    assert saved["I6"].value == f"=INDEX(EMA2_TREND(Prices!$B$1:$D${ROWS + 1},20),{ROWS + 1},2)"
+    array = saved["A1"].value
+    assert isinstance(array, ArrayFormula) and array.text == f"=EMA2_TREND(Prices!$B$1:$D${ROWS + 1},20)"
 
 
 # ------------------------------------------------------------------------------------------ rendered template
