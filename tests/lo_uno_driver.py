@@ -127,6 +127,10 @@ class Driver:
         else:
             cell.setValue(float(value))
 
+    def op_set_formula(self, doc: int, sheet: str, ref: str, formula: str) -> None:
+        """Enter ``formula`` (English function names, ";" between arguments) as if typed into the cell."""
+        self.docs[doc].Sheets.getByName(sheet).getCellRangeByName(ref).setFormula(formula)
+
     def op_save_xlsx(self, doc: int, path: str) -> None:
         """Save a copy as Excel 2007-365 .xlsx."""
         self.docs[doc].storeToURL(

@@ -108,6 +108,7 @@ def _mismatches(
 def _dynamic_arrays(path: Path) -> None:
     """Make every array formula of ``path`` an Excel dynamic-array formula (cm="1" + the XLDAPR metadata
     Excel writes), in place: what Excel 365 saves for a spilling formula."""
+    # fmt: off
     metadata = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -116,9 +117,11 @@ def _dynamic_arrays(path: Path) -> None:
         'pasteAll="1" pasteValues="1" merge="1" splitFirst="1" rowColShift="1" clearFormats="1" '
         'clearComments="1" assign="1" coerce="1" cellMeta="1"/></metadataTypes>'
         '<futureMetadata name="XLDAPR" count="1"><bk><extLst>'
-        '<ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}"><xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
+        '<ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+        '<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
         '<cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata></metadata>'
     )
+    # fmt: on
     parts = {}
     with zipfile.ZipFile(path) as source:
         for info in source.infolist():
@@ -228,9 +231,8 @@ def test_tiny_workbook_computes_like_the_udfs_functions(calc, tiny, kind):
             assert b'cm="1"' in z.read("xl/worksheets/sheet2.xml") and "xl/metadata.xml" in z.namelist()
     doc = calc.request("open", path=str(tiny[kind]))
     try:
-        assert calc.request("error_cells", doc=doc) == {
-            "Errors": "Errors.A2,Errors.B1"
-        }  # only the error range
+        # the only error cells: the limit pinned in test_an_error_value_in_a_range_is_an_error_of_the_formula
+        assert calc.request("error_cells", doc=doc) == {"Errors": "Errors.A2,Errors.B1"}
         trend, picks = tiny["trend"], tiny["picks"]
         got = calc.request("values", doc=doc, sheet="Calc", ref=f"A1:C{len(trend)}")
         expected = {(r + 1, c + 1): v for r, row in enumerate(trend) for c, v in enumerate(row)}
@@ -259,6 +261,22 @@ def test_a_bad_argument_shows_its_message_in_the_cell(calc, tiny):
     assert calc.request("extensions")  # LibreOffice is still there
 
 
+def test_a_formula_entered_in_libreoffice_uses_the_excel_name(calc, tiny):
+    doc = calc.request("open", path=str(tiny["legacy"]))
+    try:
+        calc.request(
+            "set_formula",
+            doc=doc,
+            sheet="Calc",
+            ref="K5",
+            formula=f"=SECTOR_PICK($Prices.$A$1:$D${ROWS + 1};20)",
+        )
+        got = calc.request("values", doc=doc, sheet="Calc", ref="K5")[0][0]
+    finally:
+        calc.request("close", doc=doc)
+    assert got == tiny["cells"]["I1"]
+
+
 def test_an_error_value_in_a_range_is_an_error_of_the_formula(calc, tiny):
     """LibreOffice does not pass error values to an add-in: the formula over them is an error itself."""
     doc = calc.request("open", path=str(tiny["legacy"]))
@@ -269,7 +287,7 @@ def test_an_error_value_in_a_range_is_an_error_of_the_formula(calc, tiny):
 
 
 def test_saving_as_xlsx_keeps_the_excel_names(calc, tiny, tmp_path):
-    """Saved from LibreOffice, the formulas call SECTOR_PICK etc. again, as Excel (with the add-in) expects."""
+    """Saved from LibreOffice, the formulas call SECTOR_PICK etc. again, as Excel with the add-in expects."""
     doc = calc.request("open", path=str(tiny["legacy"]))
     try:
         calc.request("save_xlsx", doc=doc, path=str(tmp_path / "saved.xlsx"))
