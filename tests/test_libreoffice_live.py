@@ -31,6 +31,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from tests import libreoffice as lo
 from udfs import xlsector_udfs as u
+from xlsector import __version__
 from xlsector.addin.libreoffice.calls import ERROR_PREFIX
 from xlsector.addin.libreoffice.spec import EXTENSION_ID, function_specs
 from xlsector.cli import main as cli_main
@@ -150,9 +151,15 @@ def _dynamic_arrays(path: Path) -> None:
 
 
 def test_install_registers_the_extension_in_the_profile(calc):
-    from xlsector import __version__
-
     assert calc.request("extensions") == {EXTENSION_ID: __version__}
+
+
+def test_install_refuses_the_profile_of_a_running_libreoffice(calc, profile, capsys):
+    assert cli_main(["addin", "install-libreoffice", "--profile", str(profile)]) == 1
+    assert capsys.readouterr().err == (
+        f"Error: LibreOffice is running on the profile {profile.resolve()}: close it, then try again\n"
+    )
+    assert calc.request("extensions") == {EXTENSION_ID: __version__}  # untouched
 
 
 def test_calc_describes_every_function_with_the_udfs_help(calc):
