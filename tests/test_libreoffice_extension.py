@@ -74,8 +74,8 @@ def test_specs_are_read_from_the_udfs_module():
     for s in specs:
         function = getattr(u, s.name)
         assert [p.name for p in s.params] == _params(s.name)
-        assert [p.help for p in s.params] == [u.DOC[p.name] for p in s.params]
-        assert s.description == inspect.getdoc(function).split("\n\n")[0].replace("\n", " ")
+        assert [p.help for p in s.params] == [" ".join(u.DOC[p.name].split()) for p in s.params]
+        assert s.description == " ".join(inspect.getdoc(function).split("\n\n")[0].split())
         assert s.description and "\n" not in s.description
         assert s.idl_name == s.name  # the Excel names are legal IDL method names as they are
 
