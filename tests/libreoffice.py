@@ -10,28 +10,37 @@ LibreOffice treats the formulas of an Excel 2007+ file on load:
   does not know (an xlsector UDF) becomes ``#NAME?``.
 
 What we found with LibreOffice 7.4 (Debian bookworm) is written up in docs/workbook.md.
+
+:class:`UnoSession` drives a headless LibreOffice through UNO instead (open a workbook, read and change
+cells, recalculate), for the tests of the xlsector extension (docs/libreoffice.md).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
+import select
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 __all__ = [
     "CSV_ALL_SHEETS",
     "ERROR_MARKERS",
+    "UnoSession",
     "export_csv",
     "export_pdf",
     "find_soffice",
-    "pdf_to_pngs",
     "pdf_to_gray",
+    "pdf_to_pngs",
     "require_soffice",
+    "require_uno",
 ]
 
 # Field separator ",", text delimiter '"', UTF-8, from line 1, default cell format, language default,
@@ -68,6 +77,85 @@ def require_soffice() -> str:
     if os.environ.get("XLSECTOR_REQUIRE_LIBREOFFICE", "") not in ("", "0"):
         pytest.fail(reason + " (XLSECTOR_REQUIRE_LIBREOFFICE=1)")
     pytest.skip(reason)
+
+
+def require_uno() -> tuple[str, str]:
+    """(soffice, a Python with LibreOffice's uno module); skip without them, or fail when
+    XLSECTOR_REQUIRE_LIBREOFFICE=1."""
+    from xlsector.addin.libreoffice.office import find_soffice, find_uno_python
+    from xlsector.errors import XlsectorError
+
+    try:
+        soffice = find_soffice()
+        return soffice, find_uno_python(soffice)
+    except XlsectorError as exc:
+        reason = f"LibreOffice with Python UNO is needed for this test: {exc}"
+    if os.environ.get("XLSECTOR_REQUIRE_LIBREOFFICE", "") not in ("", "0"):
+        pytest.fail(reason + " (XLSECTOR_REQUIRE_LIBREOFFICE=1)")
+    pytest.skip(reason)
+
+
+class UnoSession:
+    """A headless LibreOffice on ``profile`` driven through UNO by tests/lo_uno_driver.py.
+
+    The driver runs under ``python`` (a Python with LibreOffice's ``uno`` module: the test venv usually
+    has none) and answers one JSON line per request; :meth:`request` sends one and returns its result.
+    ``timeout`` bounds each request (loading a workbook recalculates it), so a hung LibreOffice fails the
+    test instead of hanging it.
+    """
+
+    def __init__(self, profile: Path, *, soffice: str, python: str, timeout: float = 600):
+        from xlsector.addin.libreoffice.office import HELPER, headless_office
+
+        self.timeout = timeout
+        self._office = headless_office(soffice, profile)
+        self.process, pipe = self._office.__enter__()
+        driver = Path(__file__).with_name("lo_uno_driver.py")
+        self._driver = subprocess.Popen([python, str(driver), str(HELPER.parent), pipe],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+                                        text=True)
+        try:
+            self._answer()  # "ready" once connected
+        except Exception:
+            self.close()
+            raise
+
+    def _answer(self) -> Any:
+        assert self._driver.stdout is not None
+        while True:
+            ready, _, _ = select.select([self._driver.stdout], [], [], self.timeout)
+            if not ready:
+                raise RuntimeError(f"LibreOffice did not answer within {self.timeout:.0f} s")
+            line = self._driver.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the UNO driver exited ({self._driver.poll()})")
+            if line.startswith("{"):
+                answer = json.loads(line)
+                if "error" in answer:
+                    raise RuntimeError("UNO driver: " + answer["error"])
+                return answer["ok"]
+
+    def request(self, op: str, **arguments: Any) -> Any:
+        assert self._driver.stdin is not None
+        self._driver.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
+        self._driver.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        try:
+            if self._driver.poll() is None:
+                self.request("terminate")
+        except (RuntimeError, BrokenPipeError, OSError):
+            pass
+        finally:
+            if self._driver.stdin:
+                self._driver.stdin.close()
+            try:
+                self._driver.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._driver.kill()
+                self._driver.wait()
+            self._office.__exit__(None, None, None)
 
 
 def _run(source: Path, convert_to: str, outdir: Path, *, recalc: str, timeout: float) -> None:

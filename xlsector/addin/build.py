@@ -24,6 +24,10 @@ Office.js manifest (``manifest.xml``)
     An add-in-only XML manifest for xlwings Server: the custom functions of :mod:`udfs.xlsector_udfs`
     and an "xlsector" ribbon tab whose "Refresh data" button (``ExecuteFunction`` ``refresh-data``)
     calls the ``@script`` :func:`udfs.scripts.refresh_data` (see :data:`RIBBON_JS`).
+
+LibreOffice extension (``xlsector.oxt``)
+    The same functions as a LibreOffice Calc add-in, written beside the add-in by ``xlsector addin build``:
+    see :mod:`xlsector.addin.libreoffice` and docs/libreoffice.md.
 """
 
 from __future__ import annotations

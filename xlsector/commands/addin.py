@@ -1,4 +1,5 @@
-"""``xlsector addin build``: build the classic Excel add-in (xlsector.xlam) and the Office.js manifest."""
+"""``xlsector addin``: build the add-ins (xlsector.xlam, the Office.js manifest, the LibreOffice extension
+xlsector.oxt) and install the LibreOffice extension into a profile."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from pathlib import Path
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "addin",
-        help="build the Excel add-ins (classic xlsector.xlam and the Office.js manifest)",
-        description="Excel add-ins: `xlsector addin build` writes xlsector.xlam (from xlwings' own ribbon "
-        "add-in: an xlsector tab with a Refresh data button; its configuration names the UDF module) and "
-        "manifest.xml (Office.js, for xlwings Server). See docs/excel.md.",
+        help="build the add-ins (xlsector.xlam, Office.js manifest, LibreOffice xlsector.oxt); install the "
+        "LibreOffice extension",
+        description="Add-ins: `xlsector addin build` writes xlsector.xlam (from xlwings' own ribbon "
+        "add-in: an xlsector tab with a Refresh data button; its configuration names the UDF module), "
+        "manifest.xml (Office.js, for xlwings Server) and xlsector.oxt (LibreOffice Calc extension: the same "
+        "functions under the same names). `xlsector addin install-libreoffice` installs the extension for "
+        "this Python environment. See docs/excel.md and docs/libreoffice.md.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     build = actions.add_parser(
         "build",
-        help="write xlsector.xlam and manifest.xml",
+        help="write xlsector.xlam, manifest.xml and xlsector.oxt",
         description="Build xlsector.xlam reproducibly from xlwings' ribbon add-in template (xlwings' VBA "
-        "kept byte for byte) and the Office.js manifest.",
+        "kept byte for byte), the Office.js manifest, and the LibreOffice extension xlsector.oxt (its "
+        "functions read from udfs.xlsector_udfs as installed now).",
     )
     build.add_argument("-o", "--output", default=".",
                        help="folder for the add-in, or the path of xlsector.xlam (default: current folder)")
@@ -33,7 +38,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="xlwings Server URL written into manifest.xml (default: https://127.0.0.1:8000)")
     build.add_argument("--manifest-id", help="GUID of the Office.js add-in (default: derived from the URL)")
     build.add_argument("--no-manifest", action="store_true", help="do not write manifest.xml")
+    build.add_argument("--no-libreoffice", action="store_true", help="do not write xlsector.oxt")
     build.set_defaults(run=run)
+
+    install = actions.add_parser(
+        "install-libreoffice",
+        help="install the LibreOffice extension (xlsector.oxt) for this Python environment",
+        description="Build xlsector.oxt for this Python environment (LibreOffice's Python will import "
+        "xlsector from this environment's site-packages, so both must be the same Python version) and add it "
+        "to a LibreOffice user profile through LibreOffice's extension manager, replacing an older version. "
+        "LibreOffice must not be running on that profile. Restart LibreOffice afterwards.",
+    )
+    install.add_argument("--profile", metavar="DIR",
+                         help="LibreOffice user installation folder (what -env:UserInstallation names; "
+                         "created if missing); default: your LibreOffice profile")
+    install.add_argument("--soffice", metavar="PATH",
+                         help="the LibreOffice program (default: soffice on PATH)")
+    install.add_argument("--python", metavar="PATH",
+                         help="a Python that can import LibreOffice's uno module (default: found)")
+    install.set_defaults(run=run_install)
     parser.set_defaults(run=lambda args: parser.print_help() or 2)
     return parser
 
@@ -52,4 +75,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_manifest:
         manifest = build_manifest(Path(addin).parent / "manifest.xml", args.server_url, addin_id=args.manifest_id)
         print(f"Wrote {manifest}", file=sys.stdout)
+    if not args.no_libreoffice:
+        from xlsector.addin.libreoffice.package import EXTENSION_NAME, build_extension
+
+        extension = build_extension(Path(addin).parent / EXTENSION_NAME)
+        print(f"Wrote {extension}", file=sys.stdout)
+    return 0
+
+
+def run_install(args: argparse.Namespace) -> int:
+    from xlsector.addin.libreoffice.install import install_extension
+
+    done = install_extension(args.profile, soffice=args.soffice, python=args.python)
+    print(f"Installed {done.identifier} {done.version} ({done.functions} functions) into the LibreOffice "
+          f"profile {done.profile}; LibreOffice's Python imports xlsector from {', '.join(done.site_dirs)}. "
+          "Restart LibreOffice to use it.", file=sys.stdout)
     return 0
