@@ -260,3 +260,89 @@ def test_file_book_gives_the_same_workbook_as_the_data_packages_refresh(tmp_path
     assert a.prices.shape == (30, len(tickers))
     assert (a.provenance.source, a.provenance.first_date, a.provenance.last_date) == (
         b.provenance.source, b.provenance.first_date, b.provenance.last_date)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ the Recalculate button
+
+RECALC_DRIVER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    import xlwings as xw
+    from xlwings.server import custom_scripts_call
+    import udfs.scripts as scripts
+
+    book = xw.Book(json=json.load(sys.stdin))
+    result = asyncio.run(custom_scripts_call(scripts, "recalculate", typehint_to_value={xw.Book: book}))
+    json.dump(result.json()["actions"], sys.stdout, default=str)
+    """
+)
+
+
+def recalc_payload(prices) -> dict:
+    """A template-like workbook: every Settings name (their defaults), Data from ``prices``, a Momentum sheet."""
+    import datetime as dt
+
+    from xlsector.contract import SETTINGS
+
+    def cell(value):
+        if isinstance(value, dt.date):
+            return (dt.datetime(value.year, value.month, value.day) - dt.datetime(1899, 12, 30)).days
+        return "" if value is None else value
+
+    settings = [["Setting", "Value"]] + [[s.name, cell(s.default)] for s in SETTINGS]
+    serials = (prices.index - dt.datetime(1899, 12, 30)).days.tolist()
+    data = [["Date", *map(str, prices.columns)]] + [[s, *row] for s, row in zip(serials, prices.to_numpy().tolist())]
+    return {
+        "client": "Office.js", "version": "0.37.8",
+        "book": {"name": "fwpt.xlsx", "active_sheet_index": 0, "selection": "A1"},
+        "names": [_name(s.name, 0, f"B{i + 2}") for i, s in enumerate(SETTINGS)],
+        "sheets": [{"name": "Settings", "values": settings, "pictures": [], "tables": []},
+                   {"name": "Data", "values": data, "pictures": [], "tables": []},
+                   {"name": "Momentum", "values": [["Momentum", ""], ["old text", ""]], "pictures": [],
+                    "tables": []}],
+    }  # fmt: skip
+
+
+def run_recalculate(book: dict) -> list[dict]:
+    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is asserted with stderr shown
+        [sys.executable, "-c", RECALC_DRIVER], input=json.dumps(book), capture_output=True, text=True, env=env,
+        cwd=REPO, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_recalculate_writes_the_renders_momentum_tables_in_place():
+    from xlsector.addin.refresh import CellSink
+    from xlsector.contract import read_settings
+    from xlsector.data import load_sample
+    from xlsector.workbook.compute import momentum
+    from xlsector.workbook.inputs import split_inputs
+    from xlsector.workbook.sheet_momentum import write_momentum
+
+    prices = load_sample().prices
+    actions = run_recalculate(recalc_payload(prices))
+    writes = _writes(actions, 2)  # the Momentum sheet
+    assert len(writes) == 1 and writes[0]["start_row"] == 2  # from row 3: titles of the render stay
+    settings = read_settings({})
+    expected = CellSink()
+    write_momentum(expected, momentum(split_inputs(prices, settings), settings))  # what the render writes
+    rows = writes[0]["values"]
+    assert rows[0][0] == expected.rows(3)[0][0] and len(rows) == len(expected.rows(3))
+    lookback = next(i for i, row in enumerate(rows) if row[0] == "lookback")
+    assert [r[0] for r in rows[lookback + 1: lookback + 10]] == list(range(118, 135, 2))
+    funcs = [a["func"] for a in actions]
+    assert funcs.index("calculate") > funcs.index("setValues") and funcs[-1] == "alert"
+
+
+def test_recalculate_on_bad_data_changes_nothing_and_says_why():
+    from xlsector.data import load_sample
+
+    book = recalc_payload(load_sample().prices.iloc[:400])
+    book["sheets"][1]["values"][5][2] = "n/a"  # text in a price cell
+    actions = run_recalculate(book)
+    assert [a["func"] for a in actions] == ["alert"]
+    message = actions[0]["args"][0]
+    assert "nothing changed" in message and "holds the text 'n/a'" in message

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from itertools import chain
@@ -212,8 +213,6 @@ def _register(f: Callable[..., Any]) -> Callable[..., Any]:
     cells as "#N/A" text. Classic xlwings converts with its default reader (``ndim=2`` for ranges,
     ``err_to_str``); the Office.js runtimes with :class:`_OfficeJsCells` (every argument as a 2-D list,
     single values unwrapped by the conversion helpers below; results written by the same class)."""
-    import inspect
-
     names = list(inspect.signature(f).parameters)
     f = _excel_function(f)
     for name in reversed(names):
@@ -912,3 +911,9 @@ def FWPT_TABLE(prices, born_on=None, retune_days=None, tc_min=None, tc_max=None,
         for date, best, action, tc in zip(retunes["date"], retunes["best_tc"], retunes["action"], retunes["tc"])
     ]
 
+
+
+#: The help of every argument of every function, by argument name (what Excel shows; other hosts, such as the
+#: LibreOffice extension, read it from here).
+DOC: dict[str, str] = {name: _doc(name) for function in __all__
+                       for name in inspect.signature(globals()[function]).parameters}

@@ -260,6 +260,13 @@ def param_from_cell(p: Param, value: Any, *, blank_is_default: bool = True) -> A
                 value = int(value)  # as typed: "0" is 0 in messages
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise wrong
+    elif p.kind == "date" and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        from xlsector.data.cells import excel_serial_to_datetime  # Office.js sends dates as serial numbers
+
+        try:
+            value = excel_serial_to_datetime([float(value)])[0].astype("datetime64[D]").item()
+        except XlsectorError:
+            raise wrong from None
     elif p.kind == "flag" and isinstance(value, str):
         word = value.strip().lower()
         if word not in ("true", "false", "yes", "no"):

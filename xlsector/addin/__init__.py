@@ -18,6 +18,10 @@ _EXPORTS: dict[str, str] = {
     "FileBook": "xlsector.addin.refresh",
     "build_addin": "xlsector.addin.build",
     "build_manifest": "xlsector.addin.build",
+    "build_extension": "xlsector.addin.libreoffice.package",
+    "install_extension": "xlsector.addin.libreoffice.install",
+    "build_lite": "xlsector.addin.lite",
+    "recalculate_book": "xlsector.addin.refresh",
 }
 
 __all__ = sorted(_EXPORTS)

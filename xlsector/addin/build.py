@@ -68,7 +68,7 @@ RIBBON_XML = f"""<customUI xmlns="http://schemas.microsoft.com/office/2006/01/cu
                     <button id="xlsectorRefreshData" label="Refresh data" size="large" imageMso="Refresh"
                         onAction="{RIBBON_CALLBACK}"
                         screentip="Refresh data"
-                        supertip="Download fresh prices (yfinance) into the Data sheet of the active workbook, stamp the data source and dates, and recalculate. If any ticker fails, nothing changes and a message names it." />
+                        supertip="Download fresh prices (yfinance) into the Data sheet of the active workbook, stamp the data source and dates, recompute the Momentum sheet and recalculate. If any ticker fails, nothing changes and a message names it." />
                 </group>
             </tab>
         </tabs>
@@ -77,7 +77,7 @@ RIBBON_XML = f"""<customUI xmlns="http://schemas.microsoft.com/office/2006/01/cu
 """
 
 # The JavaScript side of the Office.js button, for xlwings Server's app/static/js/ribbon.js
-RIBBON_JS = """// xlsector: the "Refresh data" ribbon button (manifest FunctionName "refresh-data")
+RIBBON_JS = """// xlsector: the ribbon buttons (manifest FunctionNames "refresh-data" and "recalculate")
 async function xlsectorRefreshData(event) {
   let token = await globalThis.getAuth();
   await xlwings.runPython(
@@ -86,7 +86,16 @@ async function xlsectorRefreshData(event) {
   );
   event.completed();
 }
+async function xlsectorRecalculate(event) {
+  let token = await globalThis.getAuth();
+  await xlwings.runPython(
+    window.location.origin + "/xlwings/custom-scripts-call/recalculate",
+    { auth: token, include: "Settings,Data,Momentum" },
+  );
+  event.completed();
+}
 Office.actions.associate("refresh-data", xlsectorRefreshData);
+Office.actions.associate("recalculate", xlsectorRecalculate);
 """
 
 
@@ -278,6 +287,21 @@ def manifest_text(base_url: str = "https://127.0.0.1:8000", *, addin_id: str | N
                     <FunctionName>refresh-data</FunctionName>
                   </Action>
                 </Control>
+                <Control xsi:type="Button" id="xlsectorRecalculate">
+                  <Label resid="Recalculate.Label" />
+                  <Supertip>
+                    <Title resid="Recalculate.Label" />
+                    <Description resid="Recalculate.Tooltip" />
+                  </Supertip>
+                  <Icon>
+                    <bt:Image size="16" resid="Icon.16x16" />
+                    <bt:Image size="32" resid="Icon.32x32" />
+                    <bt:Image size="80" resid="Icon.80x80" />
+                  </Icon>
+                  <Action xsi:type="ExecuteFunction">
+                    <FunctionName>recalculate</FunctionName>
+                  </Action>
+                </Control>
               </Group>
               <Label resid="Tab.Label" />
             </CustomTab>
@@ -301,9 +325,11 @@ def manifest_text(base_url: str = "https://127.0.0.1:8000", *, addin_id: str | N
         <bt:String id="Tab.Label" DefaultValue="xlsector" />
         <bt:String id="DataGroup.Label" DefaultValue="Data" />
         <bt:String id="RefreshData.Label" DefaultValue="Refresh data" />
+        <bt:String id="Recalculate.Label" DefaultValue="Recalculate" />
       </bt:ShortStrings>
       <bt:LongStrings>
         <bt:String id="RefreshData.Tooltip" DefaultValue="Download fresh prices (yfinance) into the Data sheet, stamp the data source and dates, and recalculate. If any ticker fails, nothing changes." />
+        <bt:String id="Recalculate.Tooltip" DefaultValue="Recompute the Momentum sheet (a phased experiment, not a formula) with the render's code, then recalculate every formula." />
       </bt:LongStrings>
     </Resources>
   </VersionOverrides>

@@ -144,10 +144,14 @@ def refresh_book(book: Any, **options: Any):
 
 
 def main() -> None:
-    """Entry point of the classic add-in's button (``RunPython "import xlsector; xlsector.main()"``)."""
+    """Entry point of the classic add-in's button (``RunPython "import xlsector; xlsector.main()"``): refresh,
+    then recompute what is not a formula (xlwings' ribbon template has one VBA callback, so the classic
+    button does both; Office.js has a separate Recalculate button)."""
     import xlwings as xw
 
-    refresh_book(xw.Book.caller())
+    book = xw.Book.caller()
+    if refresh_book(book).written:
+        recalculate_book(book, quiet=True)
 
 
 # --------------------------------------------------------------------------------------------- Recalculate
@@ -188,10 +192,11 @@ MOMENTUM_SHEET = "Momentum"
 RECALC_TITLE = "xlsector: Recalculate"
 
 
-def recalculate_book(book: Any) -> str:
+def recalculate_book(book: Any, *, quiet: bool = False) -> str:
     """The "Recalculate" button: recompute, in place, what is not a formula (the Momentum sheet's phased
-    experiment) with the render's own code, then recalculate the formulas. Returns the message shown;
-    a bad setting or bad data changes nothing and says why."""
+    experiment) with the render's own code, then recalculate the formulas. Returns the message (shown in an
+    alert; with ``quiet`` only when something went wrong); a bad setting or bad data changes nothing and
+    says why."""
     from xlsector.contract import SETTING_NAMES, read_settings
     from xlsector.data.cells import cells_to_prices
     from xlsector.workbook.compute import momentum
@@ -219,12 +224,14 @@ def recalculate_book(book: Any) -> str:
     sheet.range(f"A{first}").value = sink.rows(first)
     access.recalculate()
     message = "Momentum sheet recomputed; every formula recalculated." if not study.error else study.error
-    access.alert(message, RECALC_TITLE)
+    if not quiet or study.error:
+        access.alert(message, RECALC_TITLE)
     return message
 
 
 def main_recalculate() -> None:
-    """Entry point of the classic add-in's Recalculate button."""
+    """Recalculate for a macro of your own in classic Excel (``RunPython "import xlsector.addin.refresh as r;
+    r.main_recalculate()"``): the shipped ribbon's one callback runs :func:`main`."""
     import xlwings as xw
 
     recalculate_book(xw.Book.caller())

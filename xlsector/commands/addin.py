@@ -39,6 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     build.add_argument("--manifest-id", help="GUID of the Office.js add-in (default: derived from the URL)")
     build.add_argument("--no-manifest", action="store_true", help="do not write manifest.xml")
     build.add_argument("--no-libreoffice", action="store_true", help="do not write xlsector.oxt")
+    build.add_argument("--lite", action="store_true",
+                       help="also write the xlwings Lite package (main.py, requirements.txt, the wheel) into "
+                       "OUTPUT/lite (docs/lite.md)")
+    build.add_argument("--wheel-url", metavar="URL",
+                       help="https URL where the wheel will be served, written into Lite's requirements.txt")
     build.set_defaults(run=run)
 
     install = actions.add_parser(
@@ -80,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
 
         extension = build_extension(Path(addin).parent / EXTENSION_NAME)
         print(f"Wrote {extension}", file=sys.stdout)
+    if args.lite:
+        from xlsector.addin.lite import build_lite
+
+        for path in build_lite(Path(addin).parent / "lite", wheel_url=args.wheel_url):
+            print(f"Wrote {path}", file=sys.stdout)
     return 0
 
 
