@@ -397,6 +397,17 @@ def test_pbo_hand_example_sharpe_metric():
     assert res.pbo == 1.0 and res.prob_loss == 0.0 and res.slope == pytest.approx(0.0, abs=1e-14)
 
 
+def test_combination_order_pairs_complements():
+    # the block-sum path relies on it: in itertools order the first half of the combinations hold block 0
+    # and combination C - 1 - i is the complement of combination i (each half is computed once per pair)
+    for s in range(2, 19, 2):  # (a property of the lexicographic order for every even S)
+        combos = list(itertools.combinations(range(s), s // 2))
+        c = len(combos)
+        for i in range(c // 2):
+            assert 0 in combos[i]
+            assert set(combos[c - 1 - i]) == set(range(s)) - set(combos[i])
+
+
 def test_pbo_paper_combination_count():
     # Bailey, Borwein, López de Prado & Zhu (2017), section 2: S = 16 gives C(16, 8) = 12,870 combinations.
     res = pbo(noise(3, 64, 3), blocks=16)
@@ -581,6 +592,10 @@ def test_pbo_data_errors():
         pbo(bad)
     with pytest.raises(ParameterError, match="must hold numbers"):
         pbo([["a", "b"], ["c", "d"]])
+    both = x.copy()
+    both[3, 0], both[5, 1] = np.inf, -np.inf  # inf - inf: the quick sum check sees NaN, the scan finds both
+    with pytest.raises(DataError, match=r"2 found, the first at position \(3, 0\)"):
+        pbo(both)
     flat = pd.DataFrame(x, columns=["tc2", "tc3", "tc4", "tc5"])
     flat["tc4"] = 0.0  # a trial that never trades: zero variance, no Sharpe ratio
     with pytest.raises(DataError, match="returns column 'tc4' is constant over blocks .* use metric='mean'"):

@@ -137,6 +137,9 @@ def _finite_matrix(returns: object, name: str) -> np.ndarray:
         array = np.asarray(returns, dtype=np.float64)
     except (TypeError, ValueError):
         raise ParameterError(f"{name} must hold numbers only") from None
+    with np.errstate(all="ignore"):  # a NaN or inf anywhere makes the sum non-finite (so may an overflow)
+        if np.isfinite(array.sum()):
+            return array
     bad = ~np.isfinite(array)
     if bad.any():
         where = np.argwhere(bad)[0]
@@ -625,18 +628,46 @@ def pbo(
 
 
 def _select(
-    is_perf: np.ndarray, oos_perf: np.ndarray, weights: np.ndarray
+    is_perf: np.ndarray, oos_perf: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """In-sample best of each row (first on ties) and its average out-of-sample rank among all trials.
 
-    ``weights[u]`` is how many trials column u stands for (identical columns are passed once).
+    ``weights[u]`` is how many trials column u stands for (identical columns are passed once); None: one
+    each.
     """
     rows = np.arange(is_perf.shape[0])
     best = np.argmax(is_perf, axis=1)
-    oos_best = oos_perf[rows, best]
-    below = (oos_perf < oos_best[:, None]) @ weights
-    equal = (oos_perf == oos_best[:, None]) @ weights
-    return best, is_perf[rows, best], oos_best, below + (equal + 1.0) / 2.0
+    oos_best = oos_perf[rows, best][:, None]
+    if weights is None:
+        below = np.count_nonzero(oos_perf < oos_best, axis=1).astype(np.float64)
+        equal = np.count_nonzero(oos_perf == oos_best, axis=1).astype(np.float64)
+    else:
+        below = (oos_perf < oos_best) @ weights
+        equal = (oos_perf == oos_best) @ weights
+    return best, is_perf[rows, best], oos_best[:, 0], below + (equal + 1.0) / 2.0
+
+
+def _unique_columns(x: np.ndarray) -> tuple[list[int], np.ndarray | None]:
+    """First index of each distinct column (in order) and the multiplicity of each (None: no duplicates).
+
+    Candidates are grouped by the values on a few sampled rows, then compared in full.
+    """
+    n_obs, n_trials = x.shape
+    probe = x[np.linspace(0, n_obs - 1, min(n_obs, 32)).astype(np.intp)].T + 0.0  # -0.0 -> 0.0
+    first: list[int] = []
+    counts: list[int] = []
+    groups: dict[bytes, list[int]] = {}
+    for j in range(n_trials):
+        candidates = groups.setdefault(probe[j].tobytes(), [])
+        for u in candidates:
+            if np.array_equal(x[:, first[u]], x[:, j]):
+                counts[u] += 1
+                break
+        else:
+            candidates.append(len(first))
+            first.append(j)
+            counts.append(1)
+    return first, (None if len(first) == n_trials else np.asarray(counts, dtype=np.float64))
 
 
 def _pbo_block_sums(
@@ -644,57 +675,65 @@ def _pbo_block_sums(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised CSCV: per-block sums of (centred) returns and squares, combined by a 0/1 matrix product.
 
+    In ``itertools.combinations`` order, the first half of the combinations are those holding block 0 and
+    combination ``C - 1 - i`` is the complement of combination i: each pair shares its two halves, so the
+    metric is computed once per half and used in sample for one and out of sample for the other.
     Identical columns are evaluated once, so they tie exactly whatever the rounding of the product.
     """
-    n_trials = x.shape[1]
-    # deduplicate columns (+ 0.0 turns -0.0 into 0.0 so equal values have equal bytes)
-    columns = np.ascontiguousarray(x.T) + 0.0
-    first: list[int] = []
-    inverse = np.empty(n_trials, dtype=np.intp)
-    seen: dict[bytes, int] = {}
-    for j in range(n_trials):
-        u = seen.setdefault(columns[j].tobytes(), len(first))
-        if u == len(first):
-            first.append(j)
-        inverse[j] = u
-    weights = np.bincount(inverse).astype(np.float64)
-    unique = x[:, first]
+    first, weights = _unique_columns(x)
+    unique = x[:, first] if weights is not None else x
     centre = unique.mean(axis=0)
     dev = unique - centre
     sum1 = np.add.reduceat(dev, starts, axis=0)  # (S, U)
-    sum2 = np.add.reduceat(dev * dev, starts, axis=0)
+    if metric == "sharpe":
+        dev *= dev
+        sum2 = np.add.reduceat(dev, starts, axis=0)
+    del dev
 
-    n_comb = len(combos)
-    mask = np.zeros((n_comb, len(sizes)))
-    mask[np.arange(n_comb)[:, None], combos] = 1.0
+    n_comb, n_blocks = len(combos), len(sizes)
+    n_pairs = n_comb // 2
+    mask = np.zeros((n_pairs, n_blocks))
+    mask[np.arange(n_pairs)[:, None], combos[:n_pairs]] = 1.0
+    first_index = np.asarray(first)
     chunk = max(1, _CHUNK_CELLS // len(first))
     out = [np.empty(n_comb, dtype=np.intp), np.empty(n_comb), np.empty(n_comb), np.empty(n_comb)]
-    for lo in range(0, n_comb, chunk):
-        m_is = mask[lo : lo + chunk]
-        halves = []
-        for side, m in (("in-sample", m_is), ("out-of-sample", 1.0 - m_is)):
-            n = (m @ sizes)[:, None]
-            s1 = m @ sum1
-            mean = s1 / n
-            if metric == "mean":
-                halves.append(mean + centre)
-                continue
-            s2 = m @ sum2
-            ss = s2 - s1 * mean
-            flat = ss <= _ZERO_SS * s2
-            if flat.any():
-                c, u = np.argwhere(flat)[0]
-                trial = labels[first[u]]
-                in_half = combos[lo + c] if side == "in-sample" else np.setdiff1d(np.arange(len(sizes)), combos[lo + c])
-                raise DataError(
-                    f"returns column {trial!r} is constant over blocks {in_half.tolist()} (the {side} half of "
-                    f"combination {lo + c}): its Sharpe ratio is undefined; drop that trial or use metric='mean'"
-                )
-            halves.append((mean + centre) / np.sqrt(ss / (n - 1.0)))
-        best_u, is_best, oos_best, rank = _select(halves[0], halves[1], weights)
-        part = slice(lo, lo + len(m_is))
-        out[0][part] = np.asarray(first)[best_u]
-        out[1][part], out[2][part], out[3][part] = is_best, oos_best, rank
+
+    def half_metric(m: np.ndarray, lo: int) -> np.ndarray:
+        """The metric of every trial on the halves given by the 0/1 rows of m (combinations lo, lo + 1, ...)."""
+        n = (m @ sizes)[:, None]
+        total = m @ sum1
+        mean = total / n  # mean of the centred returns
+        if metric == "mean":
+            mean += centre
+            return mean
+        sq = m @ sum2
+        ss = total
+        ss *= mean
+        np.subtract(sq, ss, out=ss)  # sum of squared deviations
+        sq *= _ZERO_SS
+        flat = ss <= sq
+        if flat.any():
+            k, u = np.argwhere(flat)[0]
+            half = np.flatnonzero(m[k]).tolist()
+            raise DataError(
+                f"returns column {labels[first[u]]!r} is constant over blocks {half} (a half of combinations "
+                f"{lo + k} and {n_comb - 1 - lo - k}): its Sharpe ratio is undefined; drop that trial or use "
+                f"metric='mean'"
+            )
+        np.sqrt(ss, out=ss)
+        mean += centre
+        mean *= np.sqrt(n - 1.0)
+        mean /= ss
+        return mean
+
+    for lo in range(0, n_pairs, chunk):
+        m_a = mask[lo : lo + chunk]
+        perf_a, perf_b = half_metric(m_a, lo), half_metric(1.0 - m_a, lo)
+        pairs = np.arange(lo, lo + len(m_a))
+        for index, is_perf, oos_perf in ((pairs, perf_a, perf_b), (n_comb - 1 - pairs, perf_b, perf_a)):
+            best_u, is_best, oos_best, rank = _select(is_perf, oos_perf, weights)
+            out[0][index] = first_index[best_u]
+            out[1][index], out[2][index], out[3][index] = is_best, oos_best, rank
     return out[0], out[1], out[2], out[3]
 
 
@@ -712,7 +751,6 @@ def _pbo_loop(
     rows_of = [np.arange(start, start + size) for start, size in zip(starts, sizes, strict=True)]
     n_comb = len(combos)
     chunk = max(1, _CHUNK_CELLS // n_trials)
-    weights = np.ones(n_trials)
     out = [np.empty(n_comb, dtype=np.intp), np.empty(n_comb), np.empty(n_comb), np.empty(n_comb)]
     for lo in range(0, n_comb, chunk):
         part = combos[lo : lo + chunk]
@@ -735,7 +773,7 @@ def _pbo_loop(
                         f"combination {lo + k}: it must return finite numbers"
                     )
                 perf[side, k] = values
-        best, is_best, oos_best, rank = _select(perf[0], perf[1], weights)
+        best, is_best, oos_best, rank = _select(perf[0], perf[1], None)
         sl = slice(lo, lo + len(part))
         out[0][sl], out[1][sl], out[2][sl], out[3][sl] = best, is_best, oos_best, rank
     return out[0], out[1], out[2], out[3]
