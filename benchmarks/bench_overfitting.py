@@ -74,7 +74,8 @@ def main() -> None:
     np.testing.assert_allclose(fast.logits, plain_logits, atol=1e-12)
 
     print(f"PBO, {x.shape[0]} days x {x.shape[1]} trials, S = 16 ({fast.n_combinations:,} combinations), "
-          f"Sharpe metric; PBO = {fast.pbo:.4f}; cores: {os.cpu_count()}")
+          f"Sharpe metric; PBO = {fast.pbo:.4f}; cores: {os.cpu_count()}; "
+          f"load average (1 min) {os.getloadavg()[0]:.1f}")
     print("seconds: median (min..max) over runs, warm, in process")
     vec = timings(lambda: pbo(x, blocks=16), args.repeat)
     print(f"  vectorised (block sums) : {vec[0]:8.3f} ({vec[1]:.3f}..{vec[2]:.3f})  {args.repeat} runs")
