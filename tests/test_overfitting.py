@@ -139,7 +139,8 @@ def noise(seed, t, n, mean=0.0, sd=0.01):
 def test_psr_published_example():
     # Bailey & López de Prado (2012), section 3 (PSR), numerical example: two years of monthly returns
     # (n = 24) with an annualised SR of 1.59, i.e. 0.458 per month (0.458 * sqrt(12) = 1.587).
-    # Normal returns: PSR(0) = 0.982 as printed.
+    # Normal returns: PSR(0) = 0.982 as printed. (These figures as quoted by the paper-example tests of
+    # rubenbriones/Probabilistic-Sharpe-Ratio, tests/test_sharpe_ratio_stats.py; re-derived below by hand.)
     #   sigma(SR) = sqrt((1 + 0.458^2 / 2) / 23) = sqrt(1.104882 / 23) = 0.219176; z = 0.458 / 0.219176
     #   = 2.0896; Phi(2.0896) = 0.9817.
     assert probabilistic_sharpe(0.458, 24) == pytest.approx(0.982, abs=5e-4)
@@ -151,7 +152,8 @@ def test_psr_published_example():
 
 def test_min_track_record_published_examples():
     # Bailey & López de Prado (2012), section 4 (minimum track record length), the two hedge-fund index
-    # examples on monthly returns, MinTRL printed in years (so months / 12), PSR benchmark 0, 95 %:
+    # examples on monthly returns, MinTRL printed in years (so months / 12), PSR benchmark 0, 95 % (as
+    # quoted by the same rubenbriones/Probabilistic-Sharpe-Ratio tests; re-derived here by hand):
     #   SR 0.7079, skew -0.2250, kurtosis 2.9570 -> 0.7152 years:
     #     1 + 0.2250 * 0.7079 + 1.957 / 4 * 0.7079^2 = 1.404452; (1.644854 / 0.7079)^2 = 5.398967;
     #     1 + 1.404452 * 5.398967 = 8.582588 months = 0.715216 years.
@@ -206,7 +208,9 @@ def test_psr_nan_policy():
 # ----------------------------------------------------------------------------------------------------
 
 # The paper's numerical example is in annualised units on daily data with 250 days a year: SR 2.5, five
-# years (T = 1250), N = 100 independent trials, V[SR_n] = 1/2, skewness -3, kurtosis 10. Per period:
+# years (T = 1250), N = 100 independent trials, V[SR_n] = 1/2, skewness -3, kurtosis 10, giving SR0 = 0.1132
+# and DSR = 0.9004 (inputs and results as also used by the tests of jameschch/LeanOptimization,
+# Optimization.Tests/DeflatedSharpeRatioFitnessTest.cs; re-derived below by hand). Per period:
 DSR_SR = 2.5 / math.sqrt(250)  # 0.158114 per day
 DSR_VAR = 0.5 / 250  # 0.002 per day^2 (a variance converts with the factor itself)
 

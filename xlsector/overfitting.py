@@ -357,9 +357,9 @@ def expected_max_sharpe(n_trials: float, trials_sr_var: float) -> float:
     and V the variance of the trials' Sharpe ratios.
 
     Reference: D. H. Bailey and M. López de Prado (2014), "The Deflated Sharpe Ratio: Correcting for
-    Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio Management 40(5),
-    the False Strategy theorem's approximation of E[max SR] (after Bailey, Borwein, López de Prado & Zhu
-    2014, "Pseudo-Mathematics and Financial Charlatanism").
+    Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio Management 40(5); the
+    approximation of the expected maximum of N normals is that of Bailey, Borwein, López de Prado & Zhu
+    (2014), "Pseudo-Mathematics and Financial Charlatanism", Notices of the AMS 61(5).
 
     Parameters
     ----------
