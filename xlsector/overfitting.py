@@ -28,7 +28,7 @@ Conventions shared by every function here
   ``scipy.stats.kurtosis(fisher=False, bias=True)``; the Sharpe ratio keeps the ``ddof=1`` standard
   deviation of the rest of the project.
 * **NaN policy.** Counts and settings out of range (``n_obs < 2``, ``n_trials < 2``, odd ``blocks``, ...)
-  raise ParameterError; NaN or infinite returns, too few rows or trials raise
+  and infinite or out-of-domain statistics (``kurtosis < 1``, a negative variance) raise ParameterError; NaN or infinite returns, too few rows or trials raise
   :class:`~xlsector.errors.DataError`; messages name the argument, the rule and the value. A NaN
   statistic going in (for example the Sharpe ratio of a zero-variance series) gives NaN out. PSR, DSR and
   MinTRL are NaN where the variance term ``1 - skew*SR + (kurtosis - 1)/4 * SR**2`` under their square
