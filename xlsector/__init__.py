@@ -46,6 +46,18 @@ _EXPORTS: dict[str, str] = {
     "scores": "xlsector.tuning",
     "TrendChart": "xlsector.tuning",
     "FwptResult": "xlsector.tuning",
+    # overfitting statistics (SPEC 4)
+    "probabilistic_sharpe": "xlsector.overfitting",
+    "deflated_sharpe": "xlsector.overfitting",
+    "min_track_record": "xlsector.overfitting",
+    "expected_max_sharpe": "xlsector.overfitting",
+    "pbo": "xlsector.overfitting",
+    "PboResult": "xlsector.overfitting",
+    "sharpe_ratios": "xlsector.overfitting",
+    "sharpe_stats": "xlsector.overfitting",
+    # today's action (SPEC 4)
+    "signal": "xlsector.signal",
+    "Signal": "xlsector.signal",
     # profiles and experiments (SPEC 3)
     "list_profiles": "xlsector.profiles",
     "load_profile": "xlsector.profiles",
