@@ -197,7 +197,7 @@ def _block(ws, label: str) -> dict[str, list]:
 
 def test_summary_equals_core(values, sample):
     from xlsector.backtesting import run_backtest
-    from xlsector.signal import signal_from_result
+    from xlsector.action import signal_from_result
 
     result = run_backtest(sample[FUNDS], tc=50, k=22, hysteresis=0.01)
     summary = values["Summary"]

@@ -655,7 +655,7 @@ def SECTOR_SIGNAL(prices, tc, hysteresis=None, index=None, stormguard=None, as_o
                   delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
                   bear=None, funds=None):
     """Today's action: held now, target decided at the last close, trade date, next decision, margins."""
-    from xlsector.signal import signal_from_result
+    from xlsector.action import signal_from_result
 
     found = signal_from_result(_backtest(_rotation(locals())))
     return [["Item", "Value", "Meaning"]] + [[label, _cell(value), note] for label, value, note in found.rows()]

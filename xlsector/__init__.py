@@ -56,8 +56,8 @@ _EXPORTS: dict[str, str] = {
     "sharpe_ratios": "xlsector.overfitting",
     "sharpe_stats": "xlsector.overfitting",
     # today's action (SPEC 4)
-    "signal": "xlsector.signal",
-    "Signal": "xlsector.signal",
+    "signal": "xlsector.action",
+    "Signal": "xlsector.action",
     # profiles and experiments (SPEC 3)
     "list_profiles": "xlsector.profiles",
     "load_profile": "xlsector.profiles",

@@ -2,7 +2,7 @@
 
 The fund a follower of the strategy holds, the target decided at the last close, the close at which to
 trade, the next decision day, StormGuard's state and distance to its band, the runner-up and its margin,
-and the data's age (:mod:`xlsector.signal`). From a workbook (its Settings and Data), a trend profile, or
+and the data's age (:mod:`xlsector.action`). From a workbook (its Settings and Data), a trend profile, or
 a price file with the strategy flags. ``--json`` suits a cron job or an alert.
 """
 
@@ -86,7 +86,7 @@ def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
 
 def run(args: argparse.Namespace) -> int:
     from xlsector.runs import emit
-    from xlsector.signal import signal
+    from xlsector.action import signal
 
     if args.workbook:
         funds, kwargs, source = _from_workbook(args.workbook)
