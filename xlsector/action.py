@@ -10,7 +10,8 @@ d + delay and earns returns from the next day. So after the last close (the data
   close of ``effective`` (the last close itself for delay 0, the next market day for delay 1);
 - ``runner_up`` and ``margin``: the best other fund of the universe in force and how far its trend is below
   the hurdle (target's trend + remaining hysteresis bonus) at the last close, in trend units — the amount
-  it must gain, relative to the target, to replace it;
+  it must gain, relative to the target, to replace it; in cash with no bear funds, the fund StormGuard's
+  return to bull would buy (no margin);
 - ``stormguard``: the market filter's indicator and raw state after the last close and its distance to the
   band edge that would flip it (``indicator + shift`` in bull, ``shift − indicator`` in bear).
 """
@@ -142,6 +143,8 @@ def signal_from_result(result: BacktestResult, *, today: dt.date | None = None) 
         target_trend = float(trends[target])
         hurdle = float(result.hurdle.iloc[-1])
     others = [j for j in universe if eligible[j] and j != target]
+    if not others and target == cash:  # out of the market with no bear funds: the fund bought on the way back
+        others = [j for j in range(setup.n_bull) if eligible[j]]
     if others:
         best = max(others, key=lambda j: trends[j])
         runner_up = result.assets[best]

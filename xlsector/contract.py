@@ -47,6 +47,7 @@ __all__ = [
     "Setting",
     "WorkbookSettings",
     "describe_cell",
+    "parameters_page",
     "named_values",
     "param_from_cell",
     "read_settings",
@@ -377,3 +378,39 @@ def read_settings(values: Mapping[str, Any], cells: Mapping[str, str] | None = N
             first = next((by_param[n] for n in kwargs if text.startswith(n + " ") or f" {n} " in text), None)
             raise XlsectorError(f"{where(first) if first else SETTINGS_SHEET} {text}") from None
     return WorkbookSettings(records[DataSelection], records[Strategy], records[TuningParams], checked, cells)
+
+
+# --------------------------------------------------------------------------------------------------
+# the parameters reference page
+# --------------------------------------------------------------------------------------------------
+
+PARAMETER_GROUPS: tuple[tuple[str, type, str], ...] = (
+    ("Rotation strategy", Strategy, "`xlsector.Strategy`; keyword arguments of `run_backtest`, the trend "
+     "functions in Excel, trend profiles' `[params]`, CLI flags of `tune` and `signal`"),
+    ("Tuning", TuningParams, "`xlsector.TuningParams`; arguments of `trend_chart`, `fwpt` and the Excel tuning "
+     "functions, CLI flags of `tune`"),
+    ("Data selection (workbook)", DataSelection, "the template's Settings sheet: which Data columns the "
+     "formulas use"),
+)
+
+
+def parameters_page() -> str:
+    """docs/parameters.md: every parameter with its default, rule, Settings cell and help, from the model."""
+    from xlsector.params import MomentumStrategy
+
+    groups = (*PARAMETER_GROUPS, ("Momentum strategy", MomentumStrategy, "`xlsector.MomentumStrategy`; keyword "
+                                  "arguments of `run_momentum_backtest`, momentum profiles' `[params]`"))
+    lines = ["# Parameters", "",
+             "Generated from the parameter model (`xlsector/params.py`, `xlsector/contract.py`) by "
+             "`xlsector.contract.parameters_page()`; a test keeps this page equal to it. Each parameter has one "
+             "default, one rule and one help text, which the Excel functions, the Settings sheet, the TOML "
+             "profiles and the command line all read.", ""]
+    for title, cls, where in groups:
+        lines += [f"## {title}", "", f"{where}.", "", "| parameter | default | rule | Settings cell | meaning |",
+                  "|---|---|---|---|---|"]
+        for p in params_of(cls):
+            rule = p.rule() + (" (blank allowed)" if p.optional else "")
+            lines.append(f"| `{p.name}` | {p.describe_default()} | {rule} | {p.setting or ''} | "
+                         f"{p.help.replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)
