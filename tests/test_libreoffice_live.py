@@ -335,8 +335,10 @@ def test_rendered_workbook_computes_its_cached_values_in_libreoffice(calc, rende
     called = {
         m.upper() for cells in formulas.values() for f in cells.values() for m in FUNCTION_CALL.findall(f)
     }
-    assert {"SECTOR_PICK", "BACKTEST_CAGR", "EMA2_TREND"} <= called
-    assert sum(len(cells) for cells in formulas.values()) >= 262  # Summary B5, B7 and Theory's 260 rows today
+    assert {"SECTOR_PICK", "SECTOR_SIGNAL", "BACKTEST_METRICS", "BACKTEST_EQUITY", "EMA2_TREND", "SECTOR_PICKS",
+            "STORMGUARD_HISTORY", "TREND_CHART", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "FWPT_TABLE"} <= called
+    # every computed table is a formula: the Trends, StormGuard and FWPT series alone have thousands of cells
+    assert sum(len(cells) for cells in formulas.values()) >= 100_000
     cached = openpyxl.load_workbook(rendered, data_only=True)
     doc = calc.request("open", path=str(rendered))
     try:
@@ -374,46 +376,67 @@ def _rows(wb: openpyxl.Workbook, name: str) -> list[list[Any]]:
     return [[c.value for c in row] for row in _named(wb, name)]
 
 
-def test_changing_the_trend_constant_recomputes_the_summary_as_the_core(calc, rendered):
-    from xlsector.backtesting import run_backtest
-    from xlsector.data.cells import cells_to_prices
-    from xlsector.measures import cagr
-    from xlsector.params import Strategy, params_of
+def _table(values: list[list[Any]], label: str) -> dict[Any, list[Any]]:
+    """A labelled block of a sheet's values (rows from LibreOffice) as {first column: the rest}."""
+    for i, row in enumerate(values):
+        if row and row[0] == label:
+            out = {}
+            for line in values[i + 1:]:
+                if line[0] in (None, ""):
+                    break
+                out[line[0]] = line[1:]
+            return out
+    raise AssertionError(f"no block {label!r}")
 
-    wb = openpyxl.load_workbook(rendered)
-    summary = {}
-    for row in wb["Summary"].iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and re.match(r"=(SECTOR_PICK|BACKTEST_CAGR)\(", cell.value):
-                summary[cell.value[1:].split("(")[0]] = cell.coordinate
-    assert set(summary) == {"SECTOR_PICK", "BACKTEST_CAGR"}
-    # the core on the same Data and Settings, with a new trend constant
+
+def test_changing_settings_recomputes_the_tables_as_the_core(calc, rendered):
+    """Driving LibreOffice through UNO: TrendConstant, then Hysteresis, changed and recalculated; the
+    Summary, TrendChart and FWPT tables equal the core's output for the new values."""
+    from xlsector.action import signal_from_result
+    from xlsector.backtesting import run_backtest
+    from xlsector.contract import SETTING_NAMES, read_settings
+    from xlsector.data.cells import cells_to_prices
+    from xlsector.tuning import fwpt, trend_chart
+
     data = openpyxl.load_workbook(rendered, data_only=True)
-    prices = cells_to_prices(_rows(data, "FundPrices"))
-    index = cells_to_prices(_rows(data, "IndexPrices")).iloc[:, 0]
-    strategy = {
-        p.name: _named_cell(data, p.setting)
-        for p in params_of(Strategy)
-        if p.setting and p.setting in data.defined_names
-    }
-    old_tc = strategy["tc"]
-    new_tc = 23
-    strategy["tc"] = new_tc
-    result = run_backtest(prices, index=index, **Strategy.from_kwargs(**strategy).to_dict())
-    want_pick, want_cagr = str(result.holdings.iloc[-1]), cagr(result.returns)
-    old_cagr = data["Summary"][summary["BACKTEST_CAGR"]].value
-    assert not math.isclose(want_cagr, old_cagr, rel_tol=1e-6), "pick a trend constant that changes the CAGR"
+    table = cells_to_prices([[c.value for c in row] for row in data["Data"].iter_rows()])
+    settings = read_settings({name: _named_cell(data, name) for name in SETTING_NAMES if name in data.defined_names})
+    funds = table[settings.data.fund_list]
+    new_tc, new_h = 23, 0.03
+    strategy = settings.strategy.replace(tc=new_tc)
+    result = run_backtest(funds, **strategy.to_dict())
+    want_signal = signal_from_result(result)
+    tuned = {k: v for k, v in settings.strategy.replace(hysteresis=new_h).to_dict().items() if k != "tc"}
+    chart = trend_chart(funds, tcs=settings.tuning.tcs, **tuned)
+    walk = fwpt(funds, tcs=settings.tuning.tcs, retune_days=settings.tuning.retune_days, **tuned)
+
+    def facts_ref(sheet: str) -> str:  # where the render put the sheet's summary block (header "Item")
+        cell = next(c for row in data[sheet].iter_rows(min_row=5, max_row=5) for c in row if c.value == "Item")
+        return f"{cell.coordinate}:{get_column_letter(cell.column + 1)}20"
 
     doc = calc.request("open", path=str(rendered))
     try:
         calc.request("set_named", doc=doc, name="TrendConstant", value=new_tc)
         calc.request("calculate_all", doc=doc)
-        got = {
-            name: calc.request("values", doc=doc, sheet="Summary", ref=ref)[0][0]
-            for name, ref in summary.items()
-        }
+        summary = calc.request("values", doc=doc, sheet="Summary", ref="A1:E60")
+        calc.request("set_named", doc=doc, name="Hysteresis", value=new_h)
+        calc.request("calculate_all", doc=doc)
+        trend_sheet = calc.request("values", doc=doc, sheet="TrendChart", ref=facts_ref("TrendChart"))
+        fwpt_sheet = calc.request("values", doc=doc, sheet="FWPT", ref=facts_ref("FWPT"))
     finally:
         calc.request("close", doc=doc)
-    assert old_tc != new_tc
-    assert got["SECTOR_PICK"] == want_pick
-    assert math.isclose(got["BACKTEST_CAGR"], want_cagr, rel_tol=1e-9)
+    assert summary[4][1] == str(result.holdings.iloc[-1])  # B5: SECTOR_PICK
+    action = _table(summary, "Item")
+    assert action["Target"][0] == want_signal.target and action["Held now"][0] == want_signal.held
+    metrics = _table(summary, "Metric")
+    core = result.metrics()
+    assert math.isclose(metrics["CAGR"][0], core.loc["CAGR", "strategy"], rel_tol=1e-9)
+    assert not math.isclose(metrics["CAGR"][0], _table([[c.value for c in r] for r in
+                                                        data["Summary"].iter_rows(max_col=5)], "Metric")["CAGR"][0],
+                            rel_tol=1e-6), "pick a trend constant that changes the CAGR"
+    facts = _table(trend_sheet, "Item")
+    assert facts["Peak tc"][0] == chart.peak_tc
+    assert math.isclose(facts["Peak score"][0], chart.peak_score, rel_tol=1e-9)
+    walk_facts = _table(fwpt_sheet, "Item")
+    assert walk_facts["Tuned tc now"][0] == walk.current_tc
+    assert walk_facts["In-sample best tc (hindsight)"][0] == walk.in_sample_tc
