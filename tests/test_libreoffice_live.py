@@ -8,7 +8,8 @@ install-libreoffice --profile DIR`` installed the extension, recalculating every
   udfs functions called directly; a bad argument shows its message in the cell;
 * the rendered template: LibreOffice's own value of every cell of every formula that calls an xlsector
   function (found by scanning the workbook, so new formulas are picked up) equals the render's cached value;
-* changing the TrendConstant setting recomputes the Summary's SECTOR_PICK / BACKTEST_CAGR as the core does.
+* changing TrendConstant, then Hysteresis, through UNO recomputes the Summary (pick, today's action,
+  metrics), the TrendChart and the FWPT tables as the core does.
 """
 
 from __future__ import annotations
