@@ -52,3 +52,23 @@ def test_import_loads_nothing_heavy():
     code = "import sys, xlsector; print(sorted(m for m in ('pandas', 'numba', 'openpyxl', 'xlwings', 'yfinance') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_readme_api_table_matches_the_package():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = text.split("### Public API", 1)[1].split("\n\n| area | names |", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)`", table))
+    assert listed == set(xlsector.__all__) - {"__version__"}
+
+
+def test_docs_function_table_is_generated_from_the_module():
+    from pathlib import Path
+
+    from xlsector.render import functions_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "excel.md").read_text(encoding="utf-8")
+    block = text.split("<!-- functions:start -->\n", 1)[1].split("\n<!-- functions:end -->", 1)[0]
+    assert block == functions_table(), "regenerate docs/excel.md's table with xlsector.render.functions_table()"

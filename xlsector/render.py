@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["excel_functions", "render_workbook"]
+__all__ = ["excel_functions", "functions_table", "render_workbook"]
 
 
 def excel_functions() -> dict[str, Any]:
@@ -18,6 +18,19 @@ def excel_functions() -> dict[str, Any]:
     import udfs.xlsector_udfs as functions
 
     return {name: getattr(functions, name) for name in functions.__all__}
+
+
+def functions_table() -> str:
+    """The Markdown table of the Excel functions (docs/excel.md keeps a copy that a test compares): each
+    function's arguments, optional ones in brackets, and its one-line help."""
+    import inspect
+
+    lines = ["| Function | Returns |", "|---|---|"]
+    for name, function in excel_functions().items():
+        params = inspect.signature(function).parameters.values()
+        args = [p.name if p.default is inspect.Parameter.empty else f"[{p.name}]" for p in params]
+        lines.append(f"| `{name}({', '.join(args)})` | {inspect.getdoc(function).splitlines()[0]} |")
+    return "\n".join(lines)
 
 
 def render_workbook(workbook: str | Path, out: str | Path | None = None, **options: Any) -> Any:
