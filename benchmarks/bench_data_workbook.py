@@ -16,9 +16,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.data_workbooks import make_workbook  # noqa: E402
-from xlsector.data import load_sample, read_data_sheet  # noqa: E402
-from xlsector.data.refresh import refresh_file  # noqa: E402
+from tests.data_workbooks import make_workbook
+from xlsector.data import load_sample, read_data_sheet
+from xlsector.data.refresh import refresh_file
 
 
 def _median(func, runs=5):

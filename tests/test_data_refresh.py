@@ -366,7 +366,7 @@ def test_the_network_guard_catches_a_session_of_yfinances_own(fake):
     # without the loopback session yfinance makes its own; the guard must refuse it (and say so)
     from xlsector.data.yahoo import yahoo_download
 
-    frame, lines = yahoo_download(["XLK"], "2021-01-01", None, None)
+    frame, _ = yahoo_download(["XLK"], "2021-01-01", None, None)
     assert frame.empty
     assert BlockedSession.attempts and all("yahoo.com" in url for url in BlockedSession.attempts)
     BlockedSession.attempts.clear()  # expected here; the autouse check would otherwise fail this test

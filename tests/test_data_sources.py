@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xlsector.contract import settings_tickers
 from xlsector.data import PriceData, load_prices, load_sample
 from xlsector.data.sources import read_price_file
-from xlsector.contract import settings_tickers
 from xlsector.data.workbook import read_data_sheet, read_named_values
 from xlsector.data.yahoo import DownloadError, cache_dir, download_prices
 from xlsector.errors import DataError

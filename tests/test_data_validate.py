@@ -91,7 +91,7 @@ def test_jump_guard_hand_sized():
     index = pd.Series([1000, 1010, 1020, 1030.0], index=frame.index)
     flags = jump_flags(frame, index=index)
     assert [(t, f"{d:%Y-%m-%d}") for t, d, _, _ in flags] == [("B", "2020-01-03")]
-    ticker, date, move, peer = flags[0]
+    _, _, move, peer = flags[0]
     assert move == pytest.approx(81.6 / 101 - 1) and peer == pytest.approx(102 / 101 - 1)
 
 

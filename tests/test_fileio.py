@@ -34,10 +34,9 @@ def test_exception_half_way_leaves_old_bytes(tmp_path):
     target = tmp_path / "book.xlsx"
     old = os.urandom(4096)
     target.write_bytes(old)
-    with pytest.raises(RuntimeError, match="boom"), atomic_output(target) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(b"partial")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), atomic_output(target) as tmp, open(tmp, "wb") as handle:
+        handle.write(b"partial")
+        raise RuntimeError("boom")
     assert target.read_bytes() == old
     assert _leftovers(tmp_path) == []
 

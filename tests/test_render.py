@@ -196,8 +196,8 @@ def _block(ws, label: str) -> dict[str, list]:
 
 
 def test_summary_equals_core(values, sample):
-    from xlsector.backtesting import run_backtest
     from xlsector.action import signal_from_result
+    from xlsector.backtesting import run_backtest
 
     result = run_backtest(sample[FUNDS], tc=50, k=22, hysteresis=0.01)
     summary = values["Summary"]
@@ -215,8 +215,8 @@ def test_summary_equals_core(values, sample):
 
 
 def _core_kwargs():
-    return dict(k=22.0, hysteresis=0.01, schedule="daily", min_hold=0, delay=1, cost_bp=10.0, min_history=22,
-                tcs=range(2, 201))
+    return {"k": 22.0, "hysteresis": 0.01, "schedule": "daily", "min_hold": 0, "delay": 1, "cost_bp": 10.0,
+            "min_history": 22, "tcs": range(2, 201)}
 
 
 def test_trend_chart_sheet_equals_core(values, sample):

@@ -261,9 +261,8 @@ def test_valid_rotation_arguments_give_a_pick(prices, tc, hysteresis, index, sto
     if pick is not None:
         assert picks is not None and picks[-1][1] == pick  # the last change of holding is the current one
         signal = call_valid(u.SECTOR_SIGNAL, *args)
-        assert signal is not None and dict((row[0], row[1]) for row in signal)["Target"] in ("CASH", "F0", "F1",
-                                                                                            "F2", "Col1", "Col2",
-                                                                                            "Col3", "Col4")
+        target = {row[0]: row[1] for row in signal}["Target"] if signal else None
+        assert target in ("CASH", "F0", "F1", "F2", "Col1", "Col2", "Col3", "Col4")
         call_valid(u.BACKTEST_EQUITY, *args, cash_rate)
     call_valid(u.BACKTEST_CAGR, *args, cash_rate)
     call_valid(u.BACKTEST_METRICS, *args, cash_rate)

@@ -25,6 +25,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
@@ -230,7 +231,7 @@ class LoopbackSession(curl_requests.Session):
 class BlockedSession(curl_requests.Session):
     """What yfinance gets when it makes a session of its own in the tests: every request is refused."""
 
-    attempts: list[str] = []
+    attempts: ClassVar[list[str]] = []
 
     def request(self, method, url, *args, **kwargs):
         BlockedSession.attempts.append(url)

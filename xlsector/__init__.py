@@ -89,6 +89,6 @@ _DEPRECATED: dict[str, str] = {
     "refresh": "refresh_file",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["__version__"]  # noqa: PLE0605 - generated from _EXPORTS, the one list
 
 export_lazily(__name__, _EXPORTS, _DEPRECATED)

@@ -47,9 +47,9 @@ __all__ = [
     "Setting",
     "WorkbookSettings",
     "describe_cell",
-    "parameters_page",
     "named_values",
     "param_from_cell",
+    "parameters_page",
     "read_settings",
     "resolve_cell",
     "settings_tickers",
@@ -292,7 +292,7 @@ def resolve_cell(book: Any, name: str) -> tuple[str, str] | None:
         return None
     try:
         destinations = list(defined.destinations)
-    except Exception:  # openpyxl cannot parse what the name holds (a formula, a constant)
+    except Exception:  # noqa: BLE001 - openpyxl cannot parse what the name holds (a formula, a constant)
         destinations = []
     if len(destinations) != 1:
         raise XlsectorError(f"defined name {name} must point at one cell, got {defined.attr_text!r}")

@@ -19,6 +19,7 @@ import numbers
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from functools import cache
+from itertools import pairwise
 from typing import Any, Literal
 
 from xlsector.errors import ParameterError
@@ -234,7 +235,7 @@ def _bands(value: Any, name: str) -> tuple[tuple[float, float], ...]:
         raise ParameterError(f"{name} must hold at least one (threshold, multiplier) pair, got []")
     thresholds = [t for t, _ in pairs]
     multipliers = [m for _, m in pairs]
-    if any(math.isnan(t) for t in thresholds) or any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+    if any(math.isnan(t) for t in thresholds) or any(b <= a for a, b in pairwise(thresholds)):
         raise ParameterError(f"{name} thresholds must increase strictly, got {thresholds}")
     if any(not math.isfinite(m) or m < 0 for m in multipliers):
         raise ParameterError(f"{name} multipliers must be finite numbers >= 0, got {multipliers}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Self, TextIO
 
 __all__ = ["Progress"]
 
@@ -57,7 +57,7 @@ class Progress:
         self.done = 0
         self._last_draw = 0.0
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         self._draw(force=True)
         return self
 

@@ -36,6 +36,8 @@ def functions_table() -> str:
 def render_workbook(workbook: str | Path, out: str | Path | None = None, **options: Any) -> Any:
     """Recompute every computed sheet of ``workbook`` (see :func:`xlsector.workbook.render.render_workbook`
     for ``data``, ``values_only`` and ``progress``); returns its :class:`~xlsector.workbook.render.RenderReport`."""
+    from xlwings import XlwingsError
+
     from xlsector.workbook.render import render_workbook as render
 
-    return render(workbook, out, functions=excel_functions(), **options)
+    return render(workbook, out, functions=excel_functions(), cell_errors=(XlwingsError,), **options)

@@ -109,7 +109,7 @@ def _clean(value: Any) -> Any:
             value = value.item()
         except (TypeError, ValueError):
             return str(value)
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 

@@ -9,7 +9,7 @@ import xlwings as xw
 from xlwings import script
 
 try:
-    from udfs.xlsector_udfs import (  # noqa: F401 - Lite registers the imported functions
+    from udfs.xlsector_udfs import (  # Lite registers the imported functions
         BACKTEST_CAGR,
         BACKTEST_EQUITY,
         BACKTEST_METRICS,

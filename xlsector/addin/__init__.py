@@ -24,6 +24,6 @@ _EXPORTS: dict[str, str] = {
     "recalculate_book": "xlsector.addin.refresh",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - generated from _EXPORTS, the one list
 
 export_lazily(__name__, _EXPORTS)

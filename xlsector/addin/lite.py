@@ -160,7 +160,7 @@ import xlwings as xw
 from xlwings import script
 
 try:
-    from udfs.xlsector_udfs import (  # noqa: F401 - Lite registers the imported functions
+    from udfs.xlsector_udfs import (  # Lite registers the imported functions
 {imports}    )
     from xlsector.addin.lite import refresh_in_lite
     from xlsector.addin.refresh import recalculate_book

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from xlsector.contract import DATA_SHEET, PROVENANCE_NAMES
+from xlsector.contract import DATA_SHEET
 from xlsector.data.refresh import FileBook, refresh_workbook
 from xlsector.errors import XlsectorError
 

@@ -85,8 +85,8 @@ def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xlsector.runs import emit
     from xlsector.action import signal
+    from xlsector.runs import emit
 
     if args.workbook:
         funds, kwargs, source = _from_workbook(args.workbook)

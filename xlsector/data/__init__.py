@@ -22,9 +22,7 @@ _EXPORTS: dict[str, str] = {
     "RefreshReport": "xlsector.data.refresh",
 }
 
-__all__ = [  # noqa: RUF022 - same order as _EXPORTS
-    *_EXPORTS,
-]
+__all__ = list(_EXPORTS)
 
 
 export_lazily(__name__, _EXPORTS)

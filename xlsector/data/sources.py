@@ -99,7 +99,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError) as exc:
         raise DataError(f"cannot read {path} as CSV: {exc}") from None
-    except Exception as exc:  # gzip.BadGzipFile, zlib.error and friends
+    except Exception as exc:  # noqa: BLE001 - gzip.BadGzipFile, zlib.error and friends
         raise DataError(f"cannot read {path} as CSV: {exc}") from None
     if raw.shape[1] < 2:
         raise DataError(f"{path}: a price CSV needs a date column and at least one price column")

@@ -31,7 +31,7 @@ def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_
         return openpyxl.load_workbook(file, read_only=read_only, data_only=data_only, keep_vba=keep_vba)
     except XlsectorError:
         raise
-    except Exception as exc:  # openpyxl raises many kinds (KeyError, BadZipFile, XML errors) on bad files
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (KeyError, BadZipFile, XML errors)
         raise DataError(
             f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})"
         ) from None
@@ -108,7 +108,7 @@ def load_fast(
         )
     except XlsectorError:
         raise
-    except Exception as exc:  # a damaged zip member or XML that openpyxl's first look did not touch
+    except Exception as exc:  # noqa: BLE001 - a damaged zip member or XML openpyxl's first look did not touch
         raise DataError(
             f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})"
         ) from None

@@ -18,6 +18,6 @@ _EXPORTS: dict[str, str] = {
     "write_template": "xlsector.workbook.template",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - generated from _EXPORTS, the one list
 
 export_lazily(__name__, _EXPORTS)

@@ -84,7 +84,7 @@ class Computed:
 
 def theory(funds: pd.DataFrame, settings: WorkbookSettings) -> TheoryTable:
     """The paper's table for the first fund over its last THEORY_ROWS prices, and Chart 1's weights."""
-    from xlsector.trend import ema_arrays, ema2_weights, ema_weights, returns_array
+    from xlsector.trend import ema2_weights, ema_arrays, ema_weights, returns_array
 
     tc, k = settings.strategy.tc, settings.strategy.k
     name = str(funds.columns[0])

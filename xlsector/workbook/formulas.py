@@ -51,11 +51,14 @@ class FormulaEvaluator:
     """Evaluates formulas against an (in-memory) openpyxl workbook; memoises identical calls.
 
     ``functions``: the Excel functions by name (a module or a mapping); ``grids``: sheets whose cells live
-    outside openpyxl (the Data sheet's rows); ``bulks``: sheet -> BulkCells written by the render so far.
+    outside openpyxl (the Data sheet's rows); ``bulks``: sheet -> BulkCells written by the render so far;
+    ``cell_errors``: the exception types with which a function refuses its arguments (its message is what the
+    cell shows: xlwings' XlwingsError); anything else is a bug and propagates.
     """
 
     def __init__(self, wb: Workbook, functions: Any, grids: dict[str, list[list[Any]]] | None = None,
-                 bulks: dict[str, Any] | None = None):
+                 bulks: dict[str, Any] | None = None, cell_errors: tuple[type[Exception], ...] = ()):
+        self.cell_errors = cell_errors
         if isinstance(functions, dict):
             self.names = tuple(functions)
         else:
@@ -191,7 +194,7 @@ class FormulaEvaluator:
     def _apply(self, name: str, args: list[Any]) -> Any:
         if name == "ROWS":
             (ref,) = args
-            min_col, min_row, max_col, max_row = range_boundaries(ref.ref)
+            _, min_row, _, max_row = range_boundaries(ref.ref)
             return float(max_row - min_row + 1)
         if name == "INDEX":
             array = self._arg(args[0])

@@ -70,6 +70,7 @@ def render_workbook(
     out: str | Path | None = None,
     *,
     functions: Mapping[str, Callable[..., Any]],
+    cell_errors: tuple[type[Exception], ...] = (),
     data: str | None = None,
     values_only: bool = False,
     progress: TextIO | None = None,
@@ -81,6 +82,8 @@ def render_workbook(
     workbook : path of an .xlsx made by ``xlsector template`` (or one with its Settings and Data sheets).
     out : output path; default: replace ``workbook``.
     functions : the Excel functions by name (their results are the cached values).
+    cell_errors : the exception types with which a function refuses its arguments; the cell then holds
+        ``#VALUE!`` and the message goes to the report's notes (anything else is a bug and propagates).
     data : a price file or source for :func:`xlsector.data.load_prices` instead of the Data sheet.
     values_only : write the values without the formulas (a copy any spreadsheet program shows as is).
     progress : stream for one line per stage (None: silent).
@@ -108,7 +111,7 @@ def render_workbook(
                                 "make a fresh one with: xlsector template PATH")
     settings = read_settings(wb)
     header = [c.value for c in wb[DATA_SHEET][1]]
-    table, provenance, from_elsewhere = load_table(header, data_rows, data)
+    table, provenance, _ = load_table(header, data_rows, data)
     inputs = split_inputs(table, settings)
     inputs.provenance = provenance
     timings["read"] = time.perf_counter() - t0
@@ -122,7 +125,7 @@ def render_workbook(
 
     t2 = time.perf_counter()
     _stage(progress, "render: writing sheets, evaluating their formulas")
-    notes, cached, bulks = _write(wb, settings, inputs, computed, functions)
+    notes, cached, bulks = _write(wb, settings, inputs, computed, functions, cell_errors)
     buffer = io.BytesIO()
     wb.save(buffer)
     timings["write"] = time.perf_counter() - t2
@@ -143,8 +146,16 @@ def render_workbook(
 
 
 def _write(wb: Any, settings: WorkbookSettings, inputs: Any, computed: Any,
-           functions: Mapping[str, Callable[..., Any]]) -> tuple[list[str], dict, dict]:
-    from xlsector.workbook import sheet_momentum, sheet_series, sheet_summary, sheet_theory, sheet_tuning, style
+           functions: Mapping[str, Callable[..., Any]], cell_errors: tuple[type[Exception], ...],
+           ) -> tuple[list[str], dict, dict]:
+    from xlsector.workbook import (
+        sheet_momentum,
+        sheet_series,
+        sheet_summary,
+        sheet_theory,
+        sheet_tuning,
+        style,
+    )
     from xlsector.workbook.calls import Calls, Quoted
     from xlsector.workbook.data_xml import table_grid
     from xlsector.workbook.formulas import FormulaEvaluator, uses_udf
@@ -157,14 +168,15 @@ def _write(wb: Any, settings: WorkbookSettings, inputs: Any, computed: Any,
     sheet_summary.write_provenance(wb, inputs.provenance, inputs.table)
     calls = Calls(functions)
     bulks: dict[str, Any] = {}
-    evaluator = FormulaEvaluator(wb, dict(functions), grids={DATA_SHEET: table_grid(inputs.table)}, bulks=bulks)
+    evaluator = FormulaEvaluator(wb, dict(functions), grids={DATA_SHEET: table_grid(inputs.table)}, bulks=bulks,
+                                 cell_errors=cell_errors)
     writers: dict[str, SheetWriter] = {}
 
     def sheet(name: str) -> SheetWriter:
         if name not in wb.sheetnames:
             ws = wb.create_sheet(name)
             style.title(ws, name, layout.SHEET_DESCRIPTIONS[name])
-        w = SheetWriter(wb, wb[name], cached, evaluator.evaluate_array)
+        w = SheetWriter(wb, wb[name], cached, evaluator.evaluate_array, cell_errors)
         writers[name] = w
         bulks[name] = w.bulk
         return w
@@ -205,9 +217,7 @@ def _write(wb: Any, settings: WorkbookSettings, inputs: Any, computed: Any,
             if isinstance(formula, str) and uses_udf(formula, names):
                 try:
                     cells[ref] = evaluator.evaluate(formula, sheet_name)
-                except XlsectorError:
-                    raise
-                except Exception as exc:  # the function reported a user error (XlwingsError): show it as Excel
+                except cell_errors as exc:  # the function refused its arguments: Excel shows #VALUE!
                     cells[ref] = "#VALUE!"
                     notes.append(f"{sheet_name}!{ref}: {exc}")
     sheet_theory.fill_differences(cached.setdefault("Theory", {}), computed.theory)

@@ -79,10 +79,11 @@ class SheetWriter:
     """
 
     def __init__(self, wb: Workbook, ws: Worksheet, cached: dict[str, dict[str, Any]],
-                 evaluate: Callable[[str, str], Any]):
+                 evaluate: Callable[[str, str], Any], cell_errors: tuple[type[Exception], ...] = ()):
         self.wb = wb
         self.ws = ws
         self.evaluate = evaluate
+        self.cell_errors = cell_errors
         self.notes: list[str] = []
         self.cached = cached.setdefault(ws.title, {})
         self.min_row = self.min_col = 10**9
@@ -141,13 +142,9 @@ class SheetWriter:
         """An xlsector function's result as an array formula at (row, col), with its values: a table whose
         first row is its header. A user error (the function's message) becomes ``#VALUE!`` in the cell and
         a note for the render's report."""
-        from xlsector.errors import XlsectorError
-
         try:
             value = self.evaluate(formula, self.ws.title)
-        except XlsectorError:
-            raise
-        except Exception as exc:  # the function refused its arguments (an XlwingsError): Excel shows #VALUE!
+        except self.cell_errors as exc:  # the function refused its arguments: Excel shows #VALUE!
             self.notes.append(f"{self.ws.title}!{get_column_letter(col)}{row}: {exc}")
             value = "#VALUE!"
         rows = value if isinstance(value, list) and value and isinstance(value[0], list) else [[value]]
