@@ -355,46 +355,58 @@ class TuningParams(Params):
 # --------------------------------------------------------------------------------------------------
 
 DEFAULT_VIX_BANDS: tuple[tuple[float, float], ...] = ((15.0, 1.2), (20.0, 1.0), (30.0, 0.8), (_INF, 0.6))
+LEVERAGE_RULES: tuple[str, ...] = ("fixed", "vix_bands", "vix_formula")
 
 
 @dataclass(frozen=True)
 class MomentumStrategy(Params):
-    """Parameters of the momentum rotation (top-k funds by N-day total return, leverage, trend filter)."""
+    """Parameters of the momentum rotation (top-k funds by N-day total return, leverage, trend filter).
+
+    The field declarations are the one definition of each parameter's default, rule and help;
+    :mod:`xlsector.momentum_rotation` documents the semantics. Three spellings are accepted on
+    construction and stored in their canonical form: ``ma_filter`` 0 means no filter (None),
+    ``leverage_max`` infinity means no upper clip (None) and ``vix_bands`` None means the default table.
+    """
 
     kind_name = "momentum parameter"
 
-    lookback: int = param(126, "Momentum period N: total return over the last N market days.", kind="whole",
-                          low=1, high=100_000, unit=DAYS)
-    top_k: int = param(1, "Number of funds held, equal weight.", kind="whole", low=1, high=1000)
+    lookback: int = param(126, "Momentum period N (market days): total return over the last N market days.",
+                          kind="whole", low=1)
+    top_k: int = param(1, "Number of funds held, equal weight.", kind="whole", low=1)
     rebalance: Schedule = param("daily", "Decision days: daily, week or month (last market day).",
                                 kind="choice", choices=SCHEDULES, aliases=MOMENTUM_REBALANCE)
     delay: int = param(1, "Market days between the decision (at a close) and the trade: 0 or 1.",
                        kind="whole", low=0, high=1)
-    leverage: float = param(1.0, "Fixed leverage, or the base of the VIX rules.", low=0, high=100)
+    leverage: float = param(1.0, "Fixed leverage, or the base of the VIX rules.", low=0)
     leverage_rule: LeverageRule = param("fixed", "fixed, vix_bands (a band table) or vix_formula "
-                                        "(base x 30 / max(VIX, 15)).", kind="choice",
-                                        choices=("fixed", "vix_bands", "vix_formula"))
+                                        "(base x 30 / max(VIX, 15)).", kind="choice", choices=LEVERAGE_RULES)
     vix_bands: tuple[tuple[float, float], ...] = param(
         DEFAULT_VIX_BANDS, "Band table of vix_bands: (VIX below threshold, leverage multiplier) pairs.",
         kind="bands")
-    leverage_min: float = param(0.0, "Lower clip of the leverage.", low=0, high=100)
-    leverage_max: float = param(_INF, "Upper clip of the leverage.", low=0)
+    leverage_min: float = param(0.0, "Lower clip of the leverage.", low=0)
+    leverage_max: float | None = param(None, "Upper clip of the leverage.", low=0, optional=True,
+                                       blank="no upper clip")
     borrow_rate: float = param(0.0, "Annual borrowing rate paid on exposure above 1x (0.05 = 5%).", low=0,
                                high=1)
     cash_rate: float = param(0.0, "Annual rate earned on the uninvested part (0.02 = 2%).", low=-1, high=1)
     ma_filter: int | None = param(None, "Trend filter: invested only while the benchmark closes above its "
                                   "N-day simple moving average; 0 or none = off.", kind="whole", low=2,
-                                  high=100_000, unit=DAYS, optional=True, blank="off")
+                                  unit=DAYS, optional=True, blank="off")
     slippage_bp: float = param(10.0, "Slippage per trade, basis points of the traded value.", low=0,
                                high=10_000, unit="bp")
     commission_bp: float = param(0.0, "Commission per trade, basis points of the traded value.", low=0,
                                  high=10_000, unit="bp")
 
     def __post_init__(self) -> None:
-        if self.ma_filter == 0:
+        # the other accepted spellings, before the rules are checked
+        if _is_number(self.ma_filter) and self.ma_filter == 0:
             object.__setattr__(self, "ma_filter", None)
+        if _is_number(self.leverage_max) and self.leverage_max == _INF:
+            object.__setattr__(self, "leverage_max", None)
+        if self.vix_bands is None:
+            object.__setattr__(self, "vix_bands", DEFAULT_VIX_BANDS)
         super().__post_init__()
-        if self.leverage_max < self.leverage_min:
+        if self.leverage_max is not None and self.leverage_max < self.leverage_min:
             raise ParameterError(
                 f"leverage_max must be >= leverage_min ({self.leverage_min:g}), got {self.leverage_max:g}"
             )
@@ -403,3 +415,12 @@ class MomentumStrategy(Params):
     def cost(self) -> float:
         """Cost of trading one unit of exposure, as a fraction."""
         return (self.slippage_bp + self.commission_bp) / 1e4
+
+    @property
+    def leverage_cap(self) -> float:
+        """The upper clip of the leverage as a number (infinity when there is none)."""
+        return _INF if self.leverage_max is None else self.leverage_max
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
