@@ -38,12 +38,14 @@ __all__ = [
     "bps",
     "cagr",
     "calmar_ratio",
+    "count_switches",
     "count_trades",
     "exposure",
     "max_drawdown",
     "metrics_table",
     "sharpe_ratio",
     "sortino_ratio",
+    "switch_counts",
     "total_return",
     "turnover",
     "ulcer_index",
@@ -78,7 +80,10 @@ DEFINITIONS: dict[str, str] = {
         "share of holding spells (runs of consecutive days with the same holding, CASH spells ignored) "
         "whose compounded net return is > 0; the open last spell counts"
     ),
-    "Trades": "number of switches: days whose holding differs from the previous day's (initial buy not counted)",
+    "Trades": (
+        "number of switches: changes of holding after the initial buy (a holding that starts in CASH "
+        "does not count its first entry)"
+    ),
     "Turnover (trades/yr)": "Trades / years",
     "Exposure": "share of the N days whose holding is not CASH",
     "Average leverage": "mean of the daily leverage over the N days",
@@ -292,6 +297,11 @@ def _win_rate_spells(x: np.ndarray, codes: np.ndarray, invested: np.ndarray) -> 
 def _trades(codes: np.ndarray) -> int:
     """codes of all dates, the start date included."""
     return int(np.count_nonzero(codes[1:] != codes[:-1]))
+
+
+def _switches(codes: np.ndarray, invested: np.ndarray) -> int:
+    """codes and invested flags of all dates, the start date included."""
+    return int(switch_counts(codes, cash=-1 if not len(codes) or invested[0] else int(codes[0]))[0])
 
 
 def _turnover(trades: float, days: float) -> float:
@@ -536,7 +546,7 @@ def win_rate_spells(returns: pd.Series, holdings: pd.Series) -> float:
 
 
 def count_trades(holdings: pd.Series) -> int:
-    """Number of trades (switches): dates whose holding differs from the previous date's.
+    """Number of trades: dates whose holding differs from the previous date's.
 
     Parameters
     ----------
@@ -546,10 +556,54 @@ def count_trades(holdings: pd.Series) -> int:
     Returns
     -------
     int
-        The first position (on the start date) is not counted as a trade; a switch to or from CASH is.
+        The first position (on the start date) is not counted as a trade; a switch to or from CASH is,
+        and so is the entry from CASH of a series that starts in cash (the initial buy). The number of
+        switches, which never counts the initial buy, is :func:`count_switches`.
     """
     codes, _ = _holding_codes(_check_series(holdings, "holdings", dates=False))
     return _trades(codes)
+
+
+def count_switches(holdings: pd.Series) -> int:
+    """Number of switches: changes of holding after the initial buy.
+
+    The one definition of a switch (the backtests' ``switches``, the "Trades" row of
+    :func:`metrics_table`, the trend chart's and FWPT's counts): every date whose holding differs from
+    the previous date's, except that a series starting in CASH does not count its first entry (the
+    initial buy). A switch to or from CASH later on counts.
+
+    Parameters
+    ----------
+    holdings : pandas.Series
+        Name of the asset held on each date ("CASH" for cash).
+
+    Returns
+    -------
+    int
+        ``count_trades(holdings)`` minus 1 when the series starts in CASH and changes at all.
+    """
+    codes, invested = _holding_codes(_check_series(holdings, "holdings", dates=False))
+    return _switches(codes, invested)
+
+
+def switch_counts(holdings: np.ndarray, cash: int) -> np.ndarray:
+    """:func:`count_switches` of each row of an integer holdings array (paths x days).
+
+    Parameters
+    ----------
+    holdings : ndarray of int, shape (days,) or (paths, days)
+        Code of the asset held on each day of each path, the start day first.
+    cash : int
+        The code of CASH (a code no path uses when none holds cash).
+
+    Returns
+    -------
+    ndarray of int64, shape (paths,)
+    """
+    paths = np.atleast_2d(holdings)
+    changes = np.count_nonzero(paths[:, 1:] != paths[:, :-1], axis=1)
+    initial_buy = (paths[:, 0] == cash) & (changes > 0) if paths.shape[1] else np.zeros(len(paths), bool)
+    return (changes - initial_buy).astype(np.int64)
 
 
 def turnover(switches: int, returns: pd.Series) -> float:
@@ -738,7 +792,8 @@ def metrics_table(
         ``rf / 252`` a day), Series = daily risk-free returns covering every return date.
     holdings : pandas.Series, optional
         Asset held on each date ("CASH" for cash), with exactly the dates of ``returns``. Adds
-        "Win rate (spells)", "Exposure" and (unless ``switches`` is given) "Trades" and "Turnover".
+        "Win rate (spells)", "Exposure" and (unless ``switches`` is given) "Trades" (its
+        :func:`count_switches`) and "Turnover".
     switches : int, optional
         Number of switches (e.g. ``BacktestResult.switches``); wins over the count from ``holdings``.
     leverage : pandas.Series, optional
@@ -767,7 +822,7 @@ def metrics_table(
     trades: float | None = None
     if holdings is not None:
         codes, invested = _holding_codes(_aligned(holdings, index, "holdings"))
-        trades = _trades(codes)
+        trades = _switches(codes, invested)
     if switches is not None:
         try:
             trades = float(switches)
