@@ -224,8 +224,13 @@ def momentum(prices: Frame, days: int) -> Frame:
     """N-day total-return momentum ``P(n)/P(n−days) − 1`` (NaN until a column has ``days`` returns)."""
     if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
         raise ParameterError(f"days must be a whole number >= 1, got {days!r}")
-    values = price_array(prices)
+    return _like(prices, momentum_array(price_array(prices), days))
+
+
+def momentum_array(values: np.ndarray, days: int) -> np.ndarray:
+    """:func:`momentum` of a days × columns price array (checked by the caller): NaN where row n or
+    row n − days has no price."""
     out = np.full(values.shape, np.nan)
     if days < len(values):
         out[days:] = values[days:] / values[:-days] - 1.0
-    return _like(prices, out)
+    return out
