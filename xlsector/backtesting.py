@@ -22,7 +22,6 @@ rules), else cash earning ``cash_rate`` (annual, decimal; day t earns the rate k
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from xlsector import _kernels
-from xlsector.errors import DataError, DataQualityWarning, ParameterError
+from xlsector.errors import DataError, ParameterError
+from xlsector.measures import CASH, DAYS_PER_YEAR
 from xlsector.params import Strategy
 from xlsector.rotation import decision_days, month_ends, stormguard_arrays
+from xlsector.sides import buy_and_hold_returns, on_price_dates
 from xlsector.trend import ffill, price_array, price_spans, returns_array
-
-CASH = "CASH"
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def prepare(
     fund_values = values
     names = [str(c) for c in prices.columns]
     if bear is not None:
-        bear_values = price_array(_align(bear, dates, "bear"), "bear")
+        bear_values = price_array(on_price_dates(bear, dates, "bear", stacklevel=4), "bear")
         fund_values = np.hstack([values, bear_values])
         names += [str(c) for c in bear.columns]
     if len(set(names)) != len(names):
@@ -117,7 +116,7 @@ def prepare(
     if sg_mode:
         if index is None:
             raise ParameterError("stormguard needs index= (the S&P 500 price index series)")
-        index_values = price_array(_align(index, dates, "index"), "index")[:, 0]
+        index_values = price_array(on_price_dates(index, dates, "index", stacklevel=4), "index")[:, 0]
         sg_bull = stormguard_arrays(index_values, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)[1]
     bench, label = _benchmark(benchmark, prices, values, start)
     setup = _kernels.RotationSetup(
@@ -131,35 +130,19 @@ def prepare(
                           benchmark_label=label, cash_returns=cash_returns, index_values=index_values)
 
 
-def _align(frame: pd.Series | pd.DataFrame, dates: pd.Index, name: str) -> pd.Series | pd.DataFrame:
-    """Put a side series on the prices' dates, carrying its last value over dates it lacks (with a warning)."""
-    if not isinstance(frame, (pd.Series, pd.DataFrame)):
-        raise ParameterError(f"{name} must be a pandas Series/DataFrame, got {type(frame).__name__}")
-    if frame.index.equals(dates):
-        return frame
-    missing = dates.difference(frame.index)
-    aligned = frame.reindex(dates.union(frame.index)).ffill().reindex(dates)
-    if len(missing):
-        warnings.warn(
-            f"{name} lacks {len(missing)} of the prices' dates (first {missing[0]}); its last value was carried over",
-            DataQualityWarning, stacklevel=4,
-        )
-    return aligned
-
-
 def _cash_returns(cash_rate: float | pd.Series | None, dates: pd.Index) -> np.ndarray:
     out = np.zeros(len(dates))
     if cash_rate is None:
         return out
     if isinstance(cash_rate, pd.Series):
-        rate = _align(cash_rate.astype(float), dates, "cash_rate").to_numpy()
+        rate = on_price_dates(cash_rate.astype(float), dates, "cash_rate", stacklevel=5).to_numpy()
         rate = np.nan_to_num(rate)
     elif isinstance(cash_rate, (int, float, np.floating)) and not isinstance(cash_rate, bool) \
             and np.isfinite(cash_rate) and -1 < cash_rate < 1:
         rate = np.full(len(dates), float(cash_rate))
     else:
         raise ParameterError(f"cash_rate must be an annual rate as a decimal (0.02 = 2 %) or a Series, got {cash_rate!r}")
-    out[1:] = rate[:-1] / 252.0  # the rate known at yesterday's close
+    out[1:] = rate[:-1] / DAYS_PER_YEAR  # the rate known at yesterday's close
     return out
 
 
@@ -184,11 +167,12 @@ def _benchmark(benchmark, prices: pd.DataFrame, values: np.ndarray, start: int):
             raise ParameterError(f"benchmark {benchmark!r} is not a column of prices")
         series, label = prices[benchmark], f"buy-and-hold {benchmark}"
     elif isinstance(benchmark, pd.Series):
-        series, label = _align(benchmark, prices.index, "benchmark"), f"buy-and-hold {benchmark.name or 'benchmark'}"
+        series = on_price_dates(benchmark, prices.index, "benchmark", stacklevel=5)
+        label = f"buy-and-hold {benchmark.name or 'benchmark'}"
     else:
         raise ParameterError(f"benchmark must be a price Series, a column name or None, got {type(benchmark).__name__}")
     bench_values = price_array(series, "benchmark")
-    return (lambda: returns_array(bench_values, before=0.0)[:, 0]), label
+    return (lambda: buy_and_hold_returns(bench_values[:, 0])), label
 
 
 def run_kernel(inputs: RotationInputs, tcs: np.ndarray, decays: np.ndarray):
@@ -278,14 +262,15 @@ class BacktestResult:
 
     @cached_property
     def benchmark_returns(self) -> pd.Series:
-        """Daily returns of the buy-and-hold benchmark over the same days (0 on the first day)."""
+        """Daily returns of the buy-and-hold benchmark over the same days (0 on the first day; NaN where
+        it has no price, as :func:`xlsector.sides.buy_and_hold_returns` defines)."""
         daily = self.inputs.benchmark()
         return pd.Series(_from_start(daily, self.inputs.start), index=self.dates, name=self.benchmark_label)
 
     @cached_property
     def cash_returns(self) -> pd.Series:
         """Daily returns of cash over the same days (0 on the first day; all 0 without a cash rate)."""
-        return pd.Series(_from_start(self.inputs.cash_returns, self.inputs.start), index=self.dates, name="CASH")
+        return pd.Series(_from_start(self.inputs.cash_returns, self.inputs.start), index=self.dates, name=CASH)
 
     @cached_property
     def trends(self) -> pd.DataFrame:

@@ -375,11 +375,12 @@ def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: f
     lo, hi = _plateau(score, peak, plateau)
     in_plateau = np.zeros(score.size, bool)
     in_plateau[lo : hi + 1] = True
-    if i0 == 0:
+    if i0 == 0 and i1 == len(grid.dates) - 1:  # the whole period: the kernel's count (the same definition)
         switches = np.asarray(grid.switches)
     else:
-        h = grid.holdings[:, i0 : i1 + 1]
-        switches = (h[:, 1:] != h[:, :-1]).sum(axis=1)
+        from xlsector.measures import switch_counts
+
+        switches = switch_counts(grid.holdings[:, i0 : i1 + 1], cash=len(grid.assets) - 1)
     table = pd.DataFrame(
         {
             "score": score,
@@ -522,18 +523,18 @@ class FwptResult:
 
         ``attrs``: ``period`` (start point, last date) and ``sample`` (what is in or out of sample).
         """
-        from xlsector.measures import count_trades, metrics_table
+        from xlsector.measures import count_switches, metrics_table
 
         m_wf = metrics_table(
             self.returns,
             holdings=self.holdings,
-            switches=count_trades(self.holdings),
+            switches=count_switches(self.holdings),
             benchmark=self.benchmark_returns,
         )
         m_in = metrics_table(
             self.in_sample_returns,
             holdings=self.in_sample_holdings,
-            switches=count_trades(self.in_sample_holdings),
+            switches=count_switches(self.in_sample_holdings),
         )
         table = pd.DataFrame(
             {
