@@ -30,32 +30,42 @@ The backtest period starts on the close at which the first position could be ent
 day with a signal, plus ``delay``); that first date is the start point of :mod:`xlsector.measures`
 (return 0, equity 1). ``start``/``end`` restrict the reported period; data before ``start`` still warms
 up the signals, data after ``end`` is not used at all.
+
+Parameters come as one :class:`~xlsector.params.MomentumStrategy` (validated once, on construction),
+given whole (``strategy=``) or as its keywords; side series (benchmark, VIX) are put on the price dates
+by :func:`xlsector.sides.on_price_dates`; the benchmark's returns are
+:func:`xlsector.sides.buy_and_hold_returns`; switches are :func:`xlsector.measures.count_switches`.
+Each step above is one small function below, on arrays of days × funds.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, DataQualityWarning, ParameterError
+from xlsector.measures import CASH, DAYS_PER_YEAR, count_switches
+from xlsector.params import DEFAULT_VIX_BANDS, LEVERAGE_RULES, MOMENTUM_REBALANCE, SCHEDULES, MomentumStrategy
 from xlsector.rotation import decision_days
+from xlsector.sides import buy_and_hold_returns, on_price_dates
+from xlsector.trend import momentum_array, price_array
 
-__all__ = ["DEFAULT_VIX_BANDS", "LEVERAGE_RULES", "REBALANCE", "MomentumResult", "run_momentum_backtest"]
+__all__ = [
+    "DEFAULT_VIX_BANDS",
+    "LEVERAGE_RULES",
+    "REBALANCE",
+    "MomentumResult",
+    "MomentumStrategy",
+    "run_momentum_backtest",
+]
 
-CASH = "CASH"
-DAYS_PER_YEAR = 252
-#: The VIX band table of SPEC §3: (VIX below this threshold, leverage multiplier), in order.
-DEFAULT_VIX_BANDS: tuple[tuple[float, float], ...] = ((15.0, 1.2), (20.0, 1.0), (30.0, 0.8), (math.inf, 0.6))
-LEVERAGE_RULES = ("fixed", "vix_bands", "vix_formula")
-REBALANCE = {"daily": "daily", "week": "week", "weekly": "week", "month": "month", "monthly": "month"}
-
-LeverageRule = Literal["fixed", "vix_bands", "vix_formula"]
+#: Accepted ``rebalance`` words -> the schedule (the aliases of :class:`~xlsector.params.MomentumStrategy`).
+REBALANCE: dict[str, str] = {**{s: s for s in SCHEDULES}, **MOMENTUM_REBALANCE}
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,12 @@ class MomentumResult:
     invested : bool Series, Σw > 0.
     trades : DataFrame (date, from, to, traded) of the days the held set of funds changes (the initial
         buy included).
-    switches : changes of the held set of funds after the initial buy (as the trend backtest counts them).
+    switches : changes of the held set of funds after the initial buy
+        (:func:`xlsector.measures.count_switches` of ``holdings``).
     exposure : share of return days invested. average_leverage : mean Σw over the invested return days.
-    benchmark_returns : daily returns of the benchmark (buy and hold) over the same dates, or None.
-    params : the parameters used.
+    benchmark_returns : daily returns of the benchmark (buy and hold) over the same dates, or None; NaN
+        where it has no price (:func:`xlsector.sides.buy_and_hold_returns`).
+    strategy : the parameters used. params : the same as a dict, with ``funds`` and ``benchmark``.
     """
 
     returns: pd.Series
@@ -88,6 +100,7 @@ class MomentumResult:
     exposure: float
     average_leverage: float
     benchmark_returns: pd.Series | None
+    strategy: MomentumStrategy = field(default_factory=MomentumStrategy)
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -113,55 +126,43 @@ class MomentumResult:
         )
 
 
-# ---------------------------------------------------------------------------------------- helpers
+@dataclass(frozen=True)
+class MomentumData:
+    """The validated inputs on the price dates through ``end``: arrays of days (× funds)."""
+
+    dates: pd.DatetimeIndex
+    funds: list[str]
+    prices: np.ndarray  # days × funds, NaN where a fund has no price
+    benchmark: np.ndarray | None  # benchmark closes
+    vix: np.ndarray | None  # VIX closes
+    benchmark_name: str | None  # the column, "series" for a Series, None
 
 
-def _positive_int(value: Any, name: str, *, low: int = 1) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer, float))
-        or value != int(value)
-        or value < low
-    ):
-        raise ParameterError(f"{name} must be a whole number >= {low}, got {value!r}")
-    return int(value)
+# ---------------------------------------------------------------------------------------- inputs
 
 
-def _number(value: Any, name: str, *, low: float = 0.0, high: float = math.inf) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or math.isnan(value)
-        or not low <= value <= high
-    ):
-        rule = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
-        raise ParameterError(f"{name} must be a number {rule}, got {value!r}")
-    return float(value)
+def _strategy(strategy: MomentumStrategy | None, params: dict[str, Any]) -> MomentumStrategy:
+    if strategy is None:
+        return MomentumStrategy.from_kwargs(**params)
+    if not isinstance(strategy, MomentumStrategy):
+        raise ParameterError(f"strategy must be a MomentumStrategy, got {type(strategy).__name__}")
+    return strategy.replace(**params) if params else strategy
 
 
-def _bands(bands: Sequence[Sequence[float]] | None) -> tuple[np.ndarray, np.ndarray]:
-    table = DEFAULT_VIX_BANDS if bands is None else bands
-    try:
-        pairs = [(float(t), float(m)) for t, m in table]
-    except (TypeError, ValueError):
+def _fund_columns(prices: pd.DataFrame, funds: Any, excluded: set[Any]) -> list[str]:
+    names = [c for c in prices.columns if c not in excluded] if funds is None else list(funds)
+    if not names:
+        raise ParameterError("funds must name at least one column of the prices, got none")
+    missing = [f for f in names if f not in prices.columns]
+    if missing:
         raise ParameterError(
-            f"vix_bands must be a list of (threshold, multiplier) pairs, got {bands!r}"
-        ) from None
-    if not pairs:
-        raise ParameterError("vix_bands must hold at least one (threshold, multiplier) pair, got []")
-    thresholds = np.array([p[0] for p in pairs])
-    multipliers = np.array([p[1] for p in pairs])
-    if np.any(np.diff(thresholds) <= 0) or np.isnan(thresholds).any():
-        raise ParameterError(f"vix_bands thresholds must increase strictly, got {thresholds.tolist()}")
-    if np.any(multipliers < 0) or not np.isfinite(multipliers).all():
-        raise ParameterError(f"vix_bands multipliers must be finite numbers >= 0, got {multipliers.tolist()}")
-    if thresholds[-1] != math.inf:  # the last band catches every higher VIX
-        thresholds[-1] = math.inf
-    return thresholds, multipliers
+            f"fund {missing[0]!r} is not a column of the prices; columns: {', '.join(map(str, prices.columns))}"
+        )
+    return names
 
 
-def _column(prices: pd.DataFrame, value: str | pd.Series | None, name: str) -> pd.Series | None:
-    """A series given by value or by column name in ``prices``, aligned to the price dates."""
+def _side(prices: pd.DataFrame, value: str | pd.Series | None, name: str, dates: pd.Index) -> pd.Series | None:
+    """A side series given as a column of ``prices`` or as a Series, on the price dates."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -169,26 +170,246 @@ def _column(prices: pd.DataFrame, value: str | pd.Series | None, name: str) -> p
             raise ParameterError(
                 f"{name} {value!r} is not a column of the prices; columns: {', '.join(map(str, prices.columns))}"
             )
-        return prices[value].astype(float)
+        return prices[value].iloc[: len(dates)]
     if isinstance(value, pd.Series):
-        aligned = value.astype(float).reindex(prices.index)
-        inside = (
-            value.index[(value.index >= prices.index[0]) & (value.index <= prices.index[-1])]
-            if len(prices.index)
-            else value.index[:0]
-        )
-        extra = int((~inside.isin(prices.index)).sum())
-        filled = aligned.ffill()
-        n_filled = int((aligned.isna() & filled.notna()).sum())
-        if extra or n_filled:
-            warnings.warn(
-                f"{name}: aligned to the price calendar ({extra} dates within the price period but not in it ignored, "
-                f"{n_filled} missing dates filled with the previous value)",
-                DataQualityWarning,
-                stacklevel=3,
-            )
-        return filled
+        return on_price_dates(value, dates, name, stacklevel=5)
     raise ParameterError(f"{name} must be a column name or a pandas Series, got {type(value).__name__}")
+
+
+def _floats(series: pd.Series | None, name: str) -> np.ndarray | None:
+    if series is None:
+        return None
+    try:
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must hold numbers, got dtype {series.dtype}") from None
+
+
+def _inputs(
+    prices: pd.DataFrame,
+    funds: Any,
+    benchmark: str | pd.Series | None,
+    vix: str | pd.Series | None,
+    end: str | pd.Timestamp | None,
+) -> MomentumData:
+    """Check the prices (:func:`xlsector.trend.price_array`), cut them at ``end`` and line up the sides."""
+    if not isinstance(prices, pd.DataFrame):
+        raise ParameterError(f"prices must be a pandas DataFrame, got {type(prices).__name__}")
+    if not isinstance(prices.index, pd.DatetimeIndex):
+        raise ParameterError(f"prices must have a DatetimeIndex, got {type(prices.index).__name__}")
+    names = _fund_columns(prices, funds, {c for c in (benchmark, vix) if isinstance(c, str)})
+    values = price_array(prices[names])
+    rows = len(prices) if end is None else int(prices.index.searchsorted(pd.Timestamp(end), side="right"))
+    if rows < 2:
+        raise DataError(f"prices must have at least 2 dates, got {rows}")
+    dates = prices.index[:rows]
+    bench = _side(prices, benchmark, "benchmark", dates)
+    return MomentumData(
+        dates=dates,
+        funds=names,
+        prices=values[:rows],
+        benchmark=None if bench is None else price_array(bench, "benchmark")[:, 0],
+        vix=_floats(_side(prices, vix, "vix", dates), "vix"),
+        benchmark_name=benchmark if isinstance(benchmark, str) or benchmark is None else "series",
+    )
+
+
+def _check_needs(data: MomentumData, strategy: MomentumStrategy) -> None:
+    if strategy.ma_filter is not None and data.benchmark is None:
+        raise ParameterError("ma_filter needs a benchmark (column name or Series) to filter on")
+    if strategy.leverage_rule != "fixed" and data.vix is None:
+        raise ParameterError(
+            f"leverage_rule {strategy.leverage_rule!r} needs VIX closes: give vix (column name or Series)"
+        )
+
+
+# ---------------------------------------------------------------------------------------- stages
+
+
+def _signals(prices: np.ndarray, lookback: int) -> np.ndarray:
+    """1. Momentum of each fund on each day from prices through that day (NaN: no signal)."""
+    return momentum_array(prices, lookback)
+
+
+def _targets(signals: np.ndarray, top_k: int) -> np.ndarray:
+    """2. Equal weights ``1/m`` on the ``top_k`` funds with the largest signal, ``m = min(top_k, funds
+    with a signal)`` (ties: the fund listed first); all 0 on a day without any signal."""
+    has_signal = np.isfinite(signals)
+    order = np.argsort(-np.where(has_signal, signals, -np.inf), axis=1, kind="stable")
+    m = np.minimum(has_signal.sum(axis=1), top_k)
+    target = np.zeros(signals.shape)
+    rows = np.arange(len(signals))
+    for slot in range(min(top_k, signals.shape[1])):
+        take = slot < m
+        target[rows[take], order[take, slot]] = 1.0
+    return np.where(m[:, None] > 0, target / np.maximum(m, 1)[:, None], 0.0)
+
+
+def _filter(benchmark: np.ndarray, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """3. The trend filter: (close above its ``days``-day simple moving average, filter known) per day."""
+    sma = pd.Series(benchmark).rolling(days, min_periods=days).mean().to_numpy()
+    known = np.isfinite(sma) & np.isfinite(benchmark)
+    return known & (benchmark > np.where(known, sma, 0.0)), known
+
+
+def _vix_multiplier(vix: np.ndarray, strategy: MomentumStrategy) -> np.ndarray:
+    """The VIX rules' factor on the base leverage (a NaN VIX gives a finite placeholder)."""
+    if strategy.leverage_rule == "vix_bands":
+        thresholds = np.array([t for t, _ in strategy.vix_bands])
+        multipliers = np.array([m for _, m in strategy.vix_bands])
+        band = np.searchsorted(thresholds, np.where(np.isfinite(vix), vix, 0.0), side="right")
+        return multipliers[np.minimum(band, len(multipliers) - 1)]
+    return 30.0 / np.maximum(np.where(np.isfinite(vix), vix, 15.0), 15.0)
+
+
+def _leverage(vix: np.ndarray | None, strategy: MomentumStrategy, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """4. (Leverage decided on each day, clipped to [leverage_min, leverage_max]; leverage known)."""
+    if strategy.leverage_rule == "fixed" or vix is None:
+        lev, known = np.full(days, strategy.leverage), np.ones(days, bool)
+    else:
+        lev, known = strategy.leverage * _vix_multiplier(vix, strategy), np.isfinite(vix)
+    return np.clip(lev, strategy.leverage_min, strategy.leverage_cap), known
+
+
+def _decide(target: np.ndarray, decide: np.ndarray) -> np.ndarray:
+    """The exposures decided at each close: the target of the latest decision day (0 before the first)."""
+    last = np.maximum.accumulate(np.where(decide, np.arange(len(decide)), -1))
+    return np.where(last[:, None] >= 0, target[np.maximum(last, 0)], 0.0)
+
+
+def _execute(decided: np.ndarray, delay: int) -> np.ndarray:
+    """5. The exposures earning each day's return: decided at close d, traded at d + delay's close."""
+    lag = delay + 1
+    held = np.zeros_like(decided)
+    held[lag:] = decided[:-lag]
+    return held
+
+
+def _exposures(data: MomentumData, strategy: MomentumStrategy) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-5: (the exposures held each day, the decision days that had everything they needed)."""
+    signals = _signals(data.prices, strategy.lookback)
+    target = _targets(signals, strategy.top_k)
+    ready = np.isfinite(signals).any(axis=1)
+    if strategy.ma_filter is not None and data.benchmark is not None:
+        bull, known = _filter(data.benchmark, strategy.ma_filter)
+        ready &= known
+        target *= bull[:, None]
+    lev, known = _leverage(data.vix, strategy, len(data.dates))
+    ready &= known
+    target *= lev[:, None]
+    decide = decision_days(data.dates, strategy.rebalance) & ready
+    return _execute(_decide(target, decide), strategy.delay), decide
+
+
+def _first_day(decide: np.ndarray, data: MomentumData, strategy: MomentumStrategy, start: Any) -> int:
+    """Row of the start point: the close of the first trade (or ``start``'s market day, if later)."""
+    n = len(data.dates)
+    if not decide.any():
+        filtered = f", ma_filter {strategy.ma_filter}" if strategy.ma_filter else ""
+        raise DataError(
+            f"no decision day with a signal: the data ({n} dates) is shorter than the warm-up "
+            f"(lookback {strategy.lookback}{filtered})"
+        )
+    first = int(np.argmax(decide)) + strategy.delay
+    if start is not None:
+        first = max(first, int(data.dates.searchsorted(pd.Timestamp(start))))
+    if first >= n - 1:
+        raise DataError(
+            f"the backtest period is empty: the first trade is on or after the last date {data.dates[-1]:%Y-%m-%d}"
+        )
+    return first
+
+
+def _asset_returns(prices: np.ndarray, held: np.ndarray, first: int, dates: pd.Index) -> np.ndarray:
+    """Daily returns of the funds; a held fund without a price earns 0, with a DataQualityWarning."""
+    returns = np.zeros_like(prices)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns[1:] = prices[1:] / prices[:-1] - 1.0
+    unpriced = (held != 0) & ~np.isfinite(returns)
+    if unpriced[first + 1 :].any():
+        day = dates[first + 1 + int(np.argmax(unpriced[first + 1 :].any(axis=1)))]
+        warnings.warn(
+            f"a held fund has no price on {day:%Y-%m-%d} (and possibly later): its return counts as 0",
+            DataQualityWarning,
+            stacklevel=5,
+        )
+    return np.where(np.isfinite(returns), returns, 0.0)
+
+
+def _traded(held: np.ndarray) -> np.ndarray:
+    """Value traded into each day after the first: the larger of total buys and total sells."""
+    change = np.diff(held, axis=0)
+    return np.maximum(np.where(change > 0, change, 0.0).sum(axis=1), -np.where(change < 0, change, 0.0).sum(axis=1))
+
+
+def _returns(
+    data: MomentumData, held: np.ndarray, first: int, strategy: MomentumStrategy
+) -> tuple[np.ndarray, np.ndarray]:
+    """6. (Net returns of the days from ``first``, 0 on it; value traded into each later day)."""
+    asset_returns = _asset_returns(data.prices, held, first, data.dates)
+    exposure = held.sum(axis=1)
+    gross = (held * asset_returns).sum(axis=1)
+    gross += np.maximum(1.0 - exposure, 0.0) * strategy.cash_rate / DAYS_PER_YEAR
+    gross -= np.maximum(exposure - 1.0, 0.0) * strategy.borrow_rate / DAYS_PER_YEAR
+    traded = _traded(held[first:])
+    net = gross[first:].copy()
+    net[0] = 0.0
+    net[1:] = (1.0 + net[1:]) * (1.0 - strategy.cost * traded) - 1.0
+    return net, traded
+
+
+def _label_holdings(held: np.ndarray, funds: list[str]) -> np.ndarray:
+    """The name of each day's held set of funds: "XLK", "XLK+XLE", or CASH."""
+    mask = held > 0
+    if len(funds) <= 62:  # one integer per day: bit j set when fund j is held
+        keys = mask.astype(np.int64) @ (np.int64(1) << np.arange(len(funds), dtype=np.int64))
+        _, first_at, codes = np.unique(keys, return_index=True, return_inverse=True)
+        patterns = mask[first_at]
+    else:
+        patterns, codes = np.unique(mask, axis=0, return_inverse=True)
+    names = np.array(funds, dtype=object)
+    pattern_names = np.array(["+".join(names[row]) if row.any() else CASH for row in patterns], dtype=object)
+    return pattern_names[codes.reshape(-1)]
+
+
+def _trade_table(dates: pd.Index, labels: np.ndarray, traded: np.ndarray) -> pd.DataFrame:
+    """The days the held set changes (the initial buy included), with the value traded."""
+    days = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    return pd.DataFrame(
+        {"date": dates[days], "from": labels[days - 1], "to": labels[days], "traded": traded[days - 1]}
+    )
+
+
+def _result(
+    data: MomentumData, held: np.ndarray, first: int, strategy: MomentumStrategy
+) -> MomentumResult:
+    """7. The result over the days from ``first``: returns, holdings, trades, leverage, benchmark."""
+    net, traded = _returns(data, held, first, strategy)
+    dates = data.dates[first:]
+    held = held[first:]
+    total = held.sum(axis=1)
+    labels = _label_holdings(held, data.funds)
+    holdings = pd.Series(labels, index=dates, name="holdings")
+    invested = total > 0
+    returns = pd.Series(net, index=dates, name="returns")
+    bench = None
+    if data.benchmark is not None:
+        bench = pd.Series(buy_and_hold_returns(data.benchmark, first), index=dates, name="benchmark")
+    return MomentumResult(
+        returns=returns,
+        equity=(1.0 + returns).cumprod().rename("equity"),
+        weights=pd.DataFrame(held, index=dates, columns=data.funds),
+        holdings=holdings,
+        leverage=pd.Series(total, index=dates, name="leverage"),
+        invested=pd.Series(invested, index=dates, name="invested"),
+        trades=_trade_table(dates, labels, traded),
+        switches=count_switches(holdings),
+        exposure=float(invested[1:].mean()) if len(invested) > 1 else math.nan,
+        average_leverage=float(total[1:][invested[1:]].mean()) if invested[1:].any() else math.nan,
+        benchmark_returns=bench,
+        strategy=strategy,
+        params={"funds": data.funds, "benchmark": data.benchmark_name, **strategy.to_dict()},
+    )
 
 
 # ---------------------------------------------------------------------------------------- backtest
@@ -197,25 +418,13 @@ def _column(prices: pd.DataFrame, value: str | pd.Series | None, name: str) -> p
 def run_momentum_backtest(
     prices: pd.DataFrame,
     *,
-    funds: Sequence[str] | None = None,
+    funds: list[str] | None = None,
     benchmark: str | pd.Series | None = None,
     vix: str | pd.Series | None = None,
-    lookback: int = 126,
-    top_k: int = 1,
-    rebalance: str = "daily",
-    delay: int = 1,
-    leverage: float = 1.0,
-    leverage_rule: LeverageRule = "fixed",
-    vix_bands: Sequence[Sequence[float]] | None = None,
-    leverage_min: float = 0.0,
-    leverage_max: float = math.inf,
-    borrow_rate: float = 0.0,
-    cash_rate: float = 0.0,
-    ma_filter: int | None = None,
-    slippage_bp: float = 10.0,
-    commission_bp: float = 0.0,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    strategy: MomentumStrategy | None = None,
+    **params: Any,
 ) -> MomentumResult:
     """Backtest a momentum rotation (see the module docstring for the exact rules).
 
@@ -226,264 +435,30 @@ def run_momentum_backtest(
     funds : list of str, optional
         Columns to rotate among; default every column except ``benchmark`` and ``vix``.
     benchmark : str or Series, optional
-        Buy-and-hold comparison and the trend filter's input (column name or price Series).
+        Buy-and-hold comparison and the trend filter's input (column name or price Series; a Series is
+        put on the price dates by :func:`xlsector.sides.on_price_dates`, with a warning if it differs).
     vix : str or Series, optional
-        VIX closes (column name or Series; a Series is aligned to the price dates, missing days filled
-        forward with a :class:`~xlsector.errors.DataQualityWarning`). Needed by the VIX leverage rules.
-    lookback : int
-        Momentum period N in market days (>= 1). Default 126.
-    top_k : int
-        Number of funds held (equal weight). Default 1.
-    rebalance : {"daily", "week", "month"}
-        Decision days ("weekly"/"monthly" accepted).
-    delay : {0, 1}
-        Days between decision (close of d) and trade (close of d + delay).
-    leverage : float
-        Fixed leverage, or the base of the VIX rules (>= 0).
-    leverage_rule : {"fixed", "vix_bands", "vix_formula"}
-    vix_bands : list of (threshold, multiplier), optional
-        Band table for ``"vix_bands"`` (thresholds increasing; the last band catches every higher VIX).
-    leverage_min, leverage_max : float
-        Clip range of the leverage (all rules).
-    borrow_rate : float
-        Annual borrowing rate (fraction) paid on exposure above 1×.
-    cash_rate : float
-        Annual rate (fraction) earned on the uninvested part.
-    ma_filter : int, optional
-        Simple-moving-average length of the benchmark trend filter (e.g. 150, 200, 250); None or 0 = off.
-    slippage_bp, commission_bp : float
-        Trading costs in basis points of the traded value.
+        VIX closes (column name or Series, put on the price dates likewise). Needed by the VIX rules.
     start, end : date, optional
         Reported period; signals warm up on data before ``start``; data after ``end`` is dropped.
+    strategy : MomentumStrategy, optional
+        All the strategy parameters at once; keywords in ``params`` replace some of them.
+    **params
+        The :class:`~xlsector.params.MomentumStrategy` parameters by name (unknown names are a
+        ParameterError): ``lookback`` (126), ``top_k`` (1), ``rebalance`` ("daily", "week", "month";
+        "weekly"/"monthly" accepted), ``delay`` (0 or 1, default 1), ``leverage`` (1.0),
+        ``leverage_rule`` ("fixed", "vix_bands", "vix_formula"), ``vix_bands`` (a list of (threshold,
+        multiplier) pairs, thresholds increasing; None = the default table), ``leverage_min`` (0),
+        ``leverage_max`` (None or infinity = no clip), ``borrow_rate`` and ``cash_rate`` (annual
+        fractions), ``ma_filter`` (simple-moving-average length of the benchmark filter; None or 0 = off),
+        ``slippage_bp`` (10) and ``commission_bp`` (0).
 
     Returns
     -------
     MomentumResult
     """
-    if not isinstance(prices, pd.DataFrame):
-        raise ParameterError(f"prices must be a pandas DataFrame, got {type(prices).__name__}")
-    if not isinstance(prices.index, pd.DatetimeIndex):
-        raise ParameterError(f"prices must have a DatetimeIndex, got {type(prices.index).__name__}")
-    if not prices.index.is_monotonic_increasing or not prices.index.is_unique:
-        raise DataError("prices dates must be sorted ascending and unique")
-    lookback = _positive_int(lookback, "lookback")
-    top_k = _positive_int(top_k, "top_k")
-    if rebalance not in REBALANCE:
-        raise ParameterError(f"rebalance must be one of daily, week, month, got {rebalance!r}")
-    schedule = REBALANCE[rebalance]
-    if delay not in (0, 1) or isinstance(delay, bool):
-        raise ParameterError(f"delay must be 0 or 1 (days between decision and trade), got {delay!r}")
-    leverage = _number(leverage, "leverage")
-    if leverage_rule not in LEVERAGE_RULES:
-        raise ParameterError(
-            f"leverage_rule must be one of {', '.join(LEVERAGE_RULES)}, got {leverage_rule!r}"
-        )
-    leverage_min = _number(leverage_min, "leverage_min")
-    leverage_max = _number(leverage_max, "leverage_max")
-    if leverage_max < leverage_min:
-        raise ParameterError(f"leverage_max must be >= leverage_min ({leverage_min:g}), got {leverage_max:g}")
-    borrow_rate = _number(borrow_rate, "borrow_rate", high=1.0)
-    cash_rate = _number(cash_rate, "cash_rate", low=-1.0, high=1.0)
-    if ma_filter is not None and ma_filter != 0:
-        ma_filter = _positive_int(ma_filter, "ma_filter", low=2)
-    else:
-        ma_filter = None
-    cost = (
-        _number(slippage_bp, "slippage_bp", high=10_000)
-        + _number(commission_bp, "commission_bp", high=10_000)
-    ) / 1e4
-
-    if end is not None:
-        prices = prices.loc[: pd.Timestamp(end)]
-    bench_series = _column(prices, benchmark, "benchmark")
-    vix_series = _column(prices, vix, "vix")
-    excluded = {c for c in (benchmark, vix) if isinstance(c, str)}
-    if funds is None:
-        funds = [c for c in prices.columns if c not in excluded]
-    funds = list(funds)
-    if not funds:
-        raise ParameterError("funds must name at least one column of the prices, got none")
-    missing = [f for f in funds if f not in prices.columns]
-    if missing:
-        raise ParameterError(
-            f"fund {missing[0]!r} is not a column of the prices; columns: {', '.join(map(str, prices.columns))}"
-        )
-    if ma_filter is not None and bench_series is None:
-        raise ParameterError("ma_filter needs a benchmark (column name or Series) to filter on")
-    if leverage_rule != "fixed" and vix_series is None:
-        raise ParameterError(
-            f"leverage_rule {leverage_rule!r} needs VIX closes: give vix (column name or Series)"
-        )
-
-    dates = prices.index
-    n = len(dates)
-    if n < 2:
-        raise DataError(f"prices must have at least 2 dates, got {n}")
-    p = prices[funds].to_numpy(dtype=np.float64, na_value=np.nan)
-    if (p <= 0).any():
-        raise DataError("prices must be > 0 (found a price <= 0)")
-
-    # 1. signal: momentum with prices through d only
-    mom = np.full_like(p, np.nan)
-    if n > lookback:
-        mom[lookback:] = p[lookback:] / p[:-lookback] - 1.0
-    has_signal = np.isfinite(mom)
-
-    # 2. pick: top-k by momentum, equal weight among m = min(top_k, available)
-    ranked = np.where(has_signal, mom, -np.inf)
-    order = np.argsort(-ranked, axis=1, kind="stable")
-    available = has_signal.sum(axis=1)
-    m = np.minimum(available, top_k)
-    target = np.zeros_like(p)
-    rows = np.arange(n)
-    for slot in range(min(top_k, len(funds))):
-        chosen = order[:, slot]
-        take = slot < m
-        target[rows[take], chosen[take]] = 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = np.where(m[:, None] > 0, target / np.maximum(m, 1)[:, None], 0.0)
-    ready = available > 0
-
-    # 3. trend filter on the benchmark
-    if ma_filter is not None:
-        b = bench_series.to_numpy(dtype=np.float64, na_value=np.nan)
-        sma = pd.Series(b).rolling(ma_filter, min_periods=ma_filter).mean().to_numpy()
-        filter_known = np.isfinite(sma) & np.isfinite(b)
-        bull = filter_known & (b > np.where(filter_known, sma, 0.0))
-        ready &= filter_known
-        target *= bull[:, None]
-
-    # 4. leverage from the VIX close of the decision day
-    if leverage_rule == "fixed":
-        lev = np.full(n, leverage)
-    else:
-        v = vix_series.to_numpy(dtype=np.float64, na_value=np.nan)
-        if leverage_rule == "vix_bands":
-            thresholds, multipliers = _bands(vix_bands)
-            band = np.searchsorted(thresholds, np.where(np.isfinite(v), v, 0.0), side="right")
-            lev = leverage * multipliers[np.minimum(band, len(multipliers) - 1)]
-        else:
-            lev = leverage * 30.0 / np.maximum(np.where(np.isfinite(v), v, 15.0), 15.0)
-        ready &= np.isfinite(v)
-    lev = np.clip(lev, leverage_min, leverage_max)
-    target *= lev[:, None]
-
-    # decisions happen on schedule days once a signal exists; carry the last decision forward
-    decide = decision_days(dates, schedule) & ready
-    if not decide.any():
-        raise DataError(
-            f"no decision day with a signal: the data ({n} dates) is shorter than the warm-up "
-            f"(lookback {lookback}{f', ma_filter {ma_filter}' if ma_filter else ''})"
-        )
-    last = np.maximum.accumulate(np.where(decide, rows, -1))
-    decided = np.where(last[:, None] >= 0, target[np.maximum(last, 0)], 0.0)
-    # 5. execution: decision at close d earns from d + delay + 1
-    lag = delay + 1
-    held = np.zeros_like(decided)
-    held[lag:] = decided[:-lag]
-
-    first = int(np.argmax(decide)) + delay  # start point: the close at which the first trade executes
-    if start is not None:
-        first = max(first, int(dates.searchsorted(pd.Timestamp(start))))
-    if first >= n - 1:
-        raise DataError(
-            f"the backtest period is empty: the first trade is on or after the last date {dates[-1]:%Y-%m-%d}"
-        )
-
-    # 6. returns
-    with np.errstate(invalid="ignore", divide="ignore"):
-        asset_r = np.zeros_like(p)
-        asset_r[1:] = p[1:] / p[:-1] - 1.0
-    unpriced = held.astype(bool) & ~np.isfinite(asset_r)
-    if unpriced[first + 1 :].any():
-        day = dates[first + 1 + int(np.argmax(unpriced[first + 1 :].any(axis=1)))]
-        warnings.warn(
-            f"a held fund has no price on {day:%Y-%m-%d} (and possibly later): its return counts as 0",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-    asset_r = np.where(np.isfinite(asset_r), asset_r, 0.0)
-    gross_exposure = held.sum(axis=1)
-    gross = (held * asset_r).sum(axis=1)
-    gross += np.maximum(1.0 - gross_exposure, 0.0) * cash_rate / DAYS_PER_YEAR
-    gross -= np.maximum(gross_exposure - 1.0, 0.0) * borrow_rate / DAYS_PER_YEAR
-    change = np.diff(held[first:], axis=0)  # exposure changes on the return days
-    traded = np.maximum(
-        np.where(change > 0, change, 0.0).sum(axis=1), -np.where(change < 0, change, 0.0).sum(axis=1)
-    )
-    net = gross[first:].copy()
-    net[0] = 0.0
-    net[1:] = (1.0 + net[1:]) * (1.0 - cost * traded) - 1.0
-
-    idx = dates[first:]
-    held_p = held[first:]
-    names = np.array(funds, dtype=object)
-    invested = gross_exposure[first:] > 0
-    mask = held_p > 0
-    if len(funds) <= 62:  # one integer per day: bit j set when fund j is held
-        keys = mask.astype(np.int64) @ (np.int64(1) << np.arange(len(funds), dtype=np.int64))
-        uniq, first_at, codes = np.unique(keys, return_index=True, return_inverse=True)
-        patterns = mask[first_at]
-    else:
-        patterns, codes = np.unique(mask, axis=0, return_inverse=True)
-    pattern_names = np.array(["+".join(names[row]) if row.any() else CASH for row in patterns], dtype=object)
-    labels = pattern_names[codes.reshape(-1)]
-    trade_days = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-    trades = pd.DataFrame(
-        {
-            "date": idx[trade_days],
-            "from": labels[trade_days - 1],
-            "to": labels[trade_days],
-            "traded": traded[trade_days - 1],
-        }
-    )
-    # switches: changes of holding after the initial buy (the period starts in cash, as the trend backtest)
-    changes = int(np.count_nonzero(labels[1:] != labels[:-1]))
-    switches = max(changes - 1, 0) if labels[0] == CASH else changes
-    lev_series = pd.Series(gross_exposure[first:], index=idx, name="leverage")
-    inv_days = invested[1:]
-    exposure = float(inv_days.mean()) if inv_days.size else math.nan
-    avg_lev = float(lev_series.to_numpy()[1:][inv_days].mean()) if inv_days.any() else math.nan
-    returns = pd.Series(net, index=idx, name="returns")
-    bench_returns = None
-    if bench_series is not None:
-        b = bench_series.to_numpy(dtype=np.float64, na_value=np.nan)
-        br = np.full(n, np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            br[1:] = b[1:] / b[:-1] - 1.0
-        bench_returns = pd.Series(br[first:], index=idx, name="benchmark")
-        bench_returns.iloc[0] = 0.0
-    params = {
-        "funds": funds,
-        "benchmark": benchmark if isinstance(benchmark, str) or benchmark is None else "series",
-        "lookback": lookback,
-        "top_k": top_k,
-        "rebalance": schedule,
-        "delay": delay,
-        "leverage": leverage,
-        "leverage_rule": leverage_rule,
-        "vix_bands": [list(b) for b in (vix_bands or DEFAULT_VIX_BANDS)]
-        if leverage_rule == "vix_bands"
-        else None,
-        "leverage_min": leverage_min,
-        "leverage_max": leverage_max,
-        "borrow_rate": borrow_rate,
-        "cash_rate": cash_rate,
-        "ma_filter": ma_filter,
-        "slippage_bp": float(slippage_bp),
-        "commission_bp": float(commission_bp),
-    }
-    return MomentumResult(
-        returns=returns,
-        equity=(1.0 + returns).cumprod().rename("equity"),
-        weights=pd.DataFrame(held_p, index=idx, columns=funds),
-        holdings=pd.Series(labels, index=idx, name="holdings"),
-        leverage=lev_series,
-        invested=pd.Series(invested, index=idx, name="invested"),
-        trades=trades,
-        switches=switches,
-        exposure=exposure,
-        average_leverage=avg_lev,
-        benchmark_returns=bench_returns,
-        params=params,
-    )
+    chosen = _strategy(strategy, params)
+    data = _inputs(prices, funds, benchmark, vix, end)
+    _check_needs(data, chosen)
+    held, decide = _exposures(data, chosen)
+    return _result(data, held, _first_day(decide, data, chosen, start), chosen)
