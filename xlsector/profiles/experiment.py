@@ -38,9 +38,29 @@ import numpy as np
 import pandas as pd
 
 from xlsector.errors import ParameterError
-from xlsector.profiles.loader import MOMENTUM_PARAMS, TREND_PARAMS, Profile, load_profile, read_toml
+from xlsector.measures import CASH
+from xlsector.params import MomentumStrategy, param_of
+from xlsector.profiles.loader import (
+    Profile,
+    check_parameter,
+    check_values,
+    load_profile,
+    parameter_names,
+    read_toml,
+)
 
-__all__ = ["RANK_METRICS", "Experiment", "ExperimentResult", "Phase", "load_experiment", "run_experiment"]
+__all__ = [
+    "MAX_GRID_POINTS",
+    "RANK_METRICS",
+    "Experiment",
+    "ExperimentResult",
+    "Phase",
+    "load_experiment",
+    "run_experiment",
+]
+
+#: The most runs one phase's grid (``values`` or ``range``) may hold.
+MAX_GRID_POINTS = 10_000
 
 #: rank_by name -> (label in the metrics table, True when higher is better)
 RANK_METRICS: dict[str, tuple[str, bool]] = {
@@ -119,8 +139,9 @@ def _where(file: Path, index: int | None) -> str:
     return f"{file}: phase {index + 1}" if index is not None else str(file)
 
 
-def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) -> Phase:
+def _phase(raw: Any, index: int, file: Path, strategy: str, names: list[str]) -> Phase:
     where = _where(file, index)
+    known = parameter_names(strategy)
     if not isinstance(raw, dict):
         raise ParameterError(f"{where}: each [[phase]] must be a table, got {raw!r}")
     unknown = sorted(set(raw) - PHASE_KEYS)
@@ -136,11 +157,12 @@ def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) 
     settings = raw.get("set", {})
     if not isinstance(settings, dict):
         raise ParameterError(f"{where}: set must be a table of parameters, got {settings!r}")
-    bad = sorted(set(settings) - known)
+    bad = sorted(set(settings) - set(known))
     if bad:
         raise ParameterError(
             f"{where}: unknown parameter {bad[0]!r} in set; known: {', '.join(sorted(known))}"
         )
+    check_values(strategy, settings, f"{where}: set")
     start_from = raw.get("start_from", "previous")
     if start_from not in ("previous", "base") and start_from not in names:
         raise ParameterError(
@@ -164,30 +186,53 @@ def _phase(raw: Any, index: int, file: Path, known: set[str], names: list[str]) 
         )
     if ("values" in raw) == ("range" in raw):
         raise ParameterError(f"{where}: give exactly one of values = [...] or range = [first, last, step]")
+    values = _grid_values(raw, where)
+    if not values:
+        raise ParameterError(f"{where}: the grid of {parameter!r} is empty (values = [])")
+    for value in values:
+        try:
+            check_parameter(strategy, parameter, value)
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {'values' if 'values' in raw else 'range'}: {exc}") from None
+    return Phase(name, parameter, tuple(values), dict(settings), start_from)
+
+
+def _grid_values(raw: dict[str, Any], where: str) -> list[Any]:
+    """The phase's ``values``, or the points of its ``range``: at most :data:`MAX_GRID_POINTS` either way."""
     if "values" in raw:
         values = raw["values"]
         if not isinstance(values, list):
             raise ParameterError(f"{where}: values must be a list, got {values!r}")
-    else:
-        spec = raw["range"]
-        if (
-            not (isinstance(spec, list) and len(spec) == 3 and all(isinstance(v, (int, float)) for v in spec))
-            or spec[2] <= 0
-            or spec[1] < spec[0]
-        ):
-            raise ParameterError(
-                f"{where}: range must be [first, last, step] with step > 0 and last >= first, got {spec!r}"
-            )
-        first, last, step = spec
-        count = int(math.floor((last - first) / step + 1e-9)) + 1
-        values = [first + i * step for i in range(count)]
-        if all(isinstance(v, int) for v in spec):
-            values = [int(v) for v in values]
-        else:
-            values = [round(v, 10) for v in values]
-    if not values:
-        raise ParameterError(f"{where}: the grid of {parameter!r} is empty (values = [])")
-    return Phase(name, parameter, tuple(values), dict(settings), start_from)
+        _check_grid_size(len(values), where)
+        return list(values)
+    return _range_points(raw["range"], where)
+
+
+def _range_points(spec: Any, where: str) -> list[Any]:
+    """``range = [first, last, step]``: first, first + step, ... up to last (inclusive)."""
+    if (
+        not (isinstance(spec, list) and len(spec) == 3)
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in spec)
+        or spec[2] <= 0
+        or spec[1] < spec[0]
+    ):
+        raise ParameterError(
+            f"{where}: range must be [first, last, step] with step > 0 and last >= first, got {spec!r}"
+        )
+    first, last, step = spec
+    span = (last - first) / step
+    count = math.floor(span + 1e-9) + 1 if span < 1e15 else math.inf
+    _check_grid_size(count, where)
+    points = [first + i * step for i in range(int(count))]
+    return [int(v) for v in points] if all(isinstance(v, int) for v in spec) else [round(v, 10) for v in points]
+
+
+def _check_grid_size(count: float, where: str) -> None:
+    if count > MAX_GRID_POINTS:
+        size = f"{count:,.0f}" if count < 1e15 else f"about {count:.3g}"
+        raise ParameterError(
+            f"{where}: the grid has {size} points, more than the limit of {MAX_GRID_POINTS:,} points a phase"
+        )
 
 
 def load_experiment(path: str | os.PathLike[str], dirs: list | None = None) -> Experiment:
@@ -209,7 +254,6 @@ def load_experiment(path: str | os.PathLike[str], dirs: list | None = None) -> E
     if not isinstance(base_name, str) or not base_name:
         raise ParameterError(f"{file}: base must name a profile, got {base_name!r}")
     base = load_profile(base_name, list(dirs or []) + [file.parent])
-    known = MOMENTUM_PARAMS if base.strategy == "momentum" else TREND_PARAMS
     rank_by = data.get("rank_by", "sharpe")
     if rank_by not in RANK_METRICS:
         raise ParameterError(f"{file}: rank_by must be one of {', '.join(RANK_METRICS)}, got {rank_by!r}")
@@ -218,7 +262,7 @@ def load_experiment(path: str | os.PathLike[str], dirs: list | None = None) -> E
         raise ParameterError(f"{file}: an experiment needs at least one [[phase]] table")
     phases: list[Phase] = []
     for i, raw in enumerate(phases_raw):
-        phases.append(_phase(raw, i, file, known, [p.name for p in phases]))
+        phases.append(_phase(raw, i, file, base.strategy, [p.name for p in phases]))
     dates = {}
     for key in ("start", "end", "select_until"):
         value = data.get(key)
@@ -268,18 +312,17 @@ def _selection(returns: pd.Series, select_until: pd.Timestamp | None, experiment
 
 def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None) -> dict[str, float]:
     from xlsector.measures import metrics_table
-    from xlsector.profiles.run import switches
 
     if len(returns) < 2:
         return {label: math.nan for label in TABLE_METRICS + ["Average leverage"]}
-    table = metrics_table(returns, holdings=holdings, switches=switches(holdings))
+    table = metrics_table(returns, holdings=holdings)  # Trades: count_switches(holdings)
     out = {
         label: float(table.at[label, "strategy"]) if label in table.index else math.nan
         for label in TABLE_METRICS
     }
     if leverage is not None:
         lev = leverage.to_numpy()[1:]
-        invested = holdings.to_numpy()[1:] != "CASH"
+        invested = holdings.to_numpy()[1:] != CASH
         out["Average leverage"] = float(lev[invested].mean()) if invested.any() else math.nan
     else:
         out["Average leverage"] = 1.0
@@ -289,7 +332,7 @@ def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None
 def _warmup_probe(experiment: Experiment) -> dict[str, Any]:
     """Parameters with the longest warm-up among all runs (largest lookback and MA), for a common start."""
     params = dict(experiment.base.params)
-    lookbacks = [params.get("lookback", 126)]
+    lookbacks = [params.get("lookback", param_of(MomentumStrategy, "lookback").default)]
     mas = [params.get("ma_filter") or 0]
     for phase in experiment.phases:
         lookbacks += [phase.set.get("lookback", 0)] + [
@@ -320,9 +363,9 @@ def run_experiment(
     label, higher = RANK_METRICS[experiment.rank_by]
     base = experiment.base
     if isinstance(vix, pd.Series) and len(prices.index):
-        from xlsector.momentum_rotation import _column
+        from xlsector.sides import on_price_dates
 
-        vix = _column(prices, vix, "vix")  # align once (one warning), not in every run
+        vix = on_price_dates(vix, prices.index, "vix")  # align once (one warning), not in every run
     start = experiment.start or base.start
     if experiment.end:
         prices = prices.loc[: pd.Timestamp(experiment.end)]
@@ -405,10 +448,10 @@ def run_experiment(
         previous = chosen["changes"]
         rows.extend(phase_rows)
 
-    # the benchmark over the same days
-    if base.benchmark and base.benchmark in prices.columns:
-        bench = prices[base.benchmark].astype(float)
-        returns = bench.pct_change(fill_method=None).loc[period[0] : period[1]].fillna(0.0)
+    # the benchmark over the same days: buy and hold (xlsector.sides.buy_and_hold_returns, NaN where it
+    # has no price, so its figures are NaN rather than those of a silently filled series)
+    if base.benchmark and base.benchmark in prices.columns and run.benchmark_returns is not None:
+        returns = run.benchmark_returns
         holdings = pd.Series(base.benchmark, index=returns.index, dtype=object)
         sel = _selection(returns, select_until, experiment)
         row = {

@@ -12,8 +12,8 @@ A profile is one TOML file ``<name>.toml``::
     start = "2000-01-01"                  # optional reported period
     end = "2024-12-31"
 
-    [params]                              # keyword arguments of run_momentum_backtest / backtest
-    lookback = 126
+    [params]                              # parameters: xlsector.params.MomentumStrategy (momentum) or
+    lookback = 126                        # Strategy plus cash_rate (trend); each checked by its rule
     leverage = 1.25
 """
 
@@ -26,16 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from xlsector.errors import ParameterError
+from xlsector.params import MomentumStrategy, Strategy, param_of
 
 __all__ = [
-    "MOMENTUM_PARAMS",
     "PROFILES_ENV",
-    "TREND_PARAMS",
     "Profile",
     "bundled_dir",
+    "check_parameter",
+    "check_values",
     "experiments_dir",
     "list_profiles",
     "load_profile",
+    "parameter_names",
     "profile_dirs",
     "read_toml",
 ]
@@ -56,40 +58,48 @@ TOP_KEYS = {
     "end",
     "params",
 }
-#: Parameters a momentum profile may set in [params] (keyword arguments of run_momentum_backtest).
-MOMENTUM_PARAMS = {
-    "lookback",
-    "top_k",
-    "rebalance",
-    "delay",
-    "leverage",
-    "leverage_rule",
-    "vix_bands",
-    "leverage_min",
-    "leverage_max",
-    "borrow_rate",
-    "cash_rate",
-    "ma_filter",
-    "slippage_bp",
-    "commission_bp",
-}
-#: Parameters a trend profile may set in [params] (keyword arguments of xlsector.backtest).
-TREND_PARAMS = {
-    "tc",
-    "k",
-    "hysteresis",
-    "decay",
-    "schedule",
-    "min_hold",
-    "delay",
-    "cost_bp",
-    "min_history",
-    "stormguard",
-    "shift",
-    "sg_tc",
-    "aqr_days",
-    "cash_rate",
-}
+#: Data keywords of run_backtest a trend profile may set in [params] besides the Strategy parameters (a
+#: constant annual cash rate, by the rule of MomentumStrategy.cash_rate).
+TREND_DATA_PARAMS = ("cash_rate",)
+
+
+def parameter_model(strategy: str) -> type[MomentumStrategy] | type[Strategy]:
+    """The parameter dataclass of a profile's ``strategy``: MomentumStrategy or Strategy."""
+    return MomentumStrategy if strategy == "momentum" else Strategy
+
+
+def parameter_names(strategy: str) -> tuple[str, ...]:
+    """The names a profile of ``strategy`` may set in [params] (and an experiment may vary)."""
+    names = parameter_model(strategy).names()
+    return names if strategy == "momentum" else names + TREND_DATA_PARAMS
+
+
+def check_parameter(strategy: str, name: str, value: Any) -> Any:
+    """``value`` of parameter ``name`` checked by its :class:`~xlsector.params.Param` rule (canonical form),
+    or a ParameterError stating the rule (inf, NaN, text where a number is due, ...)."""
+    if strategy != "momentum" and name in TREND_DATA_PARAMS:
+        return param_of(MomentumStrategy, name).check(value)
+    return getattr(parameter_model(strategy).from_kwargs(**{name: value}), name)
+
+
+def _check_names(strategy: str, names: Any, where: str, section: str = "") -> None:
+    known = parameter_names(strategy)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ParameterError(
+            f"{where}: unknown {strategy} parameter {unknown[0]!r}{section}; known: {', '.join(sorted(known))}"
+        )
+
+
+def check_values(strategy: str, values: dict[str, Any], where: str) -> None:
+    """Check every value of ``values`` and then all of them together; errors start with ``where``."""
+    try:
+        for name, value in values.items():
+            check_parameter(strategy, name, value)
+        model = parameter_model(strategy)
+        model.from_kwargs(**{k: v for k, v in values.items() if k in model.names()})
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
 
 
 def bundled_dir() -> Path:
@@ -146,8 +156,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 class Profile:
     """A loaded profile with its ``extends`` chain resolved.
 
-    ``params`` holds the keyword arguments of the strategy function; ``sources`` the files read
-    (the profile first, then its parents).
+    ``params`` holds the keyword arguments of the strategy function as the files give them, each checked
+    by its rule (:func:`check_parameter`); ``sources`` the files read (the profile first, then its parents).
     """
 
     name: str
@@ -165,15 +175,12 @@ class Profile:
     sources: tuple[Path, ...] = ()
 
     def with_params(self, **changes: Any) -> Profile:
-        """A copy with some ``params`` replaced (used by experiment phases); names are checked."""
-        known = MOMENTUM_PARAMS if self.strategy == "momentum" else TREND_PARAMS
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ParameterError(
-                f"unknown {self.strategy} parameter {unknown[0]!r}; known: {', '.join(sorted(known))}"
-            )
-        params = dict(self.params)
-        params.update(changes)
+        """A copy with some ``params`` replaced (used by experiment phases): names and values are
+        checked by the parameter model, as :func:`load_profile` checks the file's."""
+        where = f"profile {self.name} ({self.path})"
+        _check_names(self.strategy, changes, where)
+        params = {**self.params, **changes}
+        check_values(self.strategy, params, where)
         return Profile(**{**self.__dict__, "params": params})
 
     def to_dict(self) -> dict[str, Any]:
@@ -240,7 +247,8 @@ def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None)
     """Load a profile by name (searched in :func:`profile_dirs`) or by file path; resolve ``extends``.
 
     Raises ParameterError naming the file and key for an unknown name, malformed TOML (with line and
-    column), an unknown key or parameter, a wrong type, or an ``extends`` cycle.
+    column), an unknown key or parameter, a wrong type, a parameter value its rule does not allow (inf,
+    NaN, text for a number: :func:`check_parameter`), or an ``extends`` cycle.
     """
     path = _resolve(name_or_path, dirs)
     chain: list[tuple[Path, dict[str, Any]]] = []
@@ -285,13 +293,11 @@ def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None)
         raise ParameterError(
             f"{strategy_file}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}"
         )
-    known = MOMENTUM_PARAMS if strategy == "momentum" else TREND_PARAMS
     for file, data in chain:
-        bad = sorted(set(data.get("params", {})) - known)
-        if bad:
-            raise ParameterError(
-                f"{file}: unknown {strategy} parameter {bad[0]!r} in [params]; known: {', '.join(sorted(known))}"
-            )
+        own = data.get("params", {})
+        _check_names(strategy, own, str(file), " in [params]")
+        check_values(strategy, own, f"profile {file.stem} ({file})")
+    check_values(strategy, params, f"profile {path.stem} ({path})")  # together, across extends
 
     def get(key: str):
         return merged.get(key, (path, None))

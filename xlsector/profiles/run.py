@@ -10,15 +10,7 @@ import pandas as pd
 from xlsector.errors import ParameterError
 from xlsector.profiles.loader import Profile
 
-__all__ = ["ProfileRun", "columns_needed", "run_profile", "switches"]
-
-
-def switches(holdings: pd.Series) -> int:
-    """Changes of holding after the initial buy: a series starting in CASH does not count its first entry."""
-    from xlsector.measures import count_trades
-
-    changes = count_trades(holdings)
-    return max(changes - 1, 0) if len(holdings) and holdings.iloc[0] == "CASH" else changes
+__all__ = ["ProfileRun", "columns_needed", "run_profile"]
 
 
 @dataclass(frozen=True)
@@ -33,14 +25,14 @@ class ProfileRun:
 
     @property
     def table(self) -> pd.DataFrame:
-        """xlsector.metrics table (strategy, benchmark, definition) over the reported period."""
+        """xlsector.measures table (strategy, benchmark, definition) over the reported period; "Trades" are
+        the switches of the reported holdings (:func:`xlsector.measures.count_switches`)."""
         from xlsector.measures import metrics_table
 
         lev = getattr(self.result, "leverage", None)
         return metrics_table(
             self.returns,
             holdings=self.holdings,
-            switches=switches(self.holdings),
             leverage=lev,
             benchmark=self.benchmark_returns,
         )
@@ -97,44 +89,55 @@ def run_profile(
     start = start or profile.start
     try:
         if profile.strategy == "momentum":
-            from xlsector.momentum_rotation import run_momentum_backtest
-
-            vix_input: str | pd.Series | None = None
-            if profile.vix and profile.vix in prices.columns:
-                vix_input = profile.vix
-            elif vix is not None:
-                vix_input = vix
-            elif profile.params.get("leverage_rule", "fixed") != "fixed":
-                raise ParameterError(
-                    f"profile {profile.name} ({profile.path}) uses VIX leverage but no VIX closes were given: "
-                    f"add a {profile.vix or '^VIX'!r} column to the prices or pass --vix FILE"
-                )
-            result = run_momentum_backtest(
-                prices,
-                funds=funds,
-                benchmark=profile.benchmark,
-                vix=vix_input,
-                start=start,
-                end=profile.end,
-                **profile.params,
-            )
-            return ProfileRun(profile, result, result.returns, result.holdings, result.benchmark_returns)
-
-        from xlsector.backtesting import run_backtest
-
-        data = prices if profile.end is None else prices.loc[: pd.Timestamp(profile.end)]
-        result = run_backtest(
-            data[funds],
-            index=data[profile.index] if profile.index else None,
-            bear=data[list(profile.bear)] if profile.bear else None,
-            benchmark=data[profile.benchmark] if profile.benchmark else None,
-            **profile.params,
-        )
-        returns = _restrict(result.returns, start)
-        holdings = result.holdings.loc[returns.index]
-        bench = _restrict(result.benchmark_returns, start)
-        return ProfileRun(profile, result, returns, holdings, bench)
+            return _run_momentum(profile, prices, funds, vix, start)
+        return _run_trend(profile, prices, funds, start)
     except ParameterError as exc:
         if str(profile.path) in str(exc):
             raise
         raise ParameterError(f"profile {profile.name} ({profile.path}): {exc}") from None
+
+
+def _run_momentum(
+    profile: Profile, prices: pd.DataFrame, funds: list[str], vix: pd.Series | None, start: str | None
+) -> ProfileRun:
+    from xlsector.momentum_rotation import run_momentum_backtest
+    from xlsector.params import MomentumStrategy
+
+    strategy = MomentumStrategy.from_kwargs(**profile.params)
+    vix_input: str | pd.Series | None = None
+    if profile.vix and profile.vix in prices.columns:
+        vix_input = profile.vix
+    elif vix is not None:
+        vix_input = vix
+    elif strategy.leverage_rule != "fixed":
+        raise ParameterError(
+            f"profile {profile.name} ({profile.path}) uses VIX leverage but no VIX closes were given: "
+            f"add a {profile.vix or '^VIX'!r} column to the prices or pass --vix FILE"
+        )
+    result = run_momentum_backtest(
+        prices,
+        funds=funds,
+        benchmark=profile.benchmark,
+        vix=vix_input,
+        start=start,
+        end=profile.end,
+        strategy=strategy,
+    )
+    return ProfileRun(profile, result, result.returns, result.holdings, result.benchmark_returns)
+
+
+def _run_trend(profile: Profile, prices: pd.DataFrame, funds: list[str], start: str | None) -> ProfileRun:
+    from xlsector.backtesting import run_backtest
+
+    data = prices if profile.end is None else prices.loc[: pd.Timestamp(profile.end)]
+    result = run_backtest(
+        data[funds],
+        index=data[profile.index] if profile.index else None,
+        bear=data[list(profile.bear)] if profile.bear else None,
+        benchmark=data[profile.benchmark] if profile.benchmark else None,
+        **profile.params,
+    )
+    returns = _restrict(result.returns, start)
+    holdings = result.holdings.loc[returns.index]
+    bench = _restrict(result.benchmark_returns, start)
+    return ProfileRun(profile, result, returns, holdings, bench)
