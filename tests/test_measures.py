@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -22,18 +20,21 @@ from hypothesis import strategies as st
 
 from xlsector.errors import DataQualityWarning, ParameterError
 from xlsector.measures import (
+    CASH,
     DEFINITIONS,
     average_leverage,
     best_year,
     bps,
     cagr,
     calmar_ratio,
+    count_switches,
     count_trades,
     exposure,
     max_drawdown,
     metrics_table,
     sharpe_ratio,
     sortino_ratio,
+    switch_counts,
     total_return,
     turnover,
     ulcer_index,
@@ -483,3 +484,109 @@ def test_docs_table_shows_every_definition():
     text = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
     for label, definition in DEFINITIONS.items():
         assert f"| {label} | {definition.replace('|', chr(92) + '|')} |" in text, label
+
+
+# ----------------------------------------------------------------------------------------------------
+# switches: one definition (count_switches), equal to the kernel's, the momentum rotation's and FWPT's
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_count_switches_by_hand():
+    # invested from the start: every change is a switch (A -> B, B -> CASH)
+    assert count_switches(HOLD) == 2 == count_trades(HOLD)
+    # starting in cash: the first entry (CASH -> A) is the initial buy, not a switch; a later return to
+    # cash and the re-entry are switches
+    from_cash = pd.Series(["CASH", "CASH", "A", "A", "B", "CASH", "B"], index=_series([0.0] * 7).index)
+    assert count_switches(from_cash) == 3  # A -> B, B -> CASH, CASH -> B
+    assert count_trades(from_cash) == 4  # every change, the initial buy included
+    assert count_switches(pd.Series(["CASH"] * 3)) == 0
+    assert count_switches(pd.Series(["CASH", "A"])) == 0  # only the initial buy
+    assert count_switches(pd.Series([], dtype=object)) == 0
+    # the metrics table's Trades from holdings are the switches
+    table = metrics_table(_series([0.0, 0.01, 0.0, 0.02, 0.0, 0.01, 0.0]), holdings=from_cash.set_axis(
+        _series([0.0] * 7).index))
+    assert table.loc["Trades", "strategy"] == 3
+
+
+def test_switch_counts_of_integer_paths_equal_count_switches():
+    rng = np.random.default_rng(3)
+    paths = rng.integers(0, 4, (40, 30)) * (rng.random((40, 30)) < 0.3)  # code 0 = cash, runs of it
+    paths[:5, :3] = 0  # some paths start in cash
+    names = np.array(["CASH", "A", "B", "C"], dtype=object)
+    got = switch_counts(paths, cash=0)
+    assert got.tolist() == [count_switches(pd.Series(names[row])) for row in paths]
+    assert switch_counts(paths[0], cash=0).shape == (1,)
+
+
+def _walks(n: int = 900, m: int = 4, seed: int = 8, drift: float = 0.0003, vol: float = 0.012) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2000-01-03", periods=n)
+    return pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(drift, vol, (n, m)), axis=0)), index=dates,
+                        columns=[f"F{j}" for j in range(m)])
+
+
+def _bear_index(dates: pd.Index, start: int, end: int) -> pd.Series:
+    steps = np.full(len(dates), 0.0008)
+    steps[start:end] = -0.006  # a crash: StormGuard goes to cash
+    return pd.Series(1000 * np.exp(np.cumsum(steps)), index=dates)
+
+
+@pytest.mark.parametrize("stormguard", [None, "quick"])
+def test_kernel_switches_equal_count_switches(stormguard):
+    from xlsector.backtesting import run_backtest, run_backtest_grid
+
+    prices = _walks()
+    extra = {"index": _bear_index(prices.index, 300, 420), "stormguard": stormguard} if stormguard else {}
+    result = run_backtest(prices, tc=15, **extra)
+    assert result.holdings.iloc[0] == CASH  # the period starts in cash: the first entry is no switch
+    assert result.switches == count_switches(result.holdings) > 5
+    assert len(result.trades) == count_trades(result.holdings) == result.switches + 1
+    if stormguard:
+        assert (result.holdings == CASH).sum() > 20  # really out of the market for a while
+    grid = run_backtest_grid(prices, [3, 8, 20, 60], **extra)
+    assert grid.switches.tolist() == switch_counts(grid.holdings, cash=len(grid.assets) - 1).tolist()
+
+
+def test_trend_chart_window_switches_equal_count_switches():
+    from xlsector.backtesting import run_backtest
+    from xlsector.tuning import trend_chart
+
+    prices = _walks()
+    index = _bear_index(prices.index, 300, 420)
+    chart = trend_chart(prices, tcs=[5, 15, 40], start="2001-04-02", end="2002-01-15", index=index,
+                        stormguard="quick")
+    for tc, switches in chart.table["switches"].items():
+        holdings = run_backtest(prices, tc=tc, index=index, stormguard="quick").holdings
+        window = holdings.loc[chart.period[0] : chart.period[1]]
+        assert switches == count_switches(window), tc
+    whole = trend_chart(prices, tcs=[5, 15, 40])  # the whole period: the kernel's count
+    for tc, switches in whole.table["switches"].items():
+        assert switches == run_backtest(prices, tc=tc).switches
+
+
+@pytest.mark.parametrize("stormguard", [None, "quick"])
+def test_fwpt_switches_equal_count_switches(stormguard):
+    from xlsector.tuning import fwpt
+
+    prices = _walks(n=1800, m=3, seed=4, drift=0.0004, vol=0.01)
+    extra = {"index": _bear_index(prices.index, 1280, 1420), "stormguard": stormguard} if stormguard else {}
+    result = fwpt(prices, born_on="2005-03-01", retune_days=60, tcs=[10, 30, 60], **extra)
+    starts_in_cash = result.holdings.iloc[0] == CASH
+    assert starts_in_cash == bool(stormguard)  # born on inside the crash: the walk-forward starts in cash
+    table = result.metrics()
+    assert table.loc["Trades", "walk_forward"] == count_switches(result.holdings)
+    assert table.loc["Trades", "in_sample_best"] == count_switches(result.in_sample_holdings)
+    # the trades table lists every change of holding, so the initial buy too when it starts in cash
+    assert len(result.trades) == count_trades(result.holdings) == count_switches(result.holdings) + starts_in_cash
+
+
+def test_momentum_switches_equal_count_switches():
+    from xlsector.momentum_rotation import run_momentum_backtest
+
+    prices = _walks()
+    prices["SPY"] = prices.mean(axis=1)
+    result = run_momentum_backtest(prices, funds=["F0", "F1", "F2", "F3"], benchmark="SPY", lookback=20,
+                                   top_k=2, ma_filter=50)
+    assert result.holdings.iloc[0] == CASH
+    assert result.switches == count_switches(result.holdings) == len(result.trades) - 1
+    assert result.metrics().loc["Trades", "strategy"] == result.switches

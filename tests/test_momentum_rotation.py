@@ -150,15 +150,15 @@ def _walks(n=400, m=4, seed=3):
 def test_appending_future_rows_never_changes_past_holdings(cut, rebalance, delay):
     prices = _walks()
     prices["SPY"] = prices.mean(axis=1)
-    kwargs = dict(
-        funds=list("ABCD"),
-        benchmark="SPY",
-        lookback=20,
-        top_k=2,
-        rebalance=rebalance,
-        delay=delay,
-        ma_filter=30,
-    )
+    kwargs = {
+        "funds": list("ABCD"),
+        "benchmark": "SPY",
+        "lookback": 20,
+        "top_k": 2,
+        "rebalance": rebalance,
+        "delay": delay,
+        "ma_filter": 30,
+    }
     full = run_momentum_backtest(prices, **kwargs)
     short = run_momentum_backtest(prices.iloc[:cut], **kwargs)
     common = short.returns.index
@@ -325,3 +325,157 @@ def test_vectorised_equals_naive_loop(rule, schedule, delay, top_k, ma):
     )
     assert fast.returns.index.equals(slow.index)
     np.testing.assert_allclose(fast.returns.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------------------------------------------------------ the stages
+
+
+def test_stage_signals_and_targets_by_hand():
+    from xlsector.momentum_rotation import _signals, _targets
+
+    p = HAND.to_numpy()
+    signals = _signals(p, 1)
+    assert np.isnan(signals[0]).all()  # no price a day before the first
+    np.testing.assert_allclose(signals[1], [101 / 100 - 1, 103 / 100 - 1], rtol=1e-15)
+    s = np.array([[np.nan, np.nan, np.nan], [0.01, 0.03, 0.02], [0.02, 0.02, np.nan], [np.nan, 0.5, np.nan]])
+    # top 1: none; B; a tie of A and B goes to A (listed first); B
+    np.testing.assert_array_equal(_targets(s, 1), [[0, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]])
+    # top 2: half each of the two best; one fund with a signal takes it all (m = min(top_k, available))
+    np.testing.assert_array_equal(_targets(s, 2), [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0.5, 0], [0, 1, 0]])
+    assert _targets(s, 5)[1].tolist() == pytest.approx([1 / 3] * 3)
+
+
+def test_stage_filter_by_hand():
+    from xlsector.momentum_rotation import _filter
+
+    bench = np.array([100, 101, 102, 90, 91, 95], dtype=float)
+    bull, known = _filter(bench, 2)
+    # SMA2: -, 100.5, 101.5, 96, 90.5, 93 -> close above it: -, yes, yes, no, yes, yes
+    assert known.tolist() == [False, True, True, True, True, True]
+    assert bull.tolist() == [False, True, True, False, True, True]
+    bull, known = _filter(np.array([100, np.nan, 102, 103]), 2)  # a missing close: not known
+    assert known.tolist() == [False, False, False, True]
+
+
+def test_stage_leverage_by_hand():
+    from xlsector.momentum_rotation import _leverage
+    from xlsector.params import MomentumStrategy
+
+    vix = np.array([10.0, 15.0, 25.0, np.nan, 60.0])
+    lev, known = _leverage(None, MomentumStrategy(leverage=1.5), 5)
+    assert lev.tolist() == [1.5] * 5 and known.all()
+    lev, known = _leverage(vix, MomentumStrategy(leverage=1.0, leverage_rule="vix_bands"), 5)
+    # bands (15, 1.2), (20, 1.0), (30, 0.8), (inf, 0.6): VIX 10 -> 1.2, 15 -> 1.0 (not below 15), 25 -> 0.8
+    assert lev[[0, 1, 2, 4]].tolist() == [1.2, 1.0, 0.8, 0.6]
+    assert known.tolist() == [True, True, True, False, True]  # no VIX close: not known
+    lev, _ = _leverage(vix, MomentumStrategy(leverage=2.0, leverage_rule="vix_formula", leverage_max=3.0), 5)
+    # 2 x 30 / max(VIX, 15): 10 -> 4 clipped to 3; 15 -> 4 -> 3; 25 -> 2.4; 60 -> 1
+    assert lev[[0, 1, 2, 4]].tolist() == pytest.approx([3.0, 3.0, 2.4, 1.0])
+
+
+def test_stage_decide_execute_traded_labels_by_hand():
+    from xlsector.momentum_rotation import _decide, _execute, _label_holdings, _trade_table, _traded
+
+    target = np.array([[0, 0], [0, 1.0], [1.0, 0], [0.5, 0.5], [0, 0]])
+    decide = np.array([False, True, False, True, False])
+    decided = _decide(target, decide)  # the latest decision day's target, nothing before the first
+    np.testing.assert_array_equal(decided, [[0, 0], [0, 1], [0, 1], [0.5, 0.5], [0.5, 0.5]])
+    np.testing.assert_array_equal(_execute(decided, 0), [[0, 0], [0, 0], [0, 1], [0, 1], [0.5, 0.5]])
+    np.testing.assert_array_equal(_execute(decided, 1), [[0, 0], [0, 0], [0, 0], [0, 1], [0, 1]])
+    held = np.array([[0, 0], [0, 1.0], [1.0, 0], [0.5, 0.5], [0.5, 0.5], [0, 0]])
+    # into each later day: cash -> B buys 1; B -> A buys 1 and sells 1; A -> A+B buys 0.5; none; sells 1
+    assert _traded(held).tolist() == [1.0, 1.0, 0.5, 0.0, 1.0]
+    labels = _label_holdings(held, ["A", "B"])
+    assert labels.tolist() == ["CASH", "B", "A", "A+B", "A+B", "CASH"]
+    trades = _trade_table(pd.bdate_range("2024-01-01", periods=6), labels, _traded(held))
+    assert trades["to"].tolist() == ["B", "A", "A+B", "CASH"]
+    assert trades["traded"].tolist() == [1.0, 1.0, 0.5, 1.0]
+
+
+def test_stage_returns_by_hand():
+    from xlsector.momentum_rotation import _inputs, _returns
+    from xlsector.params import MomentumStrategy
+
+    data = _inputs(HAND, None, None, None, None)
+    held = np.zeros((6, 2))
+    held[2:4, 1] = 2.0  # B at 2x on days 2 and 3
+    held[4:, 0] = 0.5  # A at 0.5x on days 4 and 5
+    strategy = MomentumStrategy(borrow_rate=0.0252, cash_rate=0.0252, slippage_bp=10)
+    net, traded = _returns(data, held, 1, strategy)
+    c, day = 10e-4, 0.0252 / 252
+    expected = [
+        0.0,  # the start point
+        (1 + 2 * (106 / 103 - 1) - day) * (1 - c * 2) - 1,  # enters 2x B: buys 2 units, borrows 1
+        2 * (104 / 106 - 1) - day,
+        (1 + 0.5 * (104 / 103 - 1) + 0.5 * day) * (1 - c * 2) - 1,  # sells 2 B, buys 0.5 A: traded 2
+        0.5 * (105 / 104 - 1) + 0.5 * day,  # half in cash earns the cash rate
+    ]
+    np.testing.assert_allclose(net, expected, rtol=1e-13, atol=1e-16)
+    assert traded.tolist() == [2.0, 0.0, 2.0, 0.0]
+
+
+# ------------------------------------------------------------------------------------------ the parameters
+
+
+def test_strategy_record_or_keywords_give_the_same_run():
+    from xlsector.params import MomentumStrategy
+
+    by_keywords = run_momentum_backtest(HAND, lookback=1, delay=0, slippage_bp=0)
+    record = MomentumStrategy(lookback=1, delay=0, slippage_bp=0)
+    by_record = run_momentum_backtest(HAND, strategy=record)
+    pd.testing.assert_series_equal(by_record.returns, by_keywords.returns)
+    assert by_record.strategy == record and by_record.params["lookback"] == 1
+    # keywords replace parts of the record
+    changed = run_momentum_backtest(HAND, strategy=record, delay=1)
+    assert changed.strategy.delay == 1 and changed.returns.index[0] == DATES[2]
+    with pytest.raises(ParameterError, match="unknown momentum parameter 'lookbak'; known: "):
+        run_momentum_backtest(HAND, lookbak=3)
+    with pytest.raises(ParameterError, match="strategy must be a MomentumStrategy, got dict"):
+        run_momentum_backtest(HAND, strategy={"lookback": 1})
+
+
+def test_parameter_spellings_kept_from_before_the_parameter_model():
+    base = run_momentum_backtest(HAND, lookback=1, delay=0, leverage=3.0, leverage_max=None)
+    for spelling in ({"leverage_max": math.inf}, {"ma_filter": 0}, {"vix_bands": None}, {"rebalance": "weekly"}):
+        r = run_momentum_backtest(HAND, lookback=1, delay=0, leverage=3.0, **spelling)
+        if "rebalance" not in spelling:
+            pd.testing.assert_series_equal(r.returns, base.returns)
+    assert r.strategy.rebalance == "week"
+    assert base.leverage.iloc[1:].tolist() == [3.0] * 4  # no upper clip
+    with pytest.raises(ParameterError, match=r"leverage_max must be >= leverage_min \(2\), got 1"):
+        run_momentum_backtest(HAND, leverage_min=2.0, leverage_max=1.0)
+    for bad in (math.nan, math.inf, "126"):
+        with pytest.raises(ParameterError, match="lookback must be a whole number >= 1, got"):
+            run_momentum_backtest(HAND, lookback=bad)
+
+
+# ------------------------------------------------------------------------------------------ the sides
+
+
+def test_benchmark_series_on_another_calendar_and_its_nan_policy():
+    # the benchmark starts on day 2 and lacks day 4: no return before its first price (NaN, not 0), the
+    # gap carries its last price
+    bench = pd.Series([50.0, 51.0, 52.0, 53.0], index=DATES[[2, 3, 5]].append(pd.DatetimeIndex(["2024-01-13"])))
+    with pytest.warns(DataQualityWarning, match=r"benchmark put on the prices' dates: 1 price dates it lacks carry "
+                                                r"its last value \(first 2024-01-05\); 2 price dates before its "
+                                                r"first date have no value"):
+        r = run_momentum_backtest(HAND, benchmark=bench, lookback=1, delay=0, slippage_bp=0)
+    assert r.returns.index[0] == DATES[1]
+    got = r.benchmark_returns
+    # days 1..5: start point 0; day 2 is its first price (nothing held before): NaN; 51/50 - 1; day 4
+    # carries 51 (0); day 5: 52/51 - 1
+    np.testing.assert_allclose(got.to_numpy(), [0.0, np.nan, 51 / 50 - 1, 0.0, 52 / 51 - 1], rtol=1e-15)
+    with pytest.warns(DataQualityWarning, match="benchmark has no return on 1 of the strategy's 4 return days"):
+        table = r.metrics()
+    assert math.isnan(table.loc["CAGR", "benchmark"])
+
+
+def test_vix_series_with_missing_dates_carries_the_last_close():
+    vix = pd.Series([12.0, 17.0, 25.0], index=DATES[[0, 1, 3]])
+    with pytest.warns(DataQualityWarning, match="vix put on the prices' dates: 3 price dates it lacks"):
+        r = run_momentum_backtest(
+            HAND, lookback=1, delay=0, slippage_bp=0, vix=vix, leverage=1.0, leverage_rule="vix_bands"
+        )
+    # VIX on days 1..5: 17, 17 (carried), 25, 25 and 25 (carried) -> leverage decided on days 1..4 and
+    # earned on days 2..5: 1.0, 1.0, 0.8, 0.8
+    np.testing.assert_allclose(r.leverage.to_numpy()[1:], [1.0, 1.0, 0.8, 0.8])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -234,3 +236,117 @@ def test_select_until_before_the_runs_start_names_the_setting():
     experiment = type(experiment)(**{**experiment.__dict__, "select_until": "1990-01-10"})
     with pytest.raises(ParameterError, match="select_until 1990-01-10 leaves no days to rank the runs on"):
         run_experiment(experiment, load_sample().prices)
+
+
+# ------------------------------------------------------------------------------------------ the parameter model
+
+
+def test_profile_names_come_from_the_parameter_model():
+    from xlsector.params import MomentumStrategy, Strategy
+    from xlsector.profiles.loader import parameter_names
+
+    assert parameter_names("momentum") == MomentumStrategy.names()
+    assert parameter_names("trend") == (*Strategy.names(), "cash_rate")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("lookback = inf", "lookback must be a whole number >= 1, got inf"),
+        ("lookback = nan", "lookback must be a whole number >= 1, got nan"),
+        ('leverage = "1.25"', "leverage must be a number >= 0, got '1.25'"),
+        ("slippage_bp = -inf", "slippage_bp must be a number from 0 to 10000 (bp), got -inf"),
+        ('rebalance = "hourly"', "rebalance must be one of daily, week, month, got 'hourly'"),
+        ("vix_bands = [[20, 1.0], [10, 2.0]]", "vix_bands thresholds must increase strictly"),
+        ("top_k = 1.5", "top_k must be a whole number >= 1, got 1.5"),
+    ],
+)
+def test_bad_toml_values_name_the_file_and_key(tmp_path, line, message):
+    (tmp_path / "bad.toml").write_text(f'strategy = "momentum"\n[params]\n{line}\n')
+    where = re.escape(f"profile bad ({tmp_path / 'bad.toml'}): ")
+    with pytest.raises(ParameterError, match=f"^{where}{re.escape(message)}"):
+        load_profile("bad", [tmp_path])
+
+
+def test_bad_value_in_a_parent_names_the_parent_and_values_are_checked_together(tmp_path):
+    (tmp_path / "parent.toml").write_text('strategy = "momentum"\n[params]\nborrow_rate = nan\n')
+    (tmp_path / "child.toml").write_text('extends = "parent"\n[params]\nlookback = 20\n')
+    with pytest.raises(ParameterError, match=r"profile parent \(.*parent.toml\): borrow_rate must be a number from "
+                                             r"0 to 1, got nan"):
+        load_profile("child", [tmp_path])
+    (tmp_path / "parent.toml").write_text('strategy = "momentum"\n[params]\nleverage_min = 1.5\n')
+    (tmp_path / "child.toml").write_text('extends = "parent"\n[params]\nleverage_max = 1.2\n')
+    with pytest.raises(ParameterError, match=r"profile child \(.*child.toml\): leverage_max must be >= leverage_min"):
+        load_profile("child", [tmp_path])
+
+
+def test_trend_profile_values_and_its_cash_rate(tmp_path):
+    (tmp_path / "t.toml").write_text('strategy = "trend"\n[params]\ntc = inf\n')
+    with pytest.raises(ParameterError, match=r"profile t \(.*t.toml\): tc must be a number >= 1"):
+        load_profile("t", [tmp_path])
+    (tmp_path / "t.toml").write_text('strategy = "trend"\n[params]\ncash_rate = "2%"\n')
+    with pytest.raises(ParameterError, match=r"profile t \(.*t.toml\): cash_rate must be a number from -1 to 1"):
+        load_profile("t", [tmp_path])
+    (tmp_path / "t.toml").write_text('strategy = "trend"\n[params]\ncash_rate = 0.02\nlookback = 3\n')
+    with pytest.raises(ParameterError, match=r"t.toml: unknown trend parameter 'lookback' in \[params\]"):
+        load_profile("t", [tmp_path])
+
+
+def test_with_params_checks_names_and_values():
+    profile = load_profile("sample_momentum_126")
+    assert profile.with_params(lookback=60, ma_filter=0).params["lookback"] == 60
+    with pytest.raises(ParameterError, match=r"profile sample_momentum_126 \(.*\): unknown momentum parameter 'tc'"):
+        profile.with_params(tc=50)
+    with pytest.raises(ParameterError, match=r"profile sample_momentum_126 \(.*\): leverage must be a number >= 0, "
+                                             r"got -1"):
+        profile.with_params(leverage=-1)
+
+
+@pytest.mark.parametrize(
+    "phase, message",
+    [
+        ('parameter = "lookback"\nvalues = [20, inf]', r"phase 1: values: lookback must be a whole number >= 1, got inf"),
+        ('parameter = "leverage"\nvalues = ["high"]', r"phase 1: values: leverage must be a number >= 0, got 'high'"),
+        ('parameter = "lookback"\nrange = [0, 10, 5]', r"phase 1: range: lookback must be a whole number >= 1, got 0"),
+        ('parameter = "lookback"\nrange = [1, inf, 1]', r"phase 1: range must be \[first, last, step\]"),
+        ('parameter = "lookback"\nrange = [1, nan, 1]', r"phase 1: range must be \[first, last, step\]"),
+        ('parameter = "lookback"\nvalues = [20]\nset = { leverage = nan }',
+         r"phase 1: set: leverage must be a number >= 0, got nan"),
+    ],
+)
+def test_bad_grid_and_set_values_name_the_file_and_phase(tmp_path, phase, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'base = "sample_momentum_126"\n[[phase]]\n{phase}\n')
+    with pytest.raises(ParameterError, match=rf"{path}: {message}"):
+        load_experiment(path)
+
+
+def test_grid_point_limit(tmp_path):
+    from xlsector.profiles.experiment import MAX_GRID_POINTS
+
+    assert MAX_GRID_POINTS == 10_000
+    path = tmp_path / "big.toml"
+    path.write_text('base = "sample_momentum_126"\n[[phase]]\nparameter = "lookback"\nrange = [1, 10000, 1]\n')
+    assert len(load_experiment(path).phases[0].values) == 10_000  # the limit itself is allowed
+    path.write_text('base = "sample_momentum_126"\n[[phase]]\nparameter = "lookback"\nrange = [1, 10001, 1]\n')
+    with pytest.raises(ParameterError, match=r"phase 1: the grid has 10,001 points, more than the limit of 10,000"):
+        load_experiment(path)
+    path.write_text('base = "sample_momentum_126"\n[[phase]]\nparameter = "leverage"\nrange = [0, 1e300, 1e-300]\n')
+    with pytest.raises(ParameterError, match=r"the grid has about 1e\+600 points|the grid has about inf points"):
+        load_experiment(path)
+    many = ", ".join(["1.0"] * 10_001)
+    path.write_text(f'base = "sample_momentum_126"\n[[phase]]\nparameter = "leverage"\nvalues = [{many}]\n')
+    with pytest.raises(ParameterError, match="more than the limit of 10,000 points a phase"):
+        load_experiment(path)
+
+
+def test_experiment_benchmark_row_is_buy_and_hold_over_the_runs_days(tmp_path):
+    path = tmp_path / "exp.toml"
+    path.write_text(EXPERIMENT)
+    prices = _walks()
+    result = run_experiment(load_experiment(path), prices)
+    bench = result.table[result.table["phase"] == "benchmark"].iloc[0]
+    first, last = result.period
+    spy = prices["SPY"]
+    years = (last - first).days / 365.25
+    assert bench["CAGR"] == pytest.approx((spy.loc[last] / spy.loc[first]) ** (1 / years) - 1, rel=1e-12)

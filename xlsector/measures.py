@@ -23,6 +23,7 @@ CLI and the docs show the same words.
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -127,6 +128,11 @@ def _return_days(returns: object, name: str = "returns", *, dates: bool = False)
     """Validate ``returns`` and give the float array of its return days (every row after the first)."""
     series = _check_series(returns, name, dates=dates)
     return _floats(series, name)[1:]
+
+
+def _dates(series: pd.Series) -> pd.DatetimeIndex:
+    """The index of a series already checked with ``dates=True``, typed as the DatetimeIndex it is."""
+    return cast(pd.DatetimeIndex, series.index)
 
 
 def _calendar_days(index: pd.DatetimeIndex) -> float:
@@ -388,7 +394,7 @@ def cagr(returns: pd.Series) -> float:
         (total loss); inf when the annualised growth overflows (a huge gain over a few days).
     """
     x = _return_days(returns, dates=True)
-    return _cagr(_growth(_equity(x)), _calendar_days(returns.index))
+    return _cagr(_growth(_equity(x)), _calendar_days(_dates(returns)))
 
 
 def volatility(returns: pd.Series) -> float:
@@ -482,7 +488,7 @@ def calmar_ratio(returns: pd.Series) -> float:
     """
     x = _return_days(returns, dates=True)
     equity = _equity(x)
-    return _calmar(_cagr(_growth(equity), _calendar_days(returns.index)), _max_drawdown(_drawdowns(equity)))
+    return _calmar(_cagr(_growth(equity), _calendar_days(_dates(returns))), _max_drawdown(_drawdowns(equity)))
 
 
 def ulcer_index(returns: pd.Series) -> float:
@@ -628,7 +634,7 @@ def turnover(switches: int, returns: pd.Series) -> float:
         raise ParameterError(f"switches must be a number >= 0, got {switches!r}") from None
     if not count >= 0:
         raise ParameterError(f"switches must be a number >= 0, got {switches!r}")
-    return _turnover(count, _calendar_days(returns.index))
+    return _turnover(count, _calendar_days(_dates(returns)))
 
 
 def exposure(holdings: pd.Series) -> float:
@@ -682,21 +688,21 @@ def yearly_returns(returns: pd.Series) -> pd.Series:
         partial (a start on 31 December adds no entry for that year).
     """
     x = _return_days(returns, dates=True)
-    years, values = _yearly(_equity(x), returns.index)
+    years, values = _yearly(_equity(x), _dates(returns))
     return pd.Series(values, index=pd.Index(years, name="year"), name="return")
 
 
 def best_year(returns: pd.Series) -> float:
     """Highest calendar-year return of :func:`yearly_returns` (partial first/last years included); NaN if none."""
     x = _return_days(returns, dates=True)
-    _, values = _yearly(_equity(x), returns.index)
+    _, values = _yearly(_equity(x), _dates(returns))
     return _NAN if values.size == 0 else float(values.max())
 
 
 def worst_year(returns: pd.Series) -> float:
     """Lowest calendar-year return of :func:`yearly_returns` (partial first/last years included); NaN if none."""
     x = _return_days(returns, dates=True)
-    _, values = _yearly(_equity(x), returns.index)
+    _, values = _yearly(_equity(x), _dates(returns))
     return _NAN if values.size == 0 else float(values.min())
 
 
@@ -813,7 +819,7 @@ def metrics_table(
         ``definition`` (str). Fractions, not percent, except "Ulcer index (%)".
     """
     _check_series(returns, "returns", dates=True)
-    index = returns.index
+    index = _dates(returns)
     x = _floats(returns, "returns")[1:]
     days = _calendar_days(index)
     rf_daily = _daily_rf(rf, returns)

@@ -56,11 +56,11 @@ def read_vix(path: str | os.PathLike[str]) -> pd.Series:
 def load_inputs(prices: str | None = None, vix: str | None = None) -> Inputs:
     """Load ``--prices`` (default: the bundled sample) and the optional ``--vix`` file."""
     if prices is None:
-        from xlsector.data import load_sample
+        from xlsector.data.sample import load_sample
 
         data = load_sample()
     else:
-        from xlsector.data import load_prices
+        from xlsector.data.sources import load_prices
 
         data = load_prices(prices)
     frame = data.prices

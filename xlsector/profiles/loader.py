@@ -63,7 +63,7 @@ TOP_KEYS = {
 TREND_DATA_PARAMS = ("cash_rate",)
 
 
-def parameter_model(strategy: str) -> type[MomentumStrategy] | type[Strategy]:
+def parameter_model(strategy: str) -> type[MomentumStrategy | Strategy]:
     """The parameter dataclass of a profile's ``strategy``: MomentumStrategy or Strategy."""
     return MomentumStrategy if strategy == "momentum" else Strategy
 
