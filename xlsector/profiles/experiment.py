@@ -140,8 +140,8 @@ def _where(file: Path, index: int | None) -> str:
 
 
 def _phase(raw: Any, index: int, file: Path, strategy: str, names: list[str]) -> Phase:
+    """One [[phase]] table, checked: keys, name, ``set``, ``start_from``, then a combine or a grid."""
     where = _where(file, index)
-    known = parameter_names(strategy)
     if not isinstance(raw, dict):
         raise ParameterError(f"{where}: each [[phase]] must be a table, got {raw!r}")
     unknown = sorted(set(raw) - PHASE_KEYS)
@@ -154,15 +154,7 @@ def _phase(raw: Any, index: int, file: Path, strategy: str, names: list[str]) ->
         raise ParameterError(f"{where}: name must be a non-empty string, got {name!r}")
     if name in names:
         raise ParameterError(f"{where}: phase name {name!r} is used twice")
-    settings = raw.get("set", {})
-    if not isinstance(settings, dict):
-        raise ParameterError(f"{where}: set must be a table of parameters, got {settings!r}")
-    bad = sorted(set(settings) - set(known))
-    if bad:
-        raise ParameterError(
-            f"{where}: unknown parameter {bad[0]!r} in set; known: {', '.join(sorted(known))}"
-        )
-    check_values(strategy, settings, f"{where}: set")
+    settings = _phase_set(raw, where, strategy)
     start_from = raw.get("start_from", "previous")
     if start_from not in ("previous", "base") and start_from not in names:
         raise ParameterError(
@@ -170,15 +162,41 @@ def _phase(raw: Any, index: int, file: Path, strategy: str, names: list[str]) ->
             f"({', '.join(names) or 'none yet'}), got {start_from!r}"
         )
     if "combine" in raw:
-        combine = raw["combine"]
-        if not isinstance(combine, list) or not combine or not all(c in names for c in combine):
-            raise ParameterError(
-                f"{where}: combine must be a non-empty list of earlier phase names ({', '.join(names) or 'none'}), "
-                f"got {combine!r}"
-            )
-        if "parameter" in raw or "values" in raw or "range" in raw:
-            raise ParameterError(f"{where}: a combine phase takes no parameter, values or range")
-        return Phase(name, None, (), dict(settings), start_from, tuple(combine))
+        return Phase(name, None, (), settings, start_from, _combine(raw, where, names))
+    parameter, values = _grid(raw, where, strategy)
+    return Phase(name, parameter, values, settings, start_from)
+
+
+def _phase_set(raw: dict[str, Any], where: str, strategy: str) -> dict[str, Any]:
+    """The phase's ``set`` table: known parameters, each value checked by its rule."""
+    settings = raw.get("set", {})
+    if not isinstance(settings, dict):
+        raise ParameterError(f"{where}: set must be a table of parameters, got {settings!r}")
+    known = parameter_names(strategy)
+    bad = sorted(set(settings) - set(known))
+    if bad:
+        raise ParameterError(
+            f"{where}: unknown parameter {bad[0]!r} in set; known: {', '.join(sorted(known))}"
+        )
+    check_values(strategy, settings, f"{where}: set")
+    return dict(settings)
+
+
+def _combine(raw: dict[str, Any], where: str, names: list[str]) -> tuple[str, ...]:
+    combine = raw["combine"]
+    if not isinstance(combine, list) or not combine or not all(c in names for c in combine):
+        raise ParameterError(
+            f"{where}: combine must be a non-empty list of earlier phase names ({', '.join(names) or 'none'}), "
+            f"got {combine!r}"
+        )
+    if "parameter" in raw or "values" in raw or "range" in raw:
+        raise ParameterError(f"{where}: a combine phase takes no parameter, values or range")
+    return tuple(combine)
+
+
+def _grid(raw: dict[str, Any], where: str, strategy: str) -> tuple[str, tuple[Any, ...]]:
+    """The phase's ``parameter`` and its grid of values, each checked by the parameter's rule."""
+    known = parameter_names(strategy)
     parameter = raw.get("parameter")
     if parameter not in known:
         raise ParameterError(
@@ -194,7 +212,7 @@ def _phase(raw: Any, index: int, file: Path, strategy: str, names: list[str]) ->
             check_parameter(strategy, parameter, value)
         except ParameterError as exc:
             raise ParameterError(f"{where}: {'values' if 'values' in raw else 'range'}: {exc}") from None
-    return Phase(name, parameter, tuple(values), dict(settings), start_from)
+    return parameter, tuple(values)
 
 
 def _grid_values(raw: dict[str, Any], where: str) -> list[Any]:
@@ -235,17 +253,34 @@ def _check_grid_size(count: float, where: str) -> None:
         )
 
 
+def _experiment_file(path: str | os.PathLike[str]) -> Path:
+    """The file itself, or a shipped experiment of that name."""
+    file = Path(path).expanduser()
+    if file.is_file():
+        return file
+    from xlsector.profiles.loader import experiments_dir
+
+    shipped = experiments_dir() / (file.name if file.suffix == ".toml" else f"{file.name}.toml")
+    if shipped.is_file() and not file.parent.parts[:-1]:
+        return shipped
+    raise ParameterError(f"experiment file {file} not found")
+
+
+def _date_keys(data: dict[str, Any], file: Path) -> dict[str, str]:
+    dates = {}
+    for key in ("start", "end", "select_until"):
+        value = data.get(key)
+        if value is not None:
+            try:
+                dates[key] = pd.Timestamp(str(value)).strftime("%Y-%m-%d")
+            except (ValueError, TypeError):
+                raise ParameterError(f"{file}: {key} must be a date YYYY-MM-DD, got {value!r}") from None
+    return dates
+
+
 def load_experiment(path: str | os.PathLike[str], dirs: list | None = None) -> Experiment:
     """Read and validate an experiment file (errors name the file, the phase and the key)."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        from xlsector.profiles.loader import experiments_dir
-
-        shipped = experiments_dir() / (file.name if file.suffix == ".toml" else f"{file.name}.toml")
-        if shipped.is_file() and not file.parent.parts[:-1]:
-            file = shipped
-        else:
-            raise ParameterError(f"experiment file {file} not found")
+    file = _experiment_file(path)
     data = read_toml(file)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
@@ -263,19 +298,11 @@ def load_experiment(path: str | os.PathLike[str], dirs: list | None = None) -> E
     phases: list[Phase] = []
     for i, raw in enumerate(phases_raw):
         phases.append(_phase(raw, i, file, base.strategy, [p.name for p in phases]))
-    dates = {}
-    for key in ("start", "end", "select_until"):
-        value = data.get(key)
-        if value is not None:
-            try:
-                dates[key] = pd.Timestamp(str(value)).strftime("%Y-%m-%d")
-            except (ValueError, TypeError):
-                raise ParameterError(f"{file}: {key} must be a date YYYY-MM-DD, got {value!r}") from None
-    description = data.get("description", "")
+    dates = _date_keys(data, file)
     return Experiment(
         name=file.stem,
         path=file,
-        description=str(description),
+        description=str(data.get("description", "")),
         base=base,
         rank_by=rank_by,
         phases=tuple(phases),
@@ -315,11 +342,8 @@ def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None
 
     if len(returns) < 2:
         return {label: math.nan for label in TABLE_METRICS + ["Average leverage"]}
-    table = metrics_table(returns, holdings=holdings)  # Trades: count_switches(holdings)
-    out = {
-        label: float(table.at[label, "strategy"]) if label in table.index else math.nan
-        for label in TABLE_METRICS
-    }
+    strategy = metrics_table(returns, holdings=holdings)["strategy"]  # Trades: count_switches(holdings)
+    out = {label: float(strategy.get(label, math.nan)) for label in TABLE_METRICS}
     if leverage is not None:
         lev = leverage.to_numpy()[1:]
         invested = holdings.to_numpy()[1:] != CASH
@@ -346,6 +370,150 @@ def _warmup_probe(experiment: Experiment) -> dict[str, Any]:
     return params
 
 
+@dataclass(frozen=True)
+class _Setting:
+    """What every run of one experiment shares: the data, the common start and the selection cut."""
+
+    experiment: Experiment
+    prices: pd.DataFrame
+    vix: pd.Series | None
+    start: str | None
+    select_until: pd.Timestamp | None
+
+
+def _setting(experiment: Experiment, prices: pd.DataFrame, vix: pd.Series | None) -> _Setting:
+    """Align the VIX once (one warning, not one per run), cut at ``end`` and find the common start."""
+    from xlsector.profiles.run import run_profile
+
+    base = experiment.base
+    if isinstance(vix, pd.Series) and len(prices.index):
+        from xlsector.sides import on_price_dates
+
+        vix = on_price_dates(vix, prices.index, "vix")
+    start = experiment.start or base.start
+    if experiment.end:
+        prices = prices.loc[: pd.Timestamp(experiment.end)]
+    if base.strategy == "momentum" and experiment.start is None:
+        probe = run_profile(base, prices, vix=vix, overrides=_warmup_probe(experiment), start=start)
+        start = probe.period[0].strftime("%Y-%m-%d")
+    select_until = pd.Timestamp(experiment.select_until) if experiment.select_until else None
+    return _Setting(experiment, prices, vix, start, select_until)
+
+
+def _origin(phase: Phase, previous: dict[str, Any], best_of: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The parameter changes a phase starts from (``start_from``)."""
+    if phase.start_from == "base":
+        return {}
+    if phase.start_from == "previous":
+        return dict(previous)
+    return dict(best_of[phase.start_from]["changes"])
+
+
+def _runs(phase: Phase, origin: dict[str, Any], best_of: dict[str, dict[str, Any]]) -> list[tuple[Any, dict]]:
+    """(value, parameter changes) of each run of a phase: its grid, or the one combined run."""
+    if phase.combine:
+        changes = dict(origin)
+        for name in phase.combine:
+            changes.update(best_of[name]["own"])
+        return [(None, {**changes, **phase.set})]
+    assert phase.parameter is not None
+    return [(value, {**origin, **phase.set, phase.parameter: value}) for value in phase.values]
+
+
+def _combined_value(phase: Phase, experiment: Experiment, best_of: dict[str, dict[str, Any]]) -> str:
+    """"lookback=130, leverage=1.0": the value each combined phase chose for its own parameter."""
+    parameter_of = {p.name: p.parameter for p in experiment.phases}
+    return ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for name in phase.combine
+        for k, v in best_of[name]["own"].items()
+        if k == parameter_of.get(name)
+    )
+
+
+def _measured(setting: _Setting, returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None) -> dict:
+    """The figures of a run on the selection period, and on the later days (``OOS ...``) if there are."""
+    sel = _selection(returns, setting.select_until, setting.experiment)
+    figures = _figures(sel, holdings.loc[sel.index], None if leverage is None else leverage.loc[sel.index])
+    if setting.select_until is not None:
+        out = _segment(returns, setting.select_until, None)
+        later = _figures(out, holdings.loc[out.index], None if leverage is None else leverage.loc[out.index])
+        figures.update({f"OOS {k}": v for k, v in later.items()})
+    return figures
+
+
+def _run_row(setting: _Setting, phase: Phase, value: Any, changes: dict[str, Any], shown: Any) -> tuple[dict, Any]:
+    """One run of a phase: its table row and the ProfileRun."""
+    from xlsector.profiles.run import run_profile
+
+    base = setting.experiment.base
+    run = run_profile(base, setting.prices, vix=setting.vix, overrides=changes, start=setting.start)
+    row: dict[str, Any] = {
+        "phase": phase.name,
+        "parameter": phase.parameter or "+".join(phase.combine),
+        "value": value if value is not None else shown,
+        "params": {**base.params, **changes},
+        "changes": changes,
+    }
+    row.update(_measured(setting, run.returns, run.holdings, getattr(run.result, "leverage", None)))
+    return row, run
+
+
+def _pick(rows: list[dict[str, Any]], label: str, higher: bool) -> int:
+    """The best row of a phase by ``label`` (the first when every score is NaN); marks ``best``."""
+    scores = np.array([r[label] for r in rows], dtype=float)
+    if np.isnan(scores).all():
+        pick = 0
+    else:
+        pick = int(np.nanargmax(scores) if higher else np.nanargmin(scores))
+    for i, row in enumerate(rows):
+        row["best"] = i == pick
+    return pick
+
+
+def _benchmark_row(setting: _Setting, run: Any) -> dict[str, Any] | None:
+    """The benchmark over the same days: buy and hold (xlsector.sides.buy_and_hold_returns, NaN where it has
+    no price, so its figures are NaN rather than those of a silently filled series)."""
+    name = setting.experiment.base.benchmark
+    if not name or name not in setting.prices.columns or run.benchmark_returns is None:
+        return None
+    returns = run.benchmark_returns
+    row: dict[str, Any] = {
+        "phase": "benchmark",
+        "parameter": "",
+        "value": f"buy-and-hold {name}",
+        "params": {},
+        "changes": {},
+        "best": False,
+    }
+    row.update(_measured(setting, returns, pd.Series(name, index=returns.index, dtype=object), None))
+    return row
+
+
+def _definitions(setting: _Setting, label: str, higher: bool) -> dict[str, str]:
+    from xlsector.measures import DEFINITIONS
+
+    definitions = {k: DEFINITIONS[k] for k in TABLE_METRICS if k in DEFINITIONS}
+    definitions["Average leverage"] = "mean of the exposure (sum of weights x leverage) over the invested days"
+    definitions["Exposure"] = "share of the return days invested (% of time invested)"
+    definitions["best"] = f"the run of its phase with the {'highest' if higher else 'lowest'} {label} " + (
+        f"over the selection period (to {setting.experiment.select_until})"
+        if setting.select_until is not None
+        else "(in sample)"
+    )
+    return definitions
+
+
+def _periods(setting: _Setting, run: Any) -> tuple[tuple, tuple, tuple | None]:
+    """(whole period, selection period, out-of-sample period or None): the same for every run."""
+    sel = _selection(run.returns, setting.select_until, setting.experiment)
+    oos = None
+    if setting.select_until is not None:
+        out = _segment(run.returns, setting.select_until, None)
+        oos = (out.index[0], out.index[-1]) if len(out) else None
+    return run.period, (sel.index[0], sel.index[-1]), oos
+
+
 def run_experiment(
     experiment: Experiment,
     prices: pd.DataFrame,
@@ -357,135 +525,39 @@ def run_experiment(
 
     ``on_run(done, total)`` is called after each run (progress bar).
     """
-    from xlsector.measures import DEFINITIONS
-    from xlsector.profiles.run import run_profile
-
     label, higher = RANK_METRICS[experiment.rank_by]
-    base = experiment.base
-    if isinstance(vix, pd.Series) and len(prices.index):
-        from xlsector.sides import on_price_dates
-
-        vix = on_price_dates(vix, prices.index, "vix")  # align once (one warning), not in every run
-    start = experiment.start or base.start
-    if experiment.end:
-        prices = prices.loc[: pd.Timestamp(experiment.end)]
-    if base.strategy == "momentum" and experiment.start is None:
-        probe = run_profile(base, prices, vix=vix, overrides=_warmup_probe(experiment), start=start)
-        start = probe.period[0].strftime("%Y-%m-%d")
-    select_until = pd.Timestamp(experiment.select_until) if experiment.select_until else None
-
+    setting = _setting(experiment, prices, vix)
     total = sum(1 if p.combine else len(p.values) for p in experiment.phases)
-    done = 0
     rows: list[dict[str, Any]] = []
-    best_of: dict[str, dict[str, Any]] = {}  # phase name -> {"params": ..., "value": ..., "changes": ...}
+    best_of: dict[str, dict[str, Any]] = {}  # phase name -> {"changes": ..., "own": ..., "value": ...}
     previous: dict[str, Any] = {}
-    period = selection = oos = None
+    chosen: dict[str, Any] = {}
+    run = None
     for phase in experiment.phases:
-        if phase.start_from == "base":
-            origin: dict[str, Any] = {}
-        elif phase.start_from == "previous":
-            origin = dict(previous)
-        else:
-            origin = dict(best_of[phase.start_from]["changes"])
-        if phase.combine:
-            changes = dict(origin)
-            for name in phase.combine:
-                changes.update(best_of[name]["own"])
-            changes.update(phase.set)
-            grid = [(None, changes)]
-        else:
-            grid = []
-            for value in phase.values:
-                changes = dict(origin)
-                changes.update(phase.set)
-                changes[phase.parameter] = value
-                grid.append((value, changes))
         phase_rows = []
-        for value, changes in grid:
-            run = run_profile(base, prices, vix=vix, overrides=changes, start=start)
-            lev = getattr(run.result, "leverage", None)
-            sel = _selection(run.returns, select_until, experiment)
-            row: dict[str, Any] = {
-                "phase": phase.name,
-                "parameter": phase.parameter or "+".join(phase.combine),
-                "value": value
-                if value is not None
-                else ", ".join(
-                    f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                    for name in phase.combine
-                    for k, v in best_of[name]["own"].items()
-                    if k == next((p.parameter for p in experiment.phases if p.name == name), None)
-                ),
-                "params": {**base.params, **changes},
-                "changes": changes,
-            }
-            row.update(
-                _figures(sel, run.holdings.loc[sel.index], None if lev is None else lev.loc[sel.index])
-            )
-            if select_until is not None:
-                out = _segment(run.returns, select_until, None)
-                figs = _figures(out, run.holdings.loc[out.index], None if lev is None else lev.loc[out.index])
-                row.update({f"OOS {k}": v for k, v in figs.items()})
-                oos = (out.index[0], out.index[-1]) if len(out) else None
-            period = run.period
-            selection = (sel.index[0], sel.index[-1])
+        shown = _combined_value(phase, experiment, best_of) if phase.combine else None
+        for value, changes in _runs(phase, _origin(phase, previous, best_of), best_of):
+            row, run = _run_row(setting, phase, value, changes, shown)
             phase_rows.append(row)
-            done += 1
             if on_run:
-                on_run(done, total)
-        scores = np.array([r[label] for r in phase_rows], dtype=float)
-        if np.isnan(scores).all():
-            pick = 0
-        else:
-            pick = int(np.nanargmax(scores) if higher else np.nanargmin(scores))
-        for i, row in enumerate(phase_rows):
-            row["best"] = i == pick
-        chosen = phase_rows[pick]
+                on_run(len(rows) + len(phase_rows), total)
+        chosen = phase_rows[_pick(phase_rows, label, higher)]
         own = dict(phase.set)
         if phase.parameter:
             own[phase.parameter] = chosen["changes"][phase.parameter]
         best_of[phase.name] = {"changes": chosen["changes"], "own": own, "value": chosen["value"]}
         previous = chosen["changes"]
         rows.extend(phase_rows)
-
-    # the benchmark over the same days: buy and hold (xlsector.sides.buy_and_hold_returns, NaN where it
-    # has no price, so its figures are NaN rather than those of a silently filled series)
-    if base.benchmark and base.benchmark in prices.columns and run.benchmark_returns is not None:
-        returns = run.benchmark_returns
-        holdings = pd.Series(base.benchmark, index=returns.index, dtype=object)
-        sel = _selection(returns, select_until, experiment)
-        row = {
-            "phase": "benchmark",
-            "parameter": "",
-            "value": f"buy-and-hold {base.benchmark}",
-            "params": {},
-            "changes": {},
-            "best": False,
-        }
-        row.update(_figures(sel, holdings.loc[sel.index], None))
-        if select_until is not None:
-            out = _segment(returns, select_until, None)
-            row.update({f"OOS {k}": v for k, v in _figures(out, holdings.loc[out.index], None).items()})
-        rows.append(row)
-
-    table = pd.DataFrame(rows)
-    definitions = {k: DEFINITIONS[k] for k in TABLE_METRICS if k in DEFINITIONS}
-    definitions["Average leverage"] = (
-        "mean of the exposure (sum of weights x leverage) over the invested days"
-    )
-    definitions["Exposure"] = "share of the return days invested (% of time invested)"
-    definitions["best"] = f"the run of its phase with the {'highest' if higher else 'lowest'} {label} " + (
-        f"over the selection period (to {experiment.select_until})"
-        if select_until is not None
-        else "(in sample)"
-    )
-    last = phase_rows[pick] if experiment.phases else {}
+    bench = _benchmark_row(setting, run)
+    if bench is not None:
+        rows.append(bench)
+    period, selection, oos = _periods(setting, run)
     return ExperimentResult(
         experiment=experiment,
-        table=table,
+        table=pd.DataFrame(rows),
         period=period,
         selection_period=selection,
         oos_period=oos,
-        definitions=definitions,
-        best={"phase": experiment.phases[-1].name, "params": last.get("params", {})},
+        definitions=_definitions(setting, label, higher),
+        best={"phase": experiment.phases[-1].name, "params": chosen.get("params", {})},
     )

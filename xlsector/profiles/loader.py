@@ -243,14 +243,19 @@ def _date_text(value: Any, key: str, file: Path) -> str | None:
     raise ParameterError(f"{file}: {key} must be a date YYYY-MM-DD, got {value!r}")
 
 
-def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None) -> Profile:
-    """Load a profile by name (searched in :func:`profile_dirs`) or by file path; resolve ``extends``.
+def _read_one(file: Path) -> dict[str, Any]:
+    """One profile file's table, its keys and [params] checked for shape."""
+    data = read_toml(file)
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise ParameterError(f"{file}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(TOP_KEYS))}")
+    if "params" in data and not isinstance(data["params"], dict):
+        raise ParameterError(f"{file}: params must be a table ([params]), got {data['params']!r}")
+    return data
 
-    Raises ParameterError naming the file and key for an unknown name, malformed TOML (with line and
-    column), an unknown key or parameter, a wrong type, a parameter value its rule does not allow (inf,
-    NaN, text for a number: :func:`check_parameter`), or an ``extends`` cycle.
-    """
-    path = _resolve(name_or_path, dirs)
+
+def _read_chain(path: Path, dirs: list | None) -> list[tuple[Path, dict[str, Any]]]:
+    """The profile's file and table, then its parent's (``extends``), and so on; a cycle is an error."""
     chain: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
     current: Path | None = path
@@ -261,57 +266,68 @@ def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None)
                 f"{current}: extends cycle ({' -> '.join(p.stem for p, _ in chain)} -> {current.stem})"
             )
         seen.add(real)
-        data = read_toml(current)
-        unknown = sorted(set(data) - TOP_KEYS)
-        if unknown:
-            raise ParameterError(
-                f"{current}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(TOP_KEYS))}"
-            )
-        if "params" in data and not isinstance(data["params"], dict):
-            raise ParameterError(f"{current}: params must be a table ([params]), got {data['params']!r}")
+        data = _read_one(current)
         chain.append((current, data))
         parent = data.get("extends")
-        if parent is None:
-            current = None
-        elif not isinstance(parent, str) or not parent:
+        if parent is not None and (not isinstance(parent, str) or not parent):
             raise ParameterError(f"{current}: extends must be a profile name, got {parent!r}")
-        else:
-            base_dirs = list(dirs or []) + [current.parent]
-            current = _resolve(parent, base_dirs)
+        current = None if parent is None else _resolve(parent, list(dirs or []) + [current.parent])
+    return chain
 
-    merged: dict[str, Any] = {}
+
+def _merge(chain: list[tuple[Path, dict[str, Any]]]) -> tuple[dict[str, tuple[Path, Any]], dict[str, Any]]:
+    """(key -> (file that set it, value), the merged [params]): parents first, the profile itself last."""
+    merged: dict[str, tuple[Path, Any]] = {}
     params: dict[str, Any] = {}
-    for file, data in reversed(chain):  # parents first, the profile itself last
+    for file, data in reversed(chain):
         for key, value in data.items():
             if key == "params":
                 params.update(value)
             elif key != "extends":
                 merged[key] = (file, value)
+    return merged, params
 
+
+def _check_params(strategy: str, chain: list[tuple[Path, dict[str, Any]]], params: dict[str, Any]) -> None:
+    """Every file's [params] by name and rule (errors name that file), then the merged set together."""
+    for file, data in chain:
+        own = data.get("params", {})
+        _check_names(strategy, own, str(file), " in [params]")
+        check_values(strategy, own, f"profile {file.stem} ({file})")
+    path = chain[0][0]
+    check_values(strategy, params, f"profile {path.stem} ({path})")  # together, across extends
+
+
+def load_profile(name_or_path: str | os.PathLike[str], dirs: list | None = None) -> Profile:
+    """Load a profile by name (searched in :func:`profile_dirs`) or by file path; resolve ``extends``.
+
+    Raises ParameterError naming the file and key for an unknown name, malformed TOML (with line and
+    column), an unknown key or parameter, a wrong type, a parameter value its rule does not allow (inf,
+    NaN, text for a number: :func:`check_parameter`), or an ``extends`` cycle.
+    """
+    path = _resolve(name_or_path, dirs)
+    chain = _read_chain(path, dirs)
+    merged, params = _merge(chain)
     strategy_file, strategy = merged.get("strategy", (path, "momentum"))
     if strategy not in STRATEGIES:
         raise ParameterError(
             f"{strategy_file}: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}"
         )
-    for file, data in chain:
-        own = data.get("params", {})
-        _check_names(strategy, own, str(file), " in [params]")
-        check_values(strategy, own, f"profile {file.stem} ({file})")
-    check_values(strategy, params, f"profile {path.stem} ({path})")  # together, across extends
+    _check_params(strategy, chain, params)
 
-    def get(key: str):
+    def get(key: str) -> tuple[Path, Any]:
         return merged.get(key, (path, None))
 
-    description = get("description")[1] or ""
-    if not isinstance(description, str):
-        raise ParameterError(f"{get('description')[0]}: description must be a string, got {description!r}")
+    description_file, description = get("description")
+    if not isinstance(description or "", str):
+        raise ParameterError(f"{description_file}: description must be a string, got {description!r}")
     funds_file, funds = get("funds")
     bear_file, bear = get("bear")
     return Profile(
         name=path.stem,
         path=path,
         strategy=strategy,
-        description=description,
+        description=description or "",
         funds=None if funds is None else _string_list(funds, "funds", funds_file),
         benchmark=_optional_str(get("benchmark")[1], "benchmark", get("benchmark")[0]),
         vix=_optional_str(get("vix")[1], "vix", get("vix")[0]),
