@@ -112,3 +112,9 @@ def test_buy_and_hold_compounds_to_the_price_ratio():
     prices[[50, 51, 120]] = np.nan  # gaps
     got = buy_and_hold_returns(prices, 10)
     assert np.prod(1 + got) == pytest.approx(prices[-1] / prices[10], rel=1e-12)
+
+
+def test_an_empty_side_gives_no_values():
+    with pytest.warns(DataQualityWarning, match="6 price dates before its first date have no value"):
+        out = on_price_dates(pd.Series([], index=pd.DatetimeIndex([]), dtype=float), DATES, "vix")
+    assert out.index.equals(DATES) and out.isna().all()

@@ -576,17 +576,9 @@ def count_switches(holdings: pd.Series) -> int:
     The one definition of a switch (the backtests' ``switches``, the "Trades" row of
     :func:`metrics_table`, the trend chart's and FWPT's counts): every date whose holding differs from
     the previous date's, except that a series starting in CASH does not count its first entry (the
-    initial buy). A switch to or from CASH later on counts.
-
-    Parameters
-    ----------
-    holdings : pandas.Series
-        Name of the asset held on each date ("CASH" for cash).
-
-    Returns
-    -------
-    int
-        ``count_trades(holdings)`` minus 1 when the series starts in CASH and changes at all.
+    initial buy). A switch to or from CASH later on counts. ``holdings`` (a pandas Series) names the asset
+    held on each date, the start date first; the result is ``count_trades(holdings)``, minus 1 when the
+    series starts in CASH and changes at all.
     """
     codes, invested = _holding_codes(_check_series(holdings, "holdings", dates=False))
     return _switches(codes, invested)

@@ -57,8 +57,11 @@ def on_price_dates(side: Side, dates: pd.Index, name: str, *, stacklevel: int = 
         raise ParameterError(
             f"{name} must be indexed like the prices (by date), got a {type(side.index).__name__}"
         ) from None
-    aligned = side.iloc[np.maximum(row, 0)].copy()
-    aligned.index = dates
+    if not len(side):  # nothing to carry: every price date has no value
+        aligned = side.reindex(dates)
+    else:
+        aligned = side.iloc[np.maximum(row, 0)].copy()
+        aligned.index = dates
     if (row < 0).any():  # before its first date: no value (ints become floats to hold the NaN)
         known = row >= 0
         aligned = aligned.where(known if aligned.ndim == 1 else np.repeat(known[:, None], aligned.shape[1], 1))
