@@ -378,8 +378,9 @@ class MomentumStrategy(Params):
     delay: int = param(1, "Market days between the decision (at a close) and the trade: 0 or 1.",
                        kind="whole", low=0, high=1)
     leverage: float = param(1.0, "Fixed leverage, or the base of the VIX rules.", low=0)
-    leverage_rule: LeverageRule = param("fixed", "fixed, vix_bands (a band table) or vix_formula "
-                                        "(base x 30 / max(VIX, 15)).", kind="choice", choices=LEVERAGE_RULES)
+    leverage_rule: LeverageRule = param("fixed", "Leverage rule: fixed, vix_bands (a band table) or "
+                                        "vix_formula (base x 30 / max(VIX, 15)).", kind="choice",
+                                        choices=LEVERAGE_RULES)
     vix_bands: tuple[tuple[float, float], ...] = param(
         DEFAULT_VIX_BANDS, "Band table of vix_bands: (VIX below threshold, leverage multiplier) pairs.",
         kind="bands")
