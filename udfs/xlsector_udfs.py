@@ -394,6 +394,8 @@ def _up_to(frame: pd.DataFrame, as_of: pd.Timestamp | None, name: str = "as_of")
         return frame
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise XlwingsError(f"{name} needs a date column in the range")
+    if not frame.index.is_monotonic_increasing:
+        raise XlwingsError("prices dates must be sorted ascending (oldest first) for as_of")
     kept = frame.loc[:as_of]
     if kept.empty:
         raise XlwingsError(f"{name} {as_of.date()} is before the first date {frame.index[0].date()}")

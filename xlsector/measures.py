@@ -268,7 +268,9 @@ def _max_drawdown(dd: np.ndarray) -> float:
 
 
 def _calmar(growth_rate: float, mdd: float) -> float:
-    if np.isnan(growth_rate) or np.isnan(mdd) or mdd == 0.0:
+    # a drawdown of rounding size (a price written 1.0000000000000002 then 1.0) is no drawdown: dividing by it
+    # would turn the last bit of a float into the figure
+    if np.isnan(growth_rate) or np.isnan(mdd) or abs(mdd) < 1e-12:
         return _NAN
     return growth_rate / abs(mdd)
 

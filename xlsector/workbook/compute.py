@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from xlsector.contract import WorkbookSettings
+from xlsector.measures import CASH
 from xlsector.workbook.inputs import WorkbookInputs
 
 __all__ = ["Computed", "HysteresisExample", "MomentumStudy", "TheoryTable", "compute"]
@@ -112,7 +113,7 @@ def hysteresis_example(inputs: WorkbookInputs, settings: WorkbookSettings) -> Hy
     end = pd.Timestamp(index.index[min(trough_at + 250, len(index) - 1)])
     strategy = settings.strategy.replace(stormguard=None)
     held = run_backtest(inputs.funds, **strategy.to_dict()).holdings.loc[start:end]
-    pair = [str(n) for n in held[held != "CASH"].value_counts().index[:2]]
+    pair = [str(n) for n in held[held != CASH].value_counts().index[:2]]
     pair += [str(n) for n in inputs.funds.columns if str(n) not in pair][: 2 - len(pair)]
     return HysteresisExample(pair=(pair[0], pair[1]), start=start, end=end)
 
