@@ -170,7 +170,7 @@ class _OfficeJsCells(xw.conversion.Converter):
     and converts only the cells that need it.
     """
 
-    base = xw.conversion.RawValueAccessor
+    base = xw.conversion.RawValueAccessor  # type: ignore[assignment]  # xlwings declares the base as None
 
     @staticmethod
     def read_value(value: Any, options: dict[str, Any]) -> Any:

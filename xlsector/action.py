@@ -142,7 +142,7 @@ def signal_from_result(result: BacktestResult, *, today: dt.date | None = None) 
     if target != cash:
         target_trend = float(trends[target])
         hurdle = float(result.hurdle.iloc[-1])
-    others = [j for j in universe if eligible[j] and j != target]
+    others = [int(j) for j in universe if eligible[j] and j != target]
     if not others and target == cash:  # out of the market with no bear funds: the fund bought on the way back
         others = [j for j in range(setup.n_bull) if eligible[j]]
     if others:

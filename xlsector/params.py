@@ -18,7 +18,6 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
-from functools import cache
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -168,17 +167,19 @@ def param(default: Any, help: str, **rule: Any) -> Any:
     return field(default=default, metadata={"param": (help, rule)})
 
 
-@cache
+_DECLARED: dict[type, tuple[Param, ...]] = {}
+
+
 def params_of(cls: type) -> tuple[Param, ...]:
     """The :class:`Param` of every field of a parameter dataclass, in declaration order."""
-    out = []
-    for f in fields(cls):
-        if "param" not in f.metadata:
-            continue
-        help_text, rule = f.metadata["param"]
-        default = None if f.default is MISSING else f.default
-        out.append(Param(name=f.name, default=default, help=help_text, **rule))
-    return tuple(out)
+    found = _DECLARED.get(cls)
+    if found is None:
+        found = _DECLARED[cls] = tuple(
+            Param(name=f.name, default=None if f.default is MISSING else f.default, help=f.metadata["param"][0],
+                  **f.metadata["param"][1])
+            for f in fields(cls) if "param" in f.metadata
+        )
+    return found
 
 
 def param_of(cls: type, name: str) -> Param:

@@ -29,7 +29,8 @@ def functions_table() -> str:
     for name, function in excel_functions().items():
         params = inspect.signature(function).parameters.values()
         args = [p.name if p.default is inspect.Parameter.empty else f"[{p.name}]" for p in params]
-        lines.append(f"| `{name}({', '.join(args)})` | {inspect.getdoc(function).splitlines()[0]} |")
+        summary = (inspect.getdoc(function) or "").splitlines()[0]
+        lines.append(f"| `{name}({', '.join(args)})` | {summary} |")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ closed) gives a daily return of 0 from then on.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import replace
 from typing import TypeVar
 
@@ -65,9 +66,9 @@ def price_array(prices: pd.Series | pd.DataFrame, name: str = "prices") -> np.nd
                 f"{name} dates must be sorted and unique; {rule} date {index[i].date()} at row {i + 1}"
             )
     with np.errstate(invalid="ignore"):
-        bad = values <= 0
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+        nonpositive = values <= 0
+    if nonpositive.any():
+        row, col = np.argwhere(nonpositive)[0]
         raise DataError(
             f"{name} must be > 0; column {frame.columns[col]!s} has {float(values[row, col]):g} on "
             f"{_label(index[row])}"
@@ -205,7 +206,7 @@ def ema2_weights(tc: float, ages: int | np.ndarray = 250, *, k: float = DEFAULT_
 
 
 def _ages(ages: int | np.ndarray) -> np.ndarray:
-    if np.isscalar(ages):
+    if isinstance(ages, numbers.Real):
         if isinstance(ages, bool) or not float(ages).is_integer() or not 1 <= ages <= MAX_AGES:
             raise ParameterError(f"ages must be a whole number from 1 to {MAX_AGES} or an array of ages, got {ages!r}")
         return np.arange(int(ages), dtype=float)

@@ -101,7 +101,7 @@ def _data_rows(prices: pd.DataFrame) -> list[list[Any]]:
     """Header ("Date", tickers) and one row per date: a real date, then prices (None = no price)."""
     rows: list[list[Any]] = [["Date"] + [str(c) for c in prices.columns]]
     values = prices.to_numpy(dtype=float).tolist()
-    for day, row in zip(prices.index.to_pydatetime(), values):
+    for day, row in zip(pd.DatetimeIndex(prices.index).to_pydatetime(), values):
         rows.append([day] + [None if math.isnan(v) else v for v in row])
     return rows
 

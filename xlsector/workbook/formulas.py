@@ -78,7 +78,7 @@ class FormulaEvaluator:
             match = _TOKEN_RE.match(text, pos)
             if not match or match.end() == pos:
                 raise XlsectorError(f"cannot evaluate formula ={text}: unexpected text at {text[pos:pos + 20]!r}")
-            kind = match.lastgroup
+            kind = match.lastgroup or ""
             out.append((kind, match.group(kind)))
             pos = match.end()
             while pos < len(text) and text[pos].isspace():

@@ -29,17 +29,17 @@ def load_table(header: list[Any], rows: list[list[Any]] | None, source: str | No
     """(price table, provenance, came-from-elsewhere) from ``source``, else the Data sheet's ``header`` and
     ``rows`` (rows 2.., read from the file's XML), else the bundled sample."""
     if source is not None:
-        from xlsector.data import load_prices
+        from xlsector.data.sources import load_prices
 
         loaded = load_prices(source)
         return loaded.prices, _provenance(loaded, str(source)), True
     if rows and any(v is not None for row in rows[:2] for v in row[1:]):
-        from xlsector.data import cells_to_prices
+        from xlsector.data.cells import cells_to_prices
 
         width = max(len(header), max(len(r) for r in rows))
         grid = [header + [None] * (width - len(header))] + [list(r) + [None] * (width - len(r)) for r in rows]
         return cells_to_prices(grid, header=True, dates=True), {}, False
-    from xlsector.data import load_sample
+    from xlsector.data.sample import load_sample
 
     sample = load_sample()
     return sample.prices, _provenance(sample, "bundled sample"), True
@@ -70,9 +70,9 @@ def split_inputs(table: pd.DataFrame, settings: WorkbookSettings) -> WorkbookInp
     funds = pd.DataFrame({t: _column(table, t, "Funds", settings) for t in data.fund_list})
     for ticker in data.bear_list:
         _column(table, ticker, "BearFunds", settings)
-    for setting, ticker in (("Benchmark", data.benchmark), ("CashRate", data.cash_rate)):
-        if ticker:
-            _column(table, ticker, setting, settings)
+    for setting, named in (("Benchmark", data.benchmark), ("CashRate", data.cash_rate)):
+        if named:
+            _column(table, named, setting, settings)
     index = _column(table, data.index, "MarketIndex", settings)
     vix = _column(table, data.vix, "VixTicker", settings) if data.vix else None
     return WorkbookInputs(table=table, funds=funds, index=index, vix=vix)

@@ -168,7 +168,8 @@ class SheetWriter:
         for j in range(len(names)):
             self._touch(row, col + j)
 
-    def column(self, row: int, col: int, values: Sequence[Any] | np.ndarray, number_format: str | None = None) -> int:
+    def column(self, row: int, col: int, values: Sequence[Any] | np.ndarray | pd.Index,
+               number_format: str | None = None) -> int:
         """Write values down from (row, col); returns the last row written."""
         kind = "any"
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
