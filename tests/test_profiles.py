@@ -329,14 +329,14 @@ def test_grid_point_limit(tmp_path):
     path.write_text('base = "sample_momentum_126"\n[[phase]]\nparameter = "lookback"\nrange = [1, 10000, 1]\n')
     assert len(load_experiment(path).phases[0].values) == 10_000  # the limit itself is allowed
     path.write_text('base = "sample_momentum_126"\n[[phase]]\nparameter = "lookback"\nrange = [1, 10001, 1]\n')
-    with pytest.raises(ParameterError, match=r"phase 1: the grid has 10,001 points, more than the limit of 10,000"):
+    with pytest.raises(ParameterError, match=r"phase 1: the grid has 10,001 points, more than the limit MAX_GRID_POINTS = 10,000 runs"):
         load_experiment(path)
     path.write_text('base = "sample_momentum_126"\n[[phase]]\nparameter = "leverage"\nrange = [0, 1e300, 1e-300]\n')
     with pytest.raises(ParameterError, match=r"the grid has about 1e\+600 points|the grid has about inf points"):
         load_experiment(path)
     many = ", ".join(["1.0"] * 10_001)
     path.write_text(f'base = "sample_momentum_126"\n[[phase]]\nparameter = "leverage"\nvalues = [{many}]\n')
-    with pytest.raises(ParameterError, match="more than the limit of 10,000 points a phase"):
+    with pytest.raises(ParameterError, match="more than the limit MAX_GRID_POINTS = 10,000 runs"):
         load_experiment(path)
 
 

@@ -102,10 +102,44 @@ def sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
 def shared_strings(archive: zipfile.ZipFile) -> list[str]:
     """The shared-string table (rich text runs joined, XML entities resolved); [] when there is none."""
     try:
-        xml = archive.read("xl/sharedStrings.xml").decode("utf-8")
+        raw = archive.read("xl/sharedStrings.xml")
     except KeyError:
         return []
-    return [unescape_xml("".join(_TEXT.findall(si))) for si in _SI.findall(xml)]
+    xml = raw.decode("utf-8", errors="replace")
+    if _canonical(xml, ("si", "t", "r", "sst")):
+        return [unescape_xml("".join(_TEXT.findall(si))) for si in _SI.findall(xml)]
+    out = []  # prefixed elements, CDATA, character references: a real XML parser
+    for element in _iter_elements(raw, "si"):
+        out.append("".join(t.text or "" for t in element.iter() if _local(t.tag) == "t"))
+        element.clear()
+    return out
+
+
+def _local(tag: str) -> str:
+    """An element's name without its namespace: ``{ns}c`` -> ``c``."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _canonical(xml: str, names: tuple[str, ...]) -> bool:
+    """True when ``xml`` can be read by the regular expressions of this module exactly as an XML parser reads it:
+    none of ``names`` written with a namespace prefix, no CDATA section, comment, processing instruction inside,
+    character reference, and no whitespace or attribute inside ``<v>``/``<t>`` tags' closing forms."""
+    if "<![CDATA[" in xml or "&#" in xml or "<!--" in xml:
+        return False
+    if xml.count("<?") > 1 or (xml.count("<?") == 1 and not xml.lstrip("\ufeff").startswith("<?xml")):
+        return False
+    if re.search(r"</?[A-Za-z_][\w.-]*:(?:" + "|".join(names) + r")\b", xml):
+        return False
+    return not re.search(r"</[vt]\s|<v\s", xml)
+
+
+def _iter_elements(data: bytes, name: str):
+    """Elements named ``name`` (any namespace) of an XML document, each at its end tag (defusedxml's parser)."""
+    from defusedxml.ElementTree import iterparse
+
+    for _event, element in iterparse(io.BytesIO(data), events=("end",), forbid_dtd=True):
+        if _local(element.tag) == name:
+            yield element
 
 
 def col_number(letters: str) -> int:
@@ -140,24 +174,37 @@ def rezip(archive: zipfile.ZipFile, replaced: Mapping[str, str], *, stored: bool
 
 
 # -- reading cells -------------------------------------------------------------------------------------
+#
+# Three ways to read a sheet's cells, the first that applies: (1) every cell is a plain number as the render,
+# openpyxl and Excel write them (`<c r="B2" s="3"><v>4.1</v></c>`): numpy, fast; (2) the XML uses no namespace
+# prefix, CDATA, comment or character reference and every cell has its `r` reference: a regular expression per
+# cell; (3) anything else legal (`<x:c>`, `<v >`, CDATA, cells without `r`): defusedxml's parser. The file was
+# checked to be well-formed XML first (xlsector.workbook.guard), so (1) and (2) read what a parser reads.
 
-# a cell: reference, other attributes, then either nothing, a plain <v> (the common case, matched
-# first), or any content (formula, inline string) parsed by cell_value
-CELL_RE = re.compile(r'<c\b[^>]*?\br="([A-Z]+)(\d+)"([^>]*?)(?:/>|><v>([^<]*)</v></c>|>(.*?)</c>)', re.DOTALL)
+_PLAIN_CELL = re.compile(r'<c r="([A-Z]{1,3})(\d{1,7})"(?: s="\d+")?(?: t="n")?(?:/>|><v>([^<]*)</v></c>)')
+_CELL_START = re.compile(r"<c[\s/>]")
+# any cell: its attributes, then nothing or its content (a <v>, a formula, an inline string)
+CELL_RE = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_REF = re.compile(r'\br="([A-Z]{1,3})(\d{1,7})"')
 _V = re.compile(r"<v>([^<]*)</v>")
 _TYPE = re.compile(r'\bt="(\w+)"')
+_SHEET_NAMES = ("worksheet", "sheetData", "row", "c", "v", "f", "is", "t", "r")
+_MAX_ROW, _MAX_COL = 1_048_576, 16_384  # Excel's last cell, XFD1048576
 
 
-def cell_value(attrs: str, raw: str, inner: str, strings: list[str]) -> Any:
-    """The value of one cell matched by :data:`CELL_RE` (attributes after the reference, plain ``<v>``
-    text, other content): float, str, bool, error text (``"#N/A"``), or None when it has no value."""
+def cell_value(attrs: str, inner: str, strings: list[str]) -> Any:
+    """The value of one cell matched by :data:`CELL_RE` (its attributes, its content): float, str, bool, error
+    text (``"#N/A"``), or None when it has no value."""
     kind_match = _TYPE.search(attrs)
     kind = kind_match.group(1) if kind_match else "n"
-    if not raw and inner:
-        found = _V.search(inner)
-        raw = found.group(1) if found else ""
     if kind == "inlineStr":
-        return unescape_xml("".join(_TEXT.findall(inner)))
+        return unescape_xml("".join(_TEXT.findall(inner or "")))
+    found = _V.search(inner or "")
+    return _typed(kind, unescape_xml(found.group(1)) if found else "", strings)
+
+
+def _typed(kind: str, raw: str, strings: list[str]) -> Any:
+    """A cell's value from its type attribute and the text of its ``<v>``."""
     if not raw:
         return None
     if kind == "n":
@@ -165,43 +212,175 @@ def cell_value(attrs: str, raw: str, inner: str, strings: list[str]) -> Any:
     if kind == "s":
         return strings[int(raw)]
     if kind == "b":
-        return raw == "1"
-    return unescape_xml(raw)  # "str" (formula text), "e" (error value), "d" (ISO date text)
+        return raw.strip() == "1"
+    return raw  # "str" (formula text), "e" (error value), "d" (ISO date text)
 
 
-def read_sheet_grid(xlsx: bytes, sheet: str) -> np.ndarray | None:
-    """The values of ``sheet`` as a 2-D object array from A1 (None for blanks), or None if no such sheet.
+class _Cells:
+    """Cells collected by position, with the limits (Excel's last cell; MAX_CELLS) checked as they come."""
 
-    Numbers are floats, text str, booleans bool, error values their text (``"#N/A"``).
+    def __init__(self, where: str):
+        from xlsector.limits import MAX_CELLS
+
+        self.where = where
+        self.limit = MAX_CELLS
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        self.values: list[Any] = []
+
+    def add(self, row: int, col: int, value: Any) -> None:
+        if value is None:
+            return
+        if row > _MAX_ROW or col > _MAX_COL or row < 1 or col < 1:
+            raise DataError(f"{self.where}: cell {col_letters(col)}{row} is outside a worksheet (the last cell is "
+                            "XFD1048576); the file is damaged or hostile")
+        self.rows.append(row)
+        self.cols.append(col)
+        self.values.append(value)
+        if len(self.values) > self.limit:
+            self._too_many()
+
+    def _too_many(self) -> None:
+        from xlsector.limits import describe
+
+        raise DataError(f"{self.where} holds more than {describe('MAX_CELLS')}; refusing to read it")
+
+    def grid(self) -> np.ndarray:
+        from xlsector.limits import describe
+
+        if not self.values:
+            return np.empty((0, 0), dtype=object)
+        rows = np.asarray(self.rows, dtype=np.int64) - 1
+        cols = np.asarray(self.cols, dtype=np.int64) - 1
+        height, width = int(rows.max()) + 1, int(cols.max()) + 1
+        if height * width > self.limit:
+            far = int(np.argmax(cols)) if width * 50 > height else int(np.argmax(rows))
+            raise DataError(
+                f"{self.where}: its cells span A1:{col_letters(width)}{height} ({height:,} rows x {width:,} columns, "
+                f"blanks included; the farthest is {col_letters(self.cols[far])}{self.rows[far]}), over "
+                f"{describe('MAX_CELLS')}; delete the stray cells far from the table"
+            )
+        grid = np.full((height, width), None, dtype=object)
+        values = np.empty(len(self.values), dtype=object)
+        values[:] = self.values
+        grid[rows, cols] = values
+        return grid
+
+
+def _plain_cells(body: str, count: int, cells: _Cells) -> bool:
+    """Way (1): every one of the ``count`` cells is a plain number. Fills ``cells``; False when it does not apply."""
+    found = _PLAIN_CELL.findall(body)
+    if len(found) != count:
+        return False
+    letters, row_text, value_text = zip(*found)
+    try:
+        values = np.array([v if v else "nan" for v in value_text]).astype(float)
+    except ValueError:
+        return False
+    unique, inverse = np.unique(np.array(letters), return_inverse=True)
+    cols = np.array([col_number(str(key)) for key in unique], dtype=np.int64)[inverse]
+    rows = np.array(row_text, dtype=np.int64)
+    keep = ~np.isnan(values)
+    if not keep.any():
+        return True
+    if rows.max() > _MAX_ROW or cols.max() > _MAX_COL:
+        bad = int(np.argmax((rows > _MAX_ROW) | (cols > _MAX_COL)))
+        cells.add(int(rows[bad]), int(cols[bad]), 0.0)  # raises, naming the cell
+    if int(keep.sum()) > cells.limit:
+        cells._too_many()
+    cells.rows, cells.cols = rows[keep].tolist(), cols[keep].tolist()
+    cells.values = values[keep].tolist()
+    return True
+
+
+def _regex_cells(body: str, count: int, strings: list[str], cells: _Cells) -> bool:
+    """Way (2): a regular expression per cell; False when a cell has no ``r`` reference."""
+    found = CELL_RE.findall(body)
+    if len(found) != count:
+        return False
+    refs = [_REF.search(attrs) for attrs, _ in found]
+    if not all(refs):
+        return False
+    for (attrs, inner), ref in zip(found, refs):
+        assert ref is not None
+        try:
+            value = cell_value(attrs, inner, strings)
+        except (ValueError, IndexError):
+            return False  # way (3) names the cell
+        cells.add(int(ref.group(2)), col_number(ref.group(1)), value)
+    return True
+
+
+def _parsed_cells(data: bytes, strings: list[str], cells: _Cells) -> None:
+    """Way (3): defusedxml's parser, namespace-aware; cells and rows without ``r`` follow the previous ones."""
+    from defusedxml.ElementTree import iterparse
+
+    row_number, col = 0, 0
+    for event, element in iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
+        name = _local(element.tag)
+        if event == "start":
+            if name == "row":
+                given = element.get("r")
+                row_number = int(given) if given and given.isdigit() else row_number + 1
+                col = 0
+            continue
+        if name == "c":
+            ref = re.fullmatch(r"([A-Z]{1,3})(\d{1,7})", element.get("r") or "")
+            col = col_number(ref.group(1)) if ref else col + 1
+            kind = element.get("t") or "n"
+            if kind == "inlineStr":
+                value: Any = "".join(t.text or "" for t in element.iter() if _local(t.tag) == "t")
+            else:
+                text = next((v.text or "" for v in element if _local(v.tag) == "v"), "")
+                try:
+                    value = _typed(kind, text.strip() if kind == "n" else text, strings)
+                except (ValueError, IndexError):
+                    raise DataError(f"{cells.where}: cell {col_letters(col)}{row_number} of type {kind!r} holds "
+                                    f"{text[:40]!r}, which is not a valid value of that type") from None
+            cells.add(int(ref.group(2)) if ref else row_number, col, value)
+            element.clear()
+        elif name == "row":
+            element.clear()
+
+
+def sheet_grid(data: bytes, strings: list[str], where: str) -> np.ndarray:
+    """The values of one worksheet part (its XML bytes) as a 2-D object array from A1, None for blanks.
+
+    Numbers are floats, text str, booleans bool, error values their text (``"#N/A"``). Raises DataError naming
+    ``where`` for a cell beyond Excel's last (XFD1048576) or more cells than
+    :data:`~xlsector.limits.MAX_CELLS` (blanks inside the rectangle from A1 counted).
     """
+    cells = _Cells(where)
+    xml = data.decode("utf-8", errors="replace")
+    start, end = xml.find("<sheetData"), xml.rfind("</sheetData>")
+    body = xml[start:end] if start >= 0 and end > start else ""
+    count = len(_CELL_START.findall(body))
+    canonical = start >= 0 and _canonical(xml, _SHEET_NAMES)
+    if canonical and (count == 0 or _plain_cells(body, count, cells) or _regex_cells(body, count, strings, cells)):
+        return cells.grid()
+    cells = _Cells(where)
+    _parsed_cells(data, strings, cells)
+    return cells.grid()
+
+
+def read_sheet_grid(xlsx: bytes, sheet: str, *, name: str = "workbook") -> np.ndarray | None:
+    """The values of ``sheet`` as a 2-D object array from A1 (None for blanks), or None if no such sheet
+    (:func:`sheet_grid`; ``name`` is the file's name for messages)."""
     try:
         with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
             member = sheet_member(archive, sheet)
             if member is None:
                 return None
-            xml = archive.read(member).decode("utf-8")
-            start, end = xml.find("<sheetData"), xml.rfind("</sheetData>")
-            cells = CELL_RE.findall(xml, start, end if end > 0 else len(xml)) if start >= 0 else []
-            strings = shared_strings(archive) if 't="s"' in xml else []
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError) as exc:
-        raise DataError(f"cannot read sheet {sheet}: {type(exc).__name__}: {exc}") from None
-    if not cells:
-        return np.empty((0, 0), dtype=object)
-    letters, row_text, attrs, values, inner = zip(*cells)
-    unique, inverse = np.unique(np.array(letters), return_inverse=True)
-    cols = np.array([col_number(str(key)) for key in unique], dtype=np.int64)[inverse] - 1
-    rows = np.array(row_text).astype(np.int64) - 1
-    grid = np.full((rows.max() + 1, cols.max() + 1), None, dtype=object)
-    # numbers: no type or t="n", value in <v>; everything else goes the slow way
-    plain = np.array([(not a or 't="' not in a or 't="n"' in a) and not c for a, c in zip(attrs, inner)])
-    plain &= np.array(values) != ""
-    if plain.any():
-        idx = np.flatnonzero(plain)
-        numeric = np.array(values)[idx].astype(float)
-        grid[rows[idx], cols[idx]] = numeric.astype(object)
-    for i in np.flatnonzero(~plain):
-        grid[rows[i], cols[i]] = cell_value(attrs[i], values[i], inner[i], strings)
-    return grid
+            data = archive.read(member)
+            strings = shared_strings(archive) if b't="s"' in data or b"t='s'" in data else []
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise DataError(f"cannot read sheet {sheet} of {name}: {type(exc).__name__}: {exc}") from None
+    try:
+        return sheet_grid(data, strings, f"{name}, sheet {sheet}")
+    except Exception as exc:  # an XML error in a part the guard did not see (bytes given directly)
+        if isinstance(exc, XlsectorError):
+            raise
+        raise DataError(f"cannot read sheet {sheet} of {name}: {type(exc).__name__}: {exc}") from None
 
 
 # -- rewriting rows ------------------------------------------------------------------------------------

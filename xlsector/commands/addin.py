@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from xlsector.commands.args import add_json, print_json
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -44,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        "OUTPUT/lite (docs/lite.md)")
     build.add_argument("--wheel-url", metavar="URL",
                        help="https URL where the wheel will be served, written into Lite's requirements.txt")
+    add_json(build, "the files written")
     build.set_defaults(run=run)
 
     install = actions.add_parser(
@@ -61,14 +64,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                          help="the LibreOffice program (default: soffice on PATH)")
     install.add_argument("--python", metavar="PATH",
                          help="a Python that can import LibreOffice's uno module (default: found)")
+    add_json(install, "what was installed")
     install.set_defaults(run=run_install)
-    parser.set_defaults(run=lambda args: parser.print_help() or 2)
+    parser.set_defaults(run=lambda args: parser.error("choose an action: build or install-libreoffice"))
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from xlsector.addin.build import DEFAULT_UDF_MODULES, build_addin, build_manifest
 
+    written = []
     addin = build_addin(
         args.output,
         udf_modules=args.udf_modules or DEFAULT_UDF_MODULES,
@@ -76,19 +81,21 @@ def run(args: argparse.Namespace) -> int:
         interpreter_win=args.interpreter_win,
         interpreter_mac=args.interpreter_mac,
     )
-    print(f"Wrote {addin}", file=sys.stdout)
+    written.append(addin)
     if not args.no_manifest:
-        manifest = build_manifest(Path(addin).parent / "manifest.xml", args.server_url, addin_id=args.manifest_id)
-        print(f"Wrote {manifest}", file=sys.stdout)
+        written.append(build_manifest(Path(addin).parent / "manifest.xml", args.server_url, addin_id=args.manifest_id))
     if not args.no_libreoffice:
         from xlsector.addin.libreoffice.package import EXTENSION_NAME, build_extension
 
-        extension = build_extension(Path(addin).parent / EXTENSION_NAME)
-        print(f"Wrote {extension}", file=sys.stdout)
+        written.append(build_extension(Path(addin).parent / EXTENSION_NAME))
     if args.lite:
         from xlsector.addin.lite import build_lite
 
-        for path in build_lite(Path(addin).parent / "lite", wheel_url=args.wheel_url):
+        written.extend(build_lite(Path(addin).parent / "lite", wheel_url=args.wheel_url))
+    if args.json:
+        print_json({"command": "addin build", "written": [str(path) for path in written]})
+    else:
+        for path in written:
             print(f"Wrote {path}", file=sys.stdout)
     return 0
 
@@ -97,6 +104,10 @@ def run_install(args: argparse.Namespace) -> int:
     from xlsector.addin.libreoffice.install import install_extension
 
     done = install_extension(args.profile, soffice=args.soffice, python=args.python)
+    if args.json:
+        print_json({"command": "addin install-libreoffice", "identifier": done.identifier, "version": done.version,
+                    "functions": done.functions, "profile": str(done.profile), "site_dirs": list(done.site_dirs)})
+        return 0
     print(f"Installed {done.identifier} {done.version} ({done.functions} functions) into the LibreOffice "
           f"profile {done.profile}; LibreOffice's Python imports xlsector from {', '.join(done.site_dirs)}. "
           "Restart LibreOffice to use it.", file=sys.stdout)

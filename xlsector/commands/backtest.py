@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xlsector.commands.args import add_period, check_period
+
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, vix: bool = True) -> None:
     """--prices / --vix / --json, shared by backtest, experiment and tune."""
@@ -41,9 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--profile", metavar="NAME", help="profile name (or path to a .toml file)")
     parser.add_argument("--list", action="store_true", help="list the known profiles and exit")
-    parser.add_argument(
-        "--start", metavar="DATE", help="report from this date (signals still warm up before it)"
-    )
+    add_period(parser, "report from this date (signals still warm up before it)",
+               "stop at this date (later prices are not used)")
     add_profile_dirs(parser)
     add_data_arguments(parser)
     parser.set_defaults(run=run)
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
     profile = load_profile(args.profile, args.profiles_dir)
     inputs = load_inputs(args.prices, args.vix)
-    result = run_profile(profile, inputs.prices, vix=inputs.vix, start=args.start)
+    check_period(inputs.prices.index, args.start, args.end, inputs.source)
+    result = run_profile(profile, inputs.prices, vix=inputs.vix, start=args.start, end=args.end)
     table = result.table
     first, last = result.period
     params = ", ".join(f"{k}={v}" for k, v in profile.params.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xlsector.commands.args import add_period, check_period
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 
 SHOWN = [
@@ -42,6 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "experiment (four_phase_study, sample_four_phase).",
     )
     parser.add_argument("file", metavar="FILE", help="experiment .toml file (or a shipped experiment's name)")
+    add_period(parser, "report from this date (replaces the file's start)",
+               "stop at this date (replaces the file's end; later prices are not used)")
     add_profile_dirs(parser)
     add_data_arguments(parser)
     parser.set_defaults(run=run)
@@ -49,6 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from xlsector.profiles import load_experiment, run_experiment
     from xlsector.profiles.experiment import RANK_METRICS
     from xlsector.profiles.inputs import load_inputs
@@ -57,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
     experiment = load_experiment(args.file, args.profiles_dir)
     inputs = load_inputs(args.prices, args.vix)
+    check_period(inputs.prices.index, args.start, args.end, inputs.source)
+    if args.start or args.end:
+        experiment = dataclasses.replace(experiment, start=args.start or experiment.start,
+                                         end=args.end or experiment.end)
     total = sum(1 if p.combine else len(p.values) for p in experiment.phases)
     with Progress(total, label=f"experiment {experiment.name}") as bar:
         result = run_experiment(

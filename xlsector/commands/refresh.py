@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xlsector.commands.args import add_json, date_arg, print_json
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -23,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="comma-separated Yahoo tickers (default: the Data sheet's columns and the Settings' tickers)",
     )
     parser.add_argument(
-        "--start",
+        "--start", metavar="DATE", type=date_arg,
         help="first date, YYYY-MM-DD (default: RefreshStart setting, else the Data sheet's first date)",
     )
     parser.add_argument(
@@ -36,26 +38,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--no-render", action="store_true",
         help="only write the data (the formulas' stored values stay until Excel recalculates or a render)",
     )
+    add_json(parser, "the refresh's report (new rows, revisions, jumps, warnings) and the render's")
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from xlsector.data.refresh import refresh_file
+    from xlsector.fileio import stderr_notice, workbook_lock
 
     tickers = [t for t in (args.tickers or "").split(",") if t.strip()] or None
-    report = refresh_file(
-        args.workbook,
-        tickers=tickers,
-        start=args.start,
-        cache_dir=args.cache_dir,
-        accept_jumps=args.accept_jumps,
-    )
-    print(report.summary(), file=sys.stdout)
-    if not args.no_render and _has_computed_sheets(args.workbook):
-        from xlsector.render import render_workbook
+    rendered = None
+    # one lock over the refresh and the render after it: no other writer can slip in between (docs/data.md)
+    with workbook_lock(args.workbook, notify=stderr_notice):
+        report = refresh_file(
+            args.workbook,
+            tickers=tickers,
+            start=args.start,
+            cache_dir=args.cache_dir,
+            accept_jumps=args.accept_jumps,
+        )
+        if not args.json:
+            print(report.summary(), file=sys.stdout)
+        if not args.no_render and _has_computed_sheets(args.workbook):
+            from xlsector.render import render_workbook
 
-        render_workbook(args.workbook, progress=sys.stderr)
+            rendered = render_workbook(args.workbook, progress=None if args.json else sys.stderr)
+    if args.json:
+        print_json({
+            "command": "refresh", "workbook": str(report.workbook), "written": report.written,
+            "tickers": report.tickers, "start": report.start, "first_date": report.first_date,
+            "last_date": report.last_date, "new_rows": report.new_rows, "revisions": report.revisions,
+            "jumps": report.jumps, "warnings": report.warnings,
+            "rendered": None if rendered is None else {"path": str(rendered.path), "notes": rendered.notes},
+        })
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xlsector.commands.args import add_json, print_json
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -27,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--timings", action="store_true", help="print the time of each stage")
+    add_json(parser, "what was written (path, data source, formula cells with values, notes, timings)")
     parser.set_defaults(run=run)
     return parser
 
@@ -35,7 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from xlsector.render import render_workbook
 
     report = render_workbook(args.workbook, args.output, data=args.data, values_only=args.values,
-                             progress=None if args.quiet else sys.stderr)
+                             progress=None if args.quiet or args.json else sys.stderr)
+    if args.json:
+        print_json({"command": "render", "path": str(report.path), "data_source": report.data_source,
+                    "cached_cells": report.cached_cells, "values_only": args.values, "notes": report.notes,
+                    "timings": report.timings})
+        return 0
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.timings:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from xlsector.commands.args import add_json, print_json
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -14,6 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("path", help="where to write the .xlsx")
     parser.add_argument("-f", "--force", action="store_true", help="replace PATH if it exists")
+    add_json(parser, "the path written")
     parser.set_defaults(run=run)
     return parser
 
@@ -21,5 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from xlsector.workbook.template import write_template
 
-    print(write_template(args.path, overwrite=args.force))
+    path = write_template(args.path, overwrite=args.force)
+    if args.json:
+        print_json({"command": "template", "path": str(path)})
+    else:
+        print(path)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from xlsector.commands.args import add_period, check_period
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
 from xlsector.contract import split_tickers
@@ -14,6 +15,8 @@ from xlsector.params import Strategy, TuningParams, param_of
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser, vix=False)
+    add_period(parser, "use the prices from this date on (it becomes the data start)",
+               "use the prices up to this date (later ones are not used)")
     add_profile_dirs(parser)
     parser.add_argument(
         "--profile",
@@ -109,7 +112,8 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], TuningParams,
                 f"--profile {profile.name}: tune needs a trend profile, got a {profile.strategy} profile"
             )
     inputs = load_inputs(args.prices)
-    prices = inputs.prices
+    check_period(inputs.prices.index, args.start, args.end, inputs.source)
+    prices = inputs.prices.loc[args.start:args.end] if args.start or args.end else inputs.prices
     index = (
         args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
     )
@@ -144,7 +148,10 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], TuningParams,
     kwargs["benchmark"] = prices[benchmark] if benchmark else None
     kwargs["bear"] = prices[bear] if bear else None
     describe = (
-        f"Data: {inputs.source}\nFunds: {', '.join(funds)}"
+        f"Data: {inputs.source}"
+        + (f" (used from {args.start or 'its first date'} to {args.end or 'its last date'})"
+           if args.start or args.end else "")
+        + f"\nFunds: {', '.join(funds)}"
         + (f"; bear: {', '.join(bear)}" if bear else "")
         + f"; benchmark: {benchmark or 'equal-weight buy-and-hold of the funds'}"
         + f"\nStrategy: {', '.join(f'{k}={v}' for k, v in strategy.items()) or 'defaults'}"

@@ -18,7 +18,9 @@ Semantics:
   as a peer. A jump the guard flags that was not already in the sheet stops the refresh (nothing
   written) unless ``accept_jumps=True``. Errors (prices <= 0, ...) always stop it.
 - Writing: only the Data sheet's values and the provenance cells change; the file is replaced
-  atomically (:mod:`xlsector.fileio`), so a failure at any point leaves the old bytes.
+  atomically (:mod:`xlsector.fileio`), so a failure at any point leaves the old bytes. The workbook's lock
+  (:func:`xlsector.fileio.workbook_lock`) is held from the first read to the write, so another xlsector
+  process writing the same workbook (a render) waits and then reads the refreshed file.
 
 One code path whatever opened the workbook: :func:`refresh_workbook` works on a :class:`BookAccess`;
 ``xlsector refresh`` passes a :class:`FileBook` (a file on disk), the Excel button an xlwings Book
@@ -205,7 +207,7 @@ class FileBook:
     cached values) and :meth:`alert` keeps the messages in :attr:`messages` for the caller to print.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | os.PathLike[str]):
         from xlsector.contract import named_values
         from xlsector.data.workbook import load_fast
         from xlsector.fileio import check_writable
@@ -213,15 +215,10 @@ class FileBook:
         self.path = Path(path)
         self.name = self.path.name
         self.messages: list[str] = []
-        book, rows, self._raw = load_fast(self.path)
+        book, grid, self._raw = load_fast(self.path)
         try:
             self._settings = named_values(book, list(SETTING_NAMES))
-            self._cells = None
-            if DATA_SHEET in book.sheetnames:
-                header = list(next(book[DATA_SHEET].iter_rows(min_row=1, max_row=1, values_only=True), ()))
-                body = rows or []
-                width = max([len(header)] + [len(r) for r in body])
-                self._cells = [header + [None] * (width - len(header))] + [list(r) for r in body]
+            self._cells = (grid or []) if DATA_SHEET in book.sheetnames else None
         finally:
             book.close()
         check_writable(self.path)  # before downloading: fail early if Excel holds the file
@@ -374,10 +371,13 @@ def refresh_file(
         Nothing was written: failed tickers, flagged jumps, invalid data, or the file cannot be
         replaced. ``exc.report`` holds the details.
     """
-    return refresh_workbook(
-        FileBook(workbook_path), tickers=tickers, start=start, downloader=downloader, session=session,
-        cache_dir=cache_dir, accept_jumps=accept_jumps,
-    )
+    from xlsector.fileio import workbook_lock
+
+    with workbook_lock(workbook_path):  # the whole read-download-write: no other xlsector writer in between
+        return refresh_workbook(
+            FileBook(workbook_path), tickers=tickers, start=start, downloader=downloader, session=session,
+            cache_dir=cache_dir, accept_jumps=accept_jumps,
+        )
 
 
 def _rewrite(path: Path, prices: pd.DataFrame, provenance) -> bytes:

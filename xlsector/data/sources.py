@@ -7,11 +7,13 @@ Yahoo Finance through yfinance (``"yahoo:XLK,XLF"``). :func:`load_prices` dispat
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError
@@ -93,13 +95,39 @@ def make_provenance(
     return Provenance(source, tuple(str(c) for c in prices.columns), first, last, fetched_at, note)
 
 
+def _csv_text(path: Path) -> str:
+    """A CSV file's text (gzip inflated), within MAX_FILE_BYTES counted as it inflates; a regular file only."""
+    import gzip
+    import zlib
+
+    from xlsector.fileio import read_limited
+    from xlsector.limits import MAX_FILE_BYTES, describe
+
+    data = read_limited(path, "price file")
+    if path.name.lower().endswith(".gz") and data[:2] != b"\x1f\x8b":
+        raise DataError(f"cannot read {path} as CSV: the name ends in .gz but it is not a gzip file")
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"cannot read {path} as CSV (gzip): {exc}") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise DataError(f"price file {path} inflates to more than {describe('MAX_FILE_BYTES')}; refusing to "
+                            "read it")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot read {path} as CSV: it is not UTF-8 text (byte {exc.start}); save it as UTF-8 "
+                        "CSV") from None
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     """CSV with a date column first; Yahoo-style files (Adj Close column) give one ticker named by the file."""
+    text = _csv_text(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError) as exc:
-        raise DataError(f"cannot read {path} as CSV: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - gzip.BadGzipFile, zlib.error and friends
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise DataError(f"cannot read {path} as CSV: {exc}") from None
     if raw.shape[1] < 2:
         raise DataError(f"{path}: a price CSV needs a date column and at least one price column")
@@ -117,42 +145,76 @@ def _read_csv(path: Path) -> pd.DataFrame:
             f"{block.iat[i, j]!r}; prices must be numbers"
         )
     frame = numbers.astype(float)
-    frame.index = _parse_dates(raw.iloc[:, 0], path)
+    frame.index = parse_dates(raw.iloc[:, 0], str(path))
     frame.index.name = "Date"
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
-def _parse_dates(texts: pd.Series, path: Path) -> pd.DatetimeIndex:
-    """Dates of a CSV: ISO dates (any time or UTC offset after them is ignored: daily data) or what pandas reads."""
-    values = texts.str.strip()
-    iso = values.str.match(r"^\d{4}-\d{2}-\d{2}")
-    try:
-        if iso.all():
-            return pd.DatetimeIndex(pd.to_datetime(values.str[:10], format="%Y-%m-%d")).as_unit("us")
-        return pd.DatetimeIndex(pd.to_datetime(values, format="mixed")).as_unit("us")
-    except (ValueError, TypeError):
-        for i, value in enumerate(values):
-            try:
-                pd.Timestamp(value[:10] if iso.iloc[i] else value)
-                if not value:
-                    raise ValueError
-            except (ValueError, TypeError):
-                raise DataError(f"{path}: line {i + 2}, column 1 should hold a date, got {value!r}") from None
-        raise DataError(f"{path}: column 1 mixes date formats") from None
+#: Date layouts a price CSV may use besides ISO (YYYY-MM-DD, which may carry a time): one layout for the whole
+#: column, never a mix; a layout that reads the column two ways (01/02/2020: 1 February or 2 January?) is refused.
+DATE_FORMATS = ("%Y/%m/%d", "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%d-%b-%Y",
+                "%d %b %Y", "%b %d %Y", "%d/%m/%y", "%m/%d/%y")
+
+
+def parse_dates(texts: pd.Series, where: str) -> pd.DatetimeIndex:
+    """The dates of a file's first column: ISO dates (any time or UTC offset after them is ignored: daily data), or
+    one of :data:`DATE_FORMATS` for every row. Day-first and month-first are never mixed: when both read every row
+    (each day <= 12), the column is ambiguous and refused."""
+    values = [str(v).strip() for v in texts.tolist()]
+    if not values:
+        return pd.DatetimeIndex([], dtype="datetime64[us]")
+    text = pd.Series(values, dtype=object)
+    iso = text.str.match(r"^\d{4}-\d{2}-\d{2}(?:$|[T\s])").to_numpy(dtype=bool)
+    if iso.all():
+        days = pd.DatetimeIndex(pd.to_datetime(text.str[:10], format="%Y-%m-%d", errors="coerce"))
+        return _all_read(days, values, where)
+    first = text.str.split(r"[T\s]\d{1,2}:", n=1, regex=True).str[0].str.replace(",", "", regex=False).str.strip()
+    readings = {fmt: pd.DatetimeIndex(pd.to_datetime(first, format=fmt, errors="coerce")) for fmt in DATE_FORMATS}
+    distinct: list[tuple[str, pd.DatetimeIndex]] = []
+    for fmt, got in readings.items():
+        if not got.isna().any() and not any(got.equals(other) for _, other in distinct):
+            distinct.append((fmt, got))
+    if len(distinct) == 1:
+        return distinct[0][1].as_unit("us")
+    if len(distinct) > 1:
+        names = " or ".join(f"'{fmt}'" for fmt, _ in distinct)
+        raise DataError(f"{where}: the dates in column 1 can be read as {names} (e.g. {values[0]!r}); write them "
+                        "as YYYY-MM-DD so that day and month cannot be swapped")
+    readable = iso.copy()
+    for got in readings.values():
+        readable |= ~np.asarray(got.isna())
+    if not readable.all():
+        i = int(np.flatnonzero(~readable)[0])
+        raise DataError(f"{where}: line {i + 2}, column 1 should hold a date, got {values[i]!r}")
+    raise DataError(f"{where}: column 1 mixes date formats (e.g. {values[0]!r} and "
+                    f"{values[-1]!r}); use one, preferably YYYY-MM-DD")
+
+
+def _all_read(days: pd.DatetimeIndex, values: list[str], where: str) -> pd.DatetimeIndex:
+    """``days`` when every one was read, else a DataError naming the first line that was not."""
+    missing = np.asarray(days.isna())
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise DataError(f"{where}: line {i + 2}, column 1 should hold a date, got {values[i]!r}")
+    return days.as_unit("us")
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
+    """A price sheet of an .xlsx (Data, else the first sheet), read by the one price-sheet reader
+    (:func:`xlsector.xlsx.read_sheet_grid`, with its limits) from the checked file."""
     from xlsector.data.cells import cells_to_prices
-    from xlsector.data.workbook import open_workbook, sheet_cells
+    from xlsector.data.workbook import read_checked
+    from xlsector.xlsx import read_sheet_grid, sheet_paths
 
-    book = open_workbook(path)
-    try:
-        sheet = book["Data"] if "Data" in book.sheetnames else book.worksheets[0]
-        cells = sheet_cells(sheet)
-        title = sheet.title
-    finally:
-        book.close()
+    raw = read_checked(path)
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        names = list(sheet_paths(archive))
+    if not names:
+        raise DataError(f"{path}: the workbook has no sheet")
+    title = "Data" if "Data" in names else names[0]
+    grid = read_sheet_grid(raw, title, name=str(path))
+    cells = [] if grid is None else grid.tolist()
     try:
         return cells_to_prices(cells)
     except DataError as exc:
@@ -161,9 +223,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
 
 def read_price_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read prices from a CSV (optionally gzip) or an .xlsx/.xlsm file (sheet ``Data`` or the first sheet)."""
-    file = Path(path)
-    if not file.is_file():
-        raise DataError(f"price file {file} does not exist")
+    from xlsector.fileio import regular_file
+
+    file = regular_file(path, "price file")
     name = file.name.lower()
     if name.endswith(_XLSX_SUFFIXES):
         return _read_xlsx(file)
@@ -190,11 +252,11 @@ def load_prices(
     start : date-like, optional
         First date for a Yahoo download (default 1990-01-01).
     validate : bool, default True
-        Run :func:`xlsector.data.validate_prices` (warnings become :class:`DataQualityWarning`): rules 1-4
-        (dates, numbers, prices > 0, calendar) for stored data (files, workbooks); downloads also get the
-        jump guard. The bundled sample is checked by the tests instead.
+        Run :func:`xlsector.data.validate.check_stored` (warnings become :class:`DataQualityWarning`): dates,
+        numbers, prices > 0, calendar and the jump guard, for files and workbooks as for downloads. The bundled
+        sample is checked by the tests instead.
     """
-    from xlsector.data.validate import validate_prices
+    from xlsector.data.validate import check_stored
 
     text = os.fspath(source) if isinstance(source, os.PathLike) else source
     if not isinstance(text, str):
@@ -210,8 +272,10 @@ def load_prices(
         if not tickers:
             raise DataError("source 'yahoo:' needs tickers, e.g. 'yahoo:XLK,XLF'")
         return download_prices(tickers, start or "1990-01-01")
-    path = Path(text)
-    if path.suffix.lower() in _XLSX_SUFFIXES and path.is_file():
+    from xlsector.fileio import regular_file
+
+    path = regular_file(text, "price file")
+    if path.suffix.lower() in _XLSX_SUFFIXES:
         from xlsector.data.workbook import read_data_sheet
 
         try:
@@ -220,7 +284,7 @@ def load_prices(
             if "no sheet named Data" not in str(exc):
                 raise
     frame = read_price_file(path)
-    if validate:  # stored data: rules 1-4; the jump guard runs where data enters (downloads, refresh)
-        frame, _ = validate_prices(frame, jump_threshold=None)
+    if validate:  # every source gets the same rules, the jump guard included (its findings are warnings)
+        frame = check_stored(frame, str(path))
     fetched = _dt.datetime.fromtimestamp(path.stat().st_mtime, tz=_dt.UTC).replace(tzinfo=None)
     return PriceData(frame, make_provenance(frame, f"file: {path}", fetched_at=fetched))

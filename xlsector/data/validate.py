@@ -5,7 +5,9 @@ Rules (applied in this order by :func:`validate_prices`):
 1. The index must hold dates (a ``DatetimeIndex`` or values pandas can read as dates); the columns must
    be numeric. Otherwise :class:`DataError`.
 2. Dates must be unique (duplicates: :class:`DataError` naming them). Dates out of order are sorted,
-   with a warning.
+   with a warning. Dates must be plausible for daily prices: none after tomorrow (UTC), and no stretch of more
+   than a year without any price (both :class:`DataError`: a typo in a year shifts some rows decades away and
+   would make every annualised figure wrong); a stretch of more than a month without any price is a warning.
 3. Prices must be finite and > 0 (otherwise :class:`DataError` naming ticker, date and value).
 4. Calendar alignment: the calendar is the union of all tickers' dates. A ticker is NaN before its first
    price and after its last price (it had not started / had stopped; a warning says when a ticker stops
@@ -27,6 +29,10 @@ Rules (applied in this order by :func:`validate_prices`):
    bond fund moves its price by 0.3%, well inside a normal day's range.
 
 Warnings are returned as a list of strings and also issued as :class:`DataQualityWarning`.
+
+Every source runs these rules (:func:`check_stored` for files and workbook sheets, the refresh for downloads): a
+file or sheet gets the jump guard too, as warnings (single stocks make such moves on their own news), while a
+refresh stops on a new jump unless told to accept it.
 """
 
 from __future__ import annotations
@@ -38,10 +44,13 @@ import pandas as pd
 
 from xlsector.errors import DataError, DataQualityWarning
 
-__all__ = ["compare_returns", "jump_flags", "validate_prices"]
+__all__ = ["check_stored", "compare_returns", "jump_flags", "validate_prices"]
 
 JUMP_THRESHOLD = 0.15
 REFERENCE_TOLERANCE = 1e-4
+#: Longest stretch of calendar days without any price that is only a warning; a longer one than a year is an error.
+GAP_WARN_DAYS = 31
+GAP_ERROR_DAYS = 366
 
 
 def _dates_text(dates: pd.Index | list, limit: int = 5) -> str:
@@ -165,6 +174,7 @@ def validate_prices(
     reference_tolerance: float = REFERENCE_TOLERANCE,
     fill: bool = True,
     warn: bool = True,
+    where: str = "prices",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Check a price frame (dates x tickers) and return a clean copy plus the list of warnings.
 
@@ -182,6 +192,8 @@ def validate_prices(
         Forward-fill gaps inside a ticker's history (with a warning). ``False`` leaves them NaN.
     warn : bool, default True
         Also issue each warning as a :class:`DataQualityWarning`.
+    where : str, default "prices"
+        Where the prices come from (a file, a sheet), the start of every message.
 
     Returns
     -------
@@ -192,30 +204,35 @@ def validate_prices(
     Raises
     ------
     DataError
-        Non-date index, non-numeric column, duplicate dates or tickers, a price <= 0 or not finite.
+        Non-date index, non-numeric column, duplicate dates or tickers, a price <= 0 or not finite, a date after
+        tomorrow, a year or more without any price.
     """
     if not isinstance(prices, pd.DataFrame):
         raise DataError(f"prices must be a DataFrame of dates x tickers, got {type(prices).__name__}")
     issues: list[str] = []
-    frame = _check_numeric(_as_date_index(prices))
+    try:
+        frame = _check_numeric(_as_date_index(prices))
+    except DataError as exc:
+        raise DataError(str(exc).replace("prices: ", f"{where}: ", 1)) from None
     frame.columns = [str(c) for c in frame.columns]
     if frame.index.has_duplicates:
         dupes = frame.index[frame.index.duplicated()].unique()
-        raise DataError(f"prices: dates must be unique, got {_dates_text(dupes)} more than once")
+        raise DataError(f"{where}: dates must be unique, got {_dates_text(dupes)} more than once")
     if not frame.index.is_monotonic_increasing:
         frame = frame.sort_index()
-        issues.append("prices: dates were not in increasing order; they were sorted")
+        issues.append(f"{where}: dates were not in increasing order; they were sorted")
+    _check_dates(pd.DatetimeIndex(frame.index), where, issues)
     values = frame.to_numpy()
     bad = ~np.isnan(values) & ~(np.isfinite(values) & (values > 0))
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(
-            f"prices: prices must be finite and > 0, got {values[i, j]!r} for {frame.columns[j]} "
+            f"{where}: prices must be finite and > 0, got {float(values[i, j])!r} for {frame.columns[j]} "
             f"on {frame.index[i]:%Y-%m-%d}"
         )
     empty = np.isnan(values).all(axis=1)
     if empty.any() and frame.shape[1]:
-        issues.append(f"prices: dropped {int(empty.sum())} dates where no ticker has a price: "
+        issues.append(f"{where}: dropped {int(empty.sum())} dates where no ticker has a price: "
                       f"{_dates_text(frame.index[empty])}")  # fmt: skip
         frame = frame.loc[~empty]
         values = frame.to_numpy()
@@ -224,17 +241,17 @@ def validate_prices(
         column = values[:, j]
         valid = np.flatnonzero(~np.isnan(column))
         if valid.size == 0:
-            issues.append(f"prices: {ticker} has no prices")
+            issues.append(f"{where}: {ticker} has no prices")
             continue
         first, last = valid[0], valid[-1]
         gaps = np.flatnonzero(np.isnan(column[first : last + 1])) + first
         if gaps.size:
             action = "filled with the previous price" if fill else "left blank"
-            issues.append(f"prices: {ticker} has no price on {gaps.size} dates inside its history, "
+            issues.append(f"{where}: {ticker} has no price on {gaps.size} dates inside its history, "
                           f"{action}: {_dates_text(frame.index[gaps])}")  # fmt: skip
         if frame.index[last] != last_date:
             issues.append(
-                f"prices: {ticker} stops on {frame.index[last]:%Y-%m-%d}, before the last date "
+                f"{where}: {ticker} stops on {frame.index[last]:%Y-%m-%d}, before the last date "
                 f"{last_date:%Y-%m-%d} ({len(column) - 1 - last} dates without a price)"
             )
     if fill:
@@ -244,16 +261,54 @@ def validate_prices(
     if jump_threshold is not None and len(frame) > 1:
         for ticker, date, move, peers in jump_flags(frame, index=index, threshold=jump_threshold):
             issues.append(
-                f"prices: {ticker} moved {move:+.1%} on {date:%Y-%m-%d} while the nearest peer moved {peers:+.1%} "
+                f"{where}: {ticker} moved {move:+.1%} on {date:%Y-%m-%d} while the nearest peer moved {peers:+.1%} "
                 "(a split applied twice, a missing adjustment, or real news: check it)"
             )
     if reference is not None:
         for ticker, date, ours, theirs in compare_returns(frame, reference, tolerance=reference_tolerance):
             issues.append(
-                f"prices: {ticker} return on {date:%Y-%m-%d} is {ours:+.4%} here but {theirs:+.4%} in the "
+                f"{where}: {ticker} return on {date:%Y-%m-%d} is {ours:+.4%} here but {theirs:+.4%} in the "
                 f"reference (difference {ours - theirs:+.4%}: a missing dividend or split?)"
             )
     if warn:
         for message in issues:
             warnings.warn(message, DataQualityWarning, stacklevel=2)
     return frame, issues
+
+
+def _check_dates(index: pd.DatetimeIndex, where: str, issues: list[str]) -> None:
+    """Rule 2's plausibility: no date after tomorrow (UTC); no year without prices (errors), no month (warning)."""
+    if not len(index):
+        return
+    tomorrow = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
+    if index[-1] > tomorrow + pd.Timedelta(days=1):
+        later = index[index > tomorrow + pd.Timedelta(days=1)]
+        raise DataError(
+            f"{where}: {len(later)} date(s) lie in the future, from {later[0]:%Y-%m-%d} (today is "
+            f"{tomorrow - pd.Timedelta(days=1):%Y-%m-%d}); a typo in a year? Prices are closes that happened"
+        )
+    if len(index) < 2:
+        return
+    gaps = np.diff(index.values).astype("timedelta64[D]").astype(np.int64)
+    worst = int(np.argmax(gaps))
+    if gaps[worst] > GAP_ERROR_DAYS:
+        raise DataError(
+            f"{where}: no price on any date for {int(gaps[worst]):,} days, from {index[worst]:%Y-%m-%d} to "
+            f"{index[worst + 1]:%Y-%m-%d}; daily prices have no gap of a year (a typo in a year?)"
+        )
+    long = np.flatnonzero(gaps > GAP_WARN_DAYS)
+    if long.size:
+        spans = ", ".join(f"{index[i]:%Y-%m-%d} to {index[i + 1]:%Y-%m-%d}" for i in long[:3])
+        issues.append(f"{where}: no price on any date for more than {GAP_WARN_DAYS} days in {long.size} place(s): "
+                      f"{spans}{' ...' if long.size > 3 else ''}")
+
+
+def check_stored(prices: pd.DataFrame, where: str, *, index: pd.Series | None = None) -> pd.DataFrame:
+    """Validate prices read from a file or a workbook sheet (every source but a download, which the refresh
+    checks): rules 1-5, the jump guard's findings as warnings. Returns the clean frame; no date at all is a
+    DataError."""
+    if not len(prices.index):
+        raise DataError(f"{where}: no prices, only a header (a price table needs dates in its first column and "
+                        "one column of prices per ticker)")
+    frame, _ = validate_prices(prices, index=index, where=where, jump_threshold=JUMP_THRESHOLD)
+    return frame

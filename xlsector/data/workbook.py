@@ -17,18 +17,19 @@ from xlsector.errors import DataError, XlsectorError
 __all__ = ["load_fast", "open_workbook", "read_data_sheet", "read_named_values", "sheet_cells", "write_data_sheet"]
 
 
-def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True):
-    """Open an .xlsx/.xlsm with openpyxl; a missing, corrupt or non-spreadsheet file is a :class:`DataError`."""
+def _load_bytes(data: bytes, file: Path, *, read_only: bool = True, data_only: bool = True):
+    """openpyxl's workbook from checked bytes; any openpyxl failure is a DataError naming the file."""
+    import io
+    import warnings
+
     import openpyxl
 
-    file = Path(path)
-    if not file.is_file():
-        raise DataError(f"workbook {file} does not exist")
-    if not zipfile.is_zipfile(file):
-        raise DataError(f"cannot read {file}: not an Excel workbook (.xlsx/.xlsm is a zip file; this is not)")
-    keep_vba = file.suffix.lower() == ".xlsm" and not read_only
+    keep_vba = not read_only and has_vba(data)
     try:
-        return openpyxl.load_workbook(file, read_only=read_only, data_only=data_only, keep_vba=keep_vba)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # openpyxl: unsupported extensions, data validation
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=read_only, data_only=data_only,
+                                          keep_vba=keep_vba)
     except XlsectorError:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds (KeyError, BadZipFile, XML errors)
@@ -37,8 +38,37 @@ def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_
         ) from None
 
 
+def has_vba(data: bytes) -> bool:
+    """True when the workbook's bytes hold a VBA project (macros: ``xl/vbaProject.bin``)."""
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/vbaProject.bin" in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+def read_checked(path: str | os.PathLike[str]) -> bytes:
+    """A workbook's bytes, read and checked once (:func:`xlsector.workbook.guard.read_workbook_bytes`: a regular
+    file, a real .xlsx within the limits, safe XML); every reader here opens these bytes from memory."""
+    from xlsector.workbook.guard import read_workbook_bytes
+
+    return read_workbook_bytes(path)
+
+
+def open_workbook(path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True):
+    """Open an .xlsx/.xlsm with openpyxl (from checked bytes: :func:`read_checked`); a missing, corrupt,
+    hostile or non-spreadsheet file is an :class:`XlsectorError`."""
+    file = Path(path)
+    return _load_bytes(read_checked(file), file, read_only=read_only, data_only=data_only)
+
+
 def sheet_cells(sheet) -> list[list[Any]]:
-    """All values of a sheet as a list of rows (``None`` for blanks), in the sheet's used range."""
+    """All values of a sheet as a list of rows (``None`` for blanks), in the sheet's used range (computed from the
+    cells, not from the sheet's declared ``<dimension>``, which a file may set to the whole grid)."""
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
@@ -55,21 +85,13 @@ def read_named_values(
         book.close()
 
 
-def _data_frame(book, path: Path, rows: list[list[Any]] | None = None) -> pd.DataFrame:
-    """The Data sheet as a price frame. ``rows`` are rows 2.. when they were cut out of the file's XML
-    before openpyxl opened it (:func:`load_fast`); otherwise openpyxl reads them (slow for big sheets).
-    """
+def _data_frame(book, path: Path, grid: list[list[Any]] | None) -> pd.DataFrame:
+    """The Data sheet as a price frame from its cells (header row first), read from the file's XML."""
     from xlsector.data.cells import cells_to_prices
 
     if DATA_SHEET not in book.sheetnames:
         raise DataError(f"{path}: no sheet named {DATA_SHEET} (the workbook's prices live there)")
-    sheet = book[DATA_SHEET]
-    if rows is None:
-        cells = sheet_cells(sheet)
-    else:
-        header = list(next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ()))
-        width = max([len(header)] + [len(r) for r in rows])
-        cells = [header + [None] * (width - len(header))] + rows
+    cells = grid or []
     if not cells or all(v is None for v in cells[0]):
         return pd.DataFrame(index=pd.DatetimeIndex([], name="Date", dtype="datetime64[us]"), dtype=float)
     try:
@@ -84,52 +106,44 @@ def load_fast(
     path: str | os.PathLike[str], *, read_only: bool = True, data_only: bool = True, with_rows: bool = True
 ):
     """Open a workbook quickly: the Data sheet's values are read straight from the XML
-    (:mod:`xlsector.data.sheetxml`) and openpyxl opens a copy in which Data keeps only its header row
-    (openpyxl needs seconds for 100k cells).
+    (:func:`xlsector.xlsx.read_sheet_grid`, the one reader of price sheets, with its limits) and openpyxl opens a
+    copy in which Data keeps only its header row (openpyxl needs seconds for 100k cells).
 
-    Returns ``(book, rows, raw_bytes)``: the openpyxl workbook, the Data sheet's rows 2.. as lists of
-    values (serial numbers for dates) or None when there is no Data sheet, and the file's bytes.
+    Returns ``(book, grid, raw_bytes)``: the openpyxl workbook, the Data sheet's cells (row 1, the header, first;
+    serial numbers for dates) or None when there is no Data sheet or ``with_rows`` is False, and the file's
+    checked bytes.
     """
-    import io
-
-    import openpyxl
-
     from xlsector.xlsx import read_sheet_grid, strip_sheet_rows
 
     file = Path(path)
-    open_workbook(file, read_only=True).close()  # the checks and messages for missing/corrupt files
-    raw = file.read_bytes()
+    raw = read_checked(file)
+    grid = read_sheet_grid(raw, DATA_SHEET, name=str(file)) if with_rows else None
     try:
-        grid = read_sheet_grid(raw, DATA_SHEET) if with_rows else None
         stripped = strip_sheet_rows(raw, DATA_SHEET)
-        keep_vba = file.suffix.lower() == ".xlsm" and not read_only
-        book = openpyxl.load_workbook(
-            io.BytesIO(stripped), read_only=read_only, data_only=data_only, keep_vba=keep_vba
-        )
     except XlsectorError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a damaged zip member or XML openpyxl's first look did not touch
-        raise DataError(
-            f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})"
-        ) from None
-    rows = None if grid is None else grid[1:].tolist()
-    return book, rows, raw
+    except Exception as exc:  # noqa: BLE001 - a damaged zip member or XML the guard let through
+        raise DataError(f"cannot read {file}: not a valid Excel workbook ({type(exc).__name__}: {exc})") from None
+    book = _load_bytes(stripped, file, read_only=read_only, data_only=data_only)
+    cells = None if grid is None else [list(row) for row in grid.tolist()]
+    return book, cells, raw
 
 
 def read_data_sheet(path: str | os.PathLike[str], *, validate: bool = True):
-    """Read the Data sheet and provenance cells of a workbook as :class:`~xlsector.data.PriceData`."""
+    """Read the Data sheet and provenance cells of a workbook as :class:`~xlsector.data.PriceData`
+    (validated as every source is: :func:`xlsector.data.validate.check_stored`)."""
     from xlsector.data.sources import PriceData, make_provenance
-    from xlsector.data.validate import validate_prices
+    from xlsector.data.validate import check_stored
 
     file = Path(path)
-    book, rows, _ = load_fast(file)
+    book, grid, _ = load_fast(file)
     try:
-        frame = _data_frame(book, file, rows)
+        frame = _data_frame(book, file, grid)
         stored = named_values(book, PROVENANCE_NAMES)
     finally:
         book.close()
     if validate and len(frame):
-        frame, _ = validate_prices(frame, jump_threshold=None)
+        frame = check_stored(frame, f"{file}, sheet {DATA_SHEET}")
     source = stored.get("DataSource") or f"workbook: {file.name}"
     fetched = stored.get("DataFetched")
     if not isinstance(fetched, _dt.datetime):

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import xlsector.limits as _LIMITS
 from xlsector.errors import ParameterError
 from xlsector.measures import CASH
 from xlsector.params import MomentumStrategy, param_of
@@ -59,8 +60,8 @@ __all__ = [
     "run_experiment",
 ]
 
-#: The most runs one phase's grid (``values`` or ``range``) may hold.
-MAX_GRID_POINTS = 10_000
+#: The most runs one phase's grid (``values`` or ``range``) may hold (:data:`xlsector.limits.MAX_GRID_POINTS`).
+MAX_GRID_POINTS = _LIMITS.MAX_GRID_POINTS
 
 #: rank_by name -> (label in the metrics table, True when higher is better)
 RANK_METRICS: dict[str, tuple[str, bool]] = {
@@ -249,7 +250,7 @@ def _check_grid_size(count: float, where: str) -> None:
     if count > MAX_GRID_POINTS:
         size = f"{count:,.0f}" if count < 1e15 else f"about {count:.3g}"
         raise ParameterError(
-            f"{where}: the grid has {size} points, more than the limit of {MAX_GRID_POINTS:,} points a phase"
+            f"{where}: the grid has {size} points, more than {_LIMITS.describe('MAX_GRID_POINTS')}"
         )
 
 
@@ -263,7 +264,11 @@ def _experiment_file(path: str | os.PathLike[str]) -> Path:
     shipped = experiments_dir() / (file.name if file.suffix == ".toml" else f"{file.name}.toml")
     if shipped.is_file() and not file.parent.parts[:-1]:
         return shipped
-    raise ParameterError(f"experiment file {file} not found")
+    from xlsector.profiles.loader import did_you_mean
+
+    names = sorted(p.stem for p in experiments_dir().glob("*.toml"))
+    raise ParameterError(f"experiment file {file} not found{did_you_mean(file.stem, names)}; shipped experiments: "
+                         f"{', '.join(names)}")
 
 
 def _date_keys(data: dict[str, Any], file: Path) -> dict[str, str]:

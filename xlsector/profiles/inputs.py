@@ -27,16 +27,21 @@ class Inputs:
 
 def read_vix(path: str | os.PathLike[str]) -> pd.Series:
     """VIX closes from a CSV (first column = dates; column ``Close``/``CLOSE``/``VIX`` or the only column)."""
+    import io
+    from pathlib import Path
+
+    from xlsector.data.sources import _csv_text, parse_dates
+    from xlsector.errors import XlsectorError
+
     try:
-        frame = pd.read_csv(path, index_col=0)
-    except FileNotFoundError:
-        raise DataError(f"VIX file {path} not found") from None
-    except (OSError, ValueError) as exc:
+        text = _csv_text(Path(path))
+    except XlsectorError as exc:
+        raise DataError(str(exc).replace("price file", "VIX file")) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), index_col=0, dtype={0: str})
+    except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read the VIX file {path}: {exc}") from None
-    try:
-        frame.index = pd.to_datetime(frame.index)
-    except (ValueError, TypeError):
-        raise DataError(f"VIX file {path}: the first column must hold dates") from None
+    frame.index = parse_dates(pd.Series(frame.index.astype(str)), f"VIX file {path}")
     for name in ("Close", "CLOSE", "close", "VIX", "^VIX"):
         if name in frame.columns:
             column = frame[name]

@@ -139,17 +139,35 @@ def list_profiles(dirs: list[str | os.PathLike[str]] | None = None) -> dict[str,
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a TOML file; a syntax error becomes a ParameterError naming the file, line and column."""
+    """Parse a TOML file (a regular file of at most :data:`~xlsector.limits.MAX_TEXT_BYTES`, UTF-8); a syntax error
+    becomes a ParameterError naming the file, line and column."""
+    from xlsector.errors import XlsectorError
+    from xlsector.fileio import regular_file
+    from xlsector.limits import MAX_TEXT_BYTES, describe
+
     file = Path(path)
     try:
+        regular_file(file, "file")
+    except XlsectorError as exc:
+        raise ParameterError(str(exc).replace(" does not exist", " not found")) from None
+    try:
         with open(file, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ParameterError(f"file {file} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{file}: malformed TOML: {exc}") from None
+            data = handle.read(MAX_TEXT_BYTES + 1)
     except OSError as exc:
         raise ParameterError(f"cannot read {file}: {exc.strerror or exc}") from None
+    if len(data) > MAX_TEXT_BYTES:
+        raise ParameterError(f"{file} is larger than {describe('MAX_TEXT_BYTES')}; a profile or experiment is a "
+                             "short text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{file}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{file}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ParameterError(f"{file}: malformed TOML: nested too deeply") from None
 
 
 @dataclass(frozen=True)
@@ -209,8 +227,17 @@ def _resolve(name_or_path: str | os.PathLike[str], dirs: list | None) -> Path:
         return candidate
     known = list_profiles(dirs)
     if text not in known:
-        raise ParameterError(f"unknown profile {text!r}; known profiles: {', '.join(known) or '(none)'}")
+        raise ParameterError(f"unknown profile {text!r}{did_you_mean(text, known)}; known profiles: "
+                             f"{', '.join(known) or '(none)'}")
     return known[text]
+
+
+def did_you_mean(text: str, known: Any) -> str:
+    """``" (did you mean 'sample_trend'?)"`` for the names of ``known`` closest to ``text``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(text, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _string_list(value: Any, key: str, file: Path) -> tuple[str, ...]:
@@ -255,11 +282,17 @@ def _read_one(file: Path) -> dict[str, Any]:
 
 
 def _read_chain(path: Path, dirs: list | None) -> list[tuple[Path, dict[str, Any]]]:
-    """The profile's file and table, then its parent's (``extends``), and so on; a cycle is an error."""
+    """The profile's file and table, then its parent's (``extends``), and so on; a cycle is an error, and so is a
+    chain longer than :data:`~xlsector.limits.MAX_EXTENDS_DEPTH`."""
+    from xlsector.limits import MAX_EXTENDS_DEPTH, describe
+
     chain: list[tuple[Path, dict[str, Any]]] = []
     seen: set[Path] = set()
     current: Path | None = path
     while current is not None:
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise ParameterError(f"{path}: its extends chain is longer than {describe('MAX_EXTENDS_DEPTH')} "
+                                 f"({' -> '.join(p.stem for p, _ in chain[:4])} -> ...)")
         real = current.resolve()
         if real in seen:
             raise ParameterError(

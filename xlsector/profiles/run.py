@@ -60,9 +60,13 @@ def columns_needed(profile: Profile, prices: pd.DataFrame) -> list[str]:
 
 
 def _restrict(series: pd.Series, start: str | None) -> pd.Series:
-    """Report from ``start``: the last date before it becomes the start point (return 0)."""
+    """Report from ``start``: the last date before it becomes the start point (return 0). A start on or after the
+    last date leaves no day to report: ParameterError."""
     if start is None:
         return series
+    if len(series) and pd.Timestamp(start) >= series.index[-1]:
+        raise ParameterError(f"start {start} is on or after the last date {series.index[-1]:%Y-%m-%d}: no day to "
+                             "report")
     pos = max(int(series.index.searchsorted(pd.Timestamp(start))) - 1, 0)
     out = series.iloc[pos:].copy()
     out.iloc[0] = 0.0
@@ -76,17 +80,20 @@ def run_profile(
     vix: pd.Series | None = None,
     overrides: dict[str, Any] | None = None,
     start: str | None = None,
+    end: str | None = None,
 ) -> ProfileRun:
     """Backtest ``profile`` on ``prices`` (dates × tickers).
 
     ``vix``: VIX closes used when the profile's ``vix`` column is not in ``prices``. ``overrides``:
-    parameters replacing the profile's ``[params]`` (experiment phases). ``start`` overrides the
-    profile's start. Errors from the strategy name the profile file.
+    parameters replacing the profile's ``[params]`` (experiment phases). ``start`` and ``end`` override the
+    profile's. Errors from the strategy name the profile file.
     """
     if overrides:
         profile = profile.with_params(**overrides)
     funds = columns_needed(profile, prices)
     start = start or profile.start
+    if end is not None:
+        profile = Profile(**{**profile.__dict__, "end": end})
     try:
         if profile.strategy == "momentum":
             return _run_momentum(profile, prices, funds, vix, start)

@@ -1,70 +1,159 @@
-"""Check a workbook file before openpyxl opens it: a real .xlsx, not encrypted, not a zip bomb.
+"""Check a workbook file before anything parses it: a regular file, a real .xlsx, not encrypted, within the limits
+of :mod:`xlsector.limits`, and every XML part well-formed and free of DTDs and entity declarations.
 
-openpyxl would otherwise fail with a raw zipfile/KeyError traceback on a non-spreadsheet, and would
-inflate a zip bomb into memory. These checks read only the file signature and the zip directory.
+Every door that opens a workbook (render, refresh, ``signal WORKBOOK``, ``--data``/``--prices`` with an .xlsx, the
+add-in's file paths) reads it through :func:`read_workbook_bytes` and then opens those checked bytes from memory,
+so a hostile file is refused with one ``Error:`` naming the file and the rule, in bounded time and memory:
+
+- only a regular file of at most ``MAX_FILE_BYTES`` is read (a FIFO, ``/dev/zero`` or a folder is refused first);
+- the zip's parts are **inflated and counted** (the sizes in the zip's directory are not trusted): at most
+  ``MAX_PARTS`` parts and ``MAX_UNCOMPRESSED`` bytes in all, no part over 1 MiB compressed more than
+  ``MAX_RATIO`` times; each part's CRC is checked;
+- every ``.xml``/``.rels`` part is parsed by expat as it inflates, with document type declarations, entity
+  declarations and external entities refused (the defusedxml rules: no "billion laughs", no external entity
+  reading a local file), and must be well-formed (a part cut off half-way is refused);
+- ``xl/workbook.xml`` may list at most ``MAX_SHEETS`` sheets.
+
+openpyxl, which parses the workbook afterwards, uses defusedxml too (it does whenever defusedxml is installed, a
+dependency of xlsector).
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
 import zipfile
 from pathlib import Path
 
-from xlsector.errors import XlsectorError
+from xlsector.errors import DataError
+from xlsector.limits import MAX_PARTS, MAX_RATIO, MAX_SHEETS, MAX_UNCOMPRESSED, describe
 
-__all__ = ["MAX_RATIO", "MAX_UNCOMPRESSED", "check_workbook_bytes", "read_workbook_bytes"]
+__all__ = ["MAX_RATIO", "MAX_UNCOMPRESSED", "WorkbookError", "check_workbook_bytes", "read_workbook_bytes",
+           "safe_xml_parser"]
 
-#: Largest total uncompressed size accepted (a 30-year daily workbook of 20 series is ~30 MB).
-MAX_UNCOMPRESSED = 1 << 30
-#: Largest compression ratio of a member bigger than 1 MB (worksheet XML compresses ~10-20x).
-MAX_RATIO = 200
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CHUNK = 1 << 20
+_XML_SUFFIXES = (".xml", ".rels")
+_SHEET_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b")
+
+
+class WorkbookError(DataError):
+    """A workbook file breaks a rule of this module (not a workbook, damaged, over a limit, unsafe XML)."""
+
+
+class _Refused(Exception):
+    """Raised inside expat handlers: the XML declares a DTD or entities."""
+
+
+def safe_xml_parser():
+    """An expat parser (no namespace processing) that refuses DTDs, entity declarations and external entities,
+    as defusedxml does; feed it with ``Parse(chunk, False)`` and finish with ``Parse(b"", True)``."""
+    import pyexpat
+
+    parser = pyexpat.ParserCreate()
+
+    def dtd(*_args: object) -> None:
+        raise _Refused("a document type declaration (<!DOCTYPE ...>)")
+
+    def entity(*_args: object) -> None:
+        raise _Refused("an entity declaration (<!ENTITY ...>)")
+
+    def external(*_args: object) -> int:
+        raise _Refused("an external entity reference")
+
+    parser.StartDoctypeDeclHandler = dtd
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.ExternalEntityRefHandler = external
+    return parser
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: int) -> tuple[int, bytes]:
+    """Inflate one part counting its bytes (limits), parsing it as XML when it is XML; returns (new total, the
+    first bytes of the part)."""
+    import pyexpat
+
+    is_xml = info.filename.lower().endswith(_XML_SUFFIXES)
+    parser = safe_xml_parser() if is_xml else None
+    size = 0
+    head = b""
+    try:
+        with archive.open(info) as part:
+            while True:
+                chunk = part.read(_CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                total += len(chunk)
+                if len(head) < 4096:
+                    head += chunk[: 4096 - len(head)]
+                if total > MAX_UNCOMPRESSED:
+                    raise WorkbookError(f"{name} unpacks to more than {describe('MAX_UNCOMPRESSED')} (part "
+                                        f"{info.filename}); refusing to open it (a zip bomb?)")
+                if size > _CHUNK and size > MAX_RATIO * max(info.compress_size, 1):
+                    raise WorkbookError(f"{name}: part {info.filename} is compressed more than "
+                                        f"{describe('MAX_RATIO')}; refusing to open it (a zip bomb?)")
+                if parser is not None:
+                    parser.Parse(chunk, False)
+            if parser is not None:
+                parser.Parse(b"", True)
+    except _Refused as exc:
+        raise WorkbookError(f"{name}: part {info.filename} holds {exc}; workbooks never do, and xlsector refuses "
+                            "XML entity tricks (entity expansion, external files)") from None
+    except pyexpat.ExpatError as exc:
+        raise WorkbookError(f"{name}: part {info.filename} is not well-formed XML ({exc}); the file is damaged "
+                            "or was cut off") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise WorkbookError(f"{name} is damaged: part {info.filename}: {exc}") from None
+    except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required for extraction"
+        raise WorkbookError(f"{name}: part {info.filename} cannot be read ({exc})") from None
+    except NotImplementedError as exc:  # an unsupported compression method
+        raise WorkbookError(f"{name}: part {info.filename} cannot be read ({exc})") from None
+    return total, head
 
 
 def check_workbook_bytes(data: bytes, name: str) -> None:
-    """Raise :class:`XlsectorError` unless ``data`` looks like a safe .xlsx workbook."""
+    """Raise :class:`WorkbookError` unless ``data`` is a workbook within the limits (module docstring)."""
     if data[:8] == _OLE_SIGNATURE:
-        raise XlsectorError(
+        raise WorkbookError(
             f"{name} is an OLE compound file: an encrypted (password-protected) workbook or an old .xls; "
             "save it unprotected as .xlsx (Excel Workbook) and try again"
         )
     if data[:4] != b"PK\x03\x04":
-        raise XlsectorError(f"{name} is not a spreadsheet (.xlsx): it is not a zip archive")
+        raise WorkbookError(f"{name} is not a spreadsheet (not an Excel workbook .xlsx/.xlsm): it is not a zip archive")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise XlsectorError(f"{name} is not a spreadsheet (.xlsx): damaged zip archive ({exc})") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise WorkbookError(f"{name} is not a spreadsheet (not an Excel workbook): damaged zip archive ({exc})") from None
     with archive:
         infos = archive.infolist()
+        if len(infos) > MAX_PARTS:
+            raise WorkbookError(f"{name} has {len(infos):,} parts, over {describe('MAX_PARTS')}; refusing to open it")
         names = {info.filename for info in infos}
         if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-            raise XlsectorError(f"{name} is not a spreadsheet (.xlsx): it has no xl/workbook.xml")
-        total = sum(info.file_size for info in infos)
-        if total > MAX_UNCOMPRESSED:
-            raise XlsectorError(
-                f"{name} would unpack to {total / 2**20:.0f} MB (limit {MAX_UNCOMPRESSED / 2**20:.0f} MB); "
-                "refusing to open it (zip bomb?)"
-            )
+            raise WorkbookError(f"{name} is not a spreadsheet (not an Excel workbook): it has no xl/workbook.xml")
+        declared = sum(info.file_size for info in infos)
+        if declared > MAX_UNCOMPRESSED:
+            raise WorkbookError(f"{name} would unpack to {declared / 2**20:,.0f} MiB, over "
+                                f"{describe('MAX_UNCOMPRESSED')}; refusing to open it (a zip bomb?)")
         for info in infos:
-            if info.file_size > (1 << 20) and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise XlsectorError(
-                    f"{name}: member {info.filename} is compressed {info.file_size / max(info.compress_size, 1):.0f}"
-                    f" times (limit {MAX_RATIO}); refusing to open it (zip bomb?)"
-                )
+            if info.file_size > _CHUNK and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise WorkbookError(f"{name}: part {info.filename} is compressed more than "
+                                    f"{describe('MAX_RATIO')}; refusing to open it (a zip bomb?)")
+        total = 0
+        for info in infos:
+            total, _ = _inflate(archive, info, name, total)
+        sheets = len(_SHEET_TAG.findall(archive.read("xl/workbook.xml")))
+        if sheets > MAX_SHEETS:
+            raise WorkbookError(f"{name} has {sheets:,} sheets, over {describe('MAX_SHEETS')}; refusing to open it")
 
 
-def read_workbook_bytes(path: str | Path) -> bytes:
-    """Read and check a workbook file; the bytes are then opened from memory."""
-    path = Path(path)
-    if not path.exists():
-        raise XlsectorError(f"workbook {path} does not exist")
-    if path.is_dir():
-        raise XlsectorError(f"workbook {path} is a folder, not a file")
-    try:
-        data = path.read_bytes()
-    except PermissionError as exc:
-        raise XlsectorError(f"cannot read {path}: permission denied (is it open in Excel?)") from exc
-    except OSError as exc:
-        raise XlsectorError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    check_workbook_bytes(data, str(path))
+def read_workbook_bytes(path: str | os.PathLike[str]) -> bytes:
+    """Read and check a workbook file (module docstring); the bytes are then opened from memory."""
+    from xlsector.fileio import read_limited
+
+    file = Path(path)
+    data = read_limited(file, "workbook")
+    check_workbook_bytes(data, str(file))
     return data

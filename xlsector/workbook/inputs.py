@@ -25,9 +25,12 @@ class WorkbookInputs:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def load_table(header: list[Any], rows: list[list[Any]] | None, source: str | None) -> tuple[pd.DataFrame, dict[str, Any], bool]:
+def load_table(header: list[Any], rows: list[list[Any]] | None, source: str | None, *,
+               where: str = DATA_SHEET) -> tuple[pd.DataFrame, dict[str, Any], bool]:
     """(price table, provenance, came-from-elsewhere) from ``source``, else the Data sheet's ``header`` and
-    ``rows`` (rows 2.., read from the file's XML), else the bundled sample."""
+    ``rows`` (rows 2.., read from the file's XML), else the bundled sample. Prices from a file or the Data sheet
+    are validated as every source is (:func:`xlsector.data.validate.check_stored`, ``where`` naming the sheet);
+    a Data column with neither a header nor a value is left out."""
     if source is not None:
         from xlsector.data.sources import load_prices
 
@@ -35,10 +38,18 @@ def load_table(header: list[Any], rows: list[list[Any]] | None, source: str | No
         return loaded.prices, _provenance(loaded, str(source)), True
     if rows and any(v is not None for row in rows[:2] for v in row[1:]):
         from xlsector.data.cells import cells_to_prices
+        from xlsector.data.validate import check_stored
 
         width = max(len(header), max(len(r) for r in rows))
         grid = [header + [None] * (width - len(header))] + [list(r) + [None] * (width - len(r)) for r in rows]
-        return cells_to_prices(grid, header=True, dates=True), {}, False
+        used = [j for j in range(width) if j == 0 or any(line[j] not in (None, "") for line in grid)]
+        if len(used) < width:
+            grid = [[line[j] for j in used] for line in grid]
+        try:
+            frame = cells_to_prices(grid, header=True, dates=True)
+        except XlsectorError as exc:
+            raise XlsectorError(f"{where}: {str(exc).removeprefix('cells: ')}") from None
+        return check_stored(frame, where), {}, False
     from xlsector.data.sample import load_sample
 
     sample = load_sample()
@@ -53,26 +64,33 @@ def _provenance(loaded: Any, fallback: str) -> dict[str, Any]:
     return {"DataSource": f"{source} ({note})" if note else source, "DataFetched": getattr(prov, "fetched_at", None)}
 
 
-def _column(table: pd.DataFrame, ticker: str, setting: str, settings: WorkbookSettings) -> pd.Series:
+def _column(table: pd.DataFrame, ticker: str, setting: str, settings: WorkbookSettings, source: str | None) -> pd.Series:
     if ticker not in table.columns:
+        origin = f"the prices of --data {source}" if source else f"the {DATA_SHEET} sheet"
         raise XlsectorError(
-            f"{settings.where(setting)} ({setting}) names {ticker!r}, which is not a column of the {DATA_SHEET} "
-            f"sheet (columns: {', '.join(map(str, table.columns))}); change the setting or the data"
+            f"{settings.where(setting)} ({setting}) names {ticker!r}, which is not a column of {origin} "
+            f"(columns: {', '.join(map(str, table.columns))}); change {settings.where(setting)} to name columns "
+            f"that are there{', or give prices with that column' if source else ', or add the column to Data'}"
         )
     return table[ticker]
 
 
-def split_inputs(table: pd.DataFrame, settings: WorkbookSettings) -> WorkbookInputs:
-    """Check that every column the settings name is in the table, and pick the series the render uses."""
+def split_inputs(table: pd.DataFrame, settings: WorkbookSettings, *, source: str | None = None) -> WorkbookInputs:
+    """Check that every column the settings name is in the table (``source``: the --data it came from, for the
+    messages), and pick the series the render uses."""
     if not isinstance(table.index, pd.DatetimeIndex) or len(table) < 2:
         raise XlsectorError(f"the {DATA_SHEET} sheet must hold dates in column A and at least two rows")
     data = settings.data
-    funds = pd.DataFrame({t: _column(table, t, "Funds", settings) for t in data.fund_list})
+
+    def column(ticker: str, setting: str) -> pd.Series:
+        return _column(table, ticker, setting, settings, source)
+
+    funds = pd.DataFrame({t: column(t, "Funds") for t in data.fund_list})
     for ticker in data.bear_list:
-        _column(table, ticker, "BearFunds", settings)
+        column(ticker, "BearFunds")
     for setting, named in (("Benchmark", data.benchmark), ("CashRate", data.cash_rate)):
         if named:
-            _column(table, named, setting, settings)
-    index = _column(table, data.index, "MarketIndex", settings)
-    vix = _column(table, data.vix, "VixTicker", settings) if data.vix else None
+            column(named, setting)
+    index = column(data.index, "MarketIndex")
+    vix = column(data.vix, "VixTicker") if data.vix else None
     return WorkbookInputs(table=table, funds=funds, index=index, vix=vix)

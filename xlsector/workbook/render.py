@@ -54,15 +54,30 @@ def _stage(stream: TextIO | None, text: str) -> None:
         print(text, file=stream, flush=True)
 
 
-def _load(data: bytes, name: str) -> Any:
+def _load(data: bytes, name: str, *, keep_vba: bool = False) -> Any:
     import openpyxl
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # openpyxl: unsupported extensions, data validation
-            return openpyxl.load_workbook(io.BytesIO(data), rich_text=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
-        raise XlsectorError(f"{name} cannot be read as a spreadsheet: {exc}") from exc
+            return openpyxl.load_workbook(io.BytesIO(data), rich_text=False, keep_vba=keep_vba)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError) as exc:
+        raise XlsectorError(f"{name} cannot be read as a spreadsheet: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_output(source: Path, target: Path, macros: bool) -> None:
+    """The output keeps the source's kind: .xlsx, or .xlsm when the source holds macros (kept, never dropped)."""
+    suffix = target.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm"):
+        raise XlsectorError(f"cannot write {target}: a render writes an Excel workbook, so the name must end in .xlsx "
+                            "(or .xlsm for a workbook with macros)" + ("; for CSV prices use the Data sheet" if
+                                                                      suffix in (".csv", ".txt") else ""))
+    if macros and suffix != ".xlsm":
+        raise XlsectorError(f"{source} holds macros (a VBA project); write to a .xlsm name (-o NAME.xlsm) so that "
+                            "they are kept: an .xlsx cannot hold them")
+    if not macros and suffix == ".xlsm":
+        raise XlsectorError(f"cannot write {target}: {source} holds no macros, and Excel refuses an .xlsm without "
+                            "them; use an .xlsx name")
 
 
 def render_workbook(
@@ -89,6 +104,21 @@ def render_workbook(
     progress : stream for one line per stage (None: silent).
     """
     t_import = time.perf_counter()
+    from xlsector.fileio import workbook_lock
+
+    source = Path(workbook)
+    target = Path(out) if out is not None else source
+    timings: dict[str, float] = {"import": time.perf_counter() - t_import}
+    notice = None if progress is None else (lambda text: _stage(progress, f"render: {text}"))
+    with workbook_lock(target, notify=notice):
+        return _render(source, target, t_import, timings, functions, cell_errors, data, values_only, progress)
+
+
+def _render(source: Path, target: Path, t_import: float, timings: dict[str, float],
+            functions: Mapping[str, Callable[..., Any]], cell_errors: tuple[type[Exception], ...],
+            data: str | None, values_only: bool, progress: TextIO | None) -> RenderReport:
+    """The render's stages, under the target's lock (see :func:`render_workbook`)."""
+    from xlsector.data.workbook import has_vba
     from xlsector.fileio import atomic_write_bytes, check_writable
     from xlsector.workbook.compute import compute
     from xlsector.workbook.data_xml import prepare_for_load
@@ -96,23 +126,22 @@ def render_workbook(
     from xlsector.workbook.inputs import load_table, split_inputs
     from xlsector.workbook.settings import read_settings
 
-    source = Path(workbook)
-    target = Path(out) if out is not None else source
-    timings: dict[str, float] = {"import": time.perf_counter() - t_import}
     t0 = time.perf_counter()
     _stage(progress, f"render: reading {source}")
     raw = read_workbook_bytes(source)
     check_writable(target)
-    stripped, data_rows = prepare_for_load(raw, DATA_SHEET)
-    wb = _load(stripped, str(source))
+    macros = has_vba(raw)
+    _check_output(source, target, macros)
+    stripped, data_rows = prepare_for_load(raw, DATA_SHEET, name=str(source))
+    wb = _load(stripped, str(source), keep_vba=macros)
     for sheet in REQUIRED_SHEETS:
         if sheet not in wb.sheetnames:
             raise XlsectorError(f"{source} has no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)}); "
                                 "make a fresh one with: xlsector template PATH")
     settings = read_settings(wb)
     header = [c.value for c in wb[DATA_SHEET][1]]
-    table, provenance, _ = load_table(header, data_rows, data)
-    inputs = split_inputs(table, settings)
+    table, provenance, _ = load_table(header, data_rows, data, where=f"{source}, sheet {DATA_SHEET}")
+    inputs = split_inputs(table, settings, source=data)
     inputs.provenance = provenance
     timings["read"] = time.perf_counter() - t0
 
@@ -159,7 +188,7 @@ def _write(wb: Any, settings: WorkbookSettings, inputs: Any, computed: Any,
     from xlsector.workbook.calls import Calls, Quoted
     from xlsector.workbook.data_xml import table_grid
     from xlsector.workbook.formulas import FormulaEvaluator, uses_udf
-    from xlsector.workbook.sheet_data import define_data_table, write_data_header
+    from xlsector.workbook.sheet_data import define_data_table, one_selection_per_pane, write_data_header
     from xlsector.workbook.writer import SheetWriter
 
     cached: dict[str, dict[str, Any]] = {}
@@ -206,6 +235,8 @@ def _write(wb: Any, settings: WorkbookSettings, inputs: Any, computed: Any,
     for w in writers.values():
         w.finish()
         notes.extend(w.notes)
+    for ws in wb.worksheets:
+        one_selection_per_pane(ws)
 
     # Single-cell xlsector formulas (Summary's pick, Theory's EMA2_TREND column): their values, as Excel shows
     # them in one cell.

@@ -10,7 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlsector.contract import DATA_TABLE, DATA_TABLE_FORMULA
 from xlsector.workbook import style
 
-__all__ = ["define_data_table", "write_data_header"]
+__all__ = ["define_data_table", "one_selection_per_pane", "write_data_header"]
 
 #: Names of price ranges the template defined before DataTable: fixed ranges that did not grow.
 OLD_RANGE_NAMES = ("FundPrices", "IndexPrices", "BearPrices")
@@ -27,6 +27,13 @@ def write_data_header(ws: Worksheet, table: pd.DataFrame) -> None:
     ws.cell(row=2, column=1, value=table.index[0].to_pydatetime()).number_format = style.DATE
     ws.column_dimensions["A"].width = 11
     ws.freeze_panes = "B2"
+
+
+def one_selection_per_pane(ws: Worksheet) -> None:
+    """Keep one ``<selection>`` per pane of the sheet's view: openpyxl adds selections at every assignment of
+    ``freeze_panes``, so each render would pile up more (earlier renders' piles are cleaned too)."""
+    for view in ws.views.sheetView:
+        view.selection = list({selection.pane: selection for selection in view.selection}.values())
 
 
 def define_data_table(wb: Workbook) -> list[str]:
