@@ -35,13 +35,15 @@ def trends(prices: pd.DataFrame, tc: float, k: float) -> pd.DataFrame:
 
 
 def is_period_end(dates: list[pd.Timestamp], i: int, period: str) -> bool:
-    """Last market day of its week/month: the next row (or, for the last row, the next weekday) is in a
-    later period."""
+    """Last market day of its week/month: the next row (or, for the last row, the next market day of the data's
+    calendar, xlsector.calendar: NYSE sessions or weekdays) is in a later period."""
+    from xlsector.calendar import market_days
+
     day = dates[i]
     if i + 1 < len(dates):
         following = dates[i + 1]
     else:
-        following = day + pd.offsets.BDay(1)
+        following = pd.Timestamp(market_days(pd.DatetimeIndex(dates)).next_day(day.to_datetime64()))
     if period == "month":
         return (following.year, following.month) > (day.year, day.month)
     return following.to_period("W-SUN") != day.to_period("W-SUN")

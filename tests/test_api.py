@@ -49,7 +49,7 @@ def test_old_names_work_in_any_import_order():
 
 
 def test_import_loads_nothing_heavy():
-    code = "import sys, xlsector; print(sorted(m for m in ('pandas', 'numba', 'openpyxl', 'xlwings', 'yfinance') if m in sys.modules))"
+    code = "import sys, xlsector; print(sorted(m for m in ('pandas', 'numba', 'openpyxl', 'xlwings', 'yfinance', 'exchange_calendars', 'defusedxml', 'filelock') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

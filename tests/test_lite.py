@@ -46,7 +46,8 @@ PYODIDE_PYTHONS = ["3.12", "3.13", "3.14"]
 PYODIDE_BUILT = {"numpy", "pandas"}
 # Pure-Python wheels (py3-none-any) on PyPI, which micropip installs as they are; checked below against the
 # installed wheels' tags where they are installed here.
-PURE_PYTHON = {"openpyxl", "et-xmlfile", "python-dateutil", "six", "tzdata", "pytz"}
+PURE_PYTHON = {"openpyxl", "et-xmlfile", "python-dateutil", "six", "tzdata", "pytz", "defusedxml", "filelock",
+               "exchange-calendars", "korean-lunar-calendar", "pyluach", "toolz"}
 # Installed by xlwings Lite itself from the workbook's requirements.txt (xlwings publishes a pure wheel,
 # xlwings-<version>-py3-none-any.whl, for Lite).
 PROVIDED_BY_LITE = {"xlwings"}
@@ -109,7 +110,7 @@ def closure(env: dict[str, str]) -> set[str]:
 def test_pyodide_install_has_only_packages_with_a_pure_or_pyodide_wheel(python):
     env = pyodide_environment(python)
     direct = resolve(env)
-    assert set(direct) == {"numpy", "pandas", "openpyxl", "xlwings"}
+    assert set(direct) == {"numpy", "pandas", "openpyxl", "xlwings", "defusedxml", "filelock", "exchange-calendars"}
     pulled = closure(env)
     assert pulled <= INSTALLABLE, f"no pure-Python or Pyodide wheel for: {sorted(pulled - INSTALLABLE)}"
     assert not pulled & NOT_IN_PYODIDE
@@ -122,7 +123,8 @@ def test_pyodide_install_has_only_packages_with_a_pure_or_pyodide_wheel(python):
 @pytest.mark.parametrize("system", ["Windows", "Linux", "Darwin"])
 def test_desktop_install_is_unchanged(system):
     direct = resolve(desktop_environment(system))
-    assert set(direct) == {"numpy", "pandas", "openpyxl", "xlwings", "yfinance", "numba"}
+    assert set(direct) == {"numpy", "pandas", "openpyxl", "xlwings", "yfinance", "numba", "defusedxml", "filelock",
+                           "exchange-calendars"}
     assert str(direct["xlwings"].specifier) == "==0.37.8"  # the version whose VBA the .xlam carries
     assert direct["yfinance"].specifier.contains("1.7.0") and direct["numba"].specifier.contains("0.61.0")
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xlsector.backtesting import BacktestResult, run_backtest
-from xlsector.calendar import market_days_after
+from xlsector.calendar import market_days, market_days_after
 from xlsector.rotation import next_decision_day, stormguard_arrays
 
 __all__ = ["Signal", "signal", "signal_from_result"]
@@ -99,7 +99,7 @@ class Signal:
             ("Trade at the close of", self.effective.to_pydatetime(), f"delay {self.delay}: decision at a close, "
              f"trade {self.delay} market day(s) later"),
             ("Next decision day", self.next_decision.to_pydatetime(), f"schedule: {self.schedule} "
-             "(market days after the data estimated as weekdays)"),
+             "(market days after the data: NYSE sessions, or weekdays for data on another calendar)"),
             ("Runner-up", self.runner_up or "n/a", "best other fund of the universe in force"),
             ("Margin (trend units)", self.margin, "hurdle minus the runner-up's trend: what it must gain to "
              "replace the target"),
@@ -150,11 +150,12 @@ def signal_from_result(result: BacktestResult, *, today: dt.date | None = None) 
         runner_up = result.assets[best]
         if hurdle is not None:
             margin = hurdle - float(trends[best])
-    effective = as_of if delay == 0 else pd.Timestamp(market_days_after(as_of, delay)[-1])
+    calendar = market_days(pd.DatetimeIndex(result.dates))
+    effective = as_of if delay == 0 else pd.Timestamp(market_days_after(as_of, delay, calendar)[-1])
     today = today or dt.date.today()
     return Signal(
         as_of=as_of, held=result.assets[held], target=result.assets[target], effective=effective,
-        next_decision=next_decision_day(as_of, strategy.schedule), runner_up=runner_up, margin=margin,
+        next_decision=next_decision_day(as_of, strategy.schedule, calendar), runner_up=runner_up, margin=margin,
         target_trend=target_trend, hurdle=hurdle, stormguard=_stormguard(result),
         data_age_days=(today - as_of.date()).days, delay=delay, schedule=strategy.schedule,
     )

@@ -19,7 +19,7 @@ temporary file is removed and the target keeps its previous bytes. As editors do
 
 Locking (:func:`workbook_lock`): a writer of a workbook (render, refresh, template) holds an exclusive lock
 (the ``filelock`` package: ``.NAME.xlsector.lock`` beside the workbook, an OS lock, released when the process
-ends, also on Windows) over its whole read-compute-write, so a second writer waits for it
+ends, also on Windows; the file is removed when the lock is released) over its whole read-compute-write, so a second writer waits for it
 (:data:`LOCK_WAIT_SECONDS`, env ``XLSECTOR_LOCK_WAIT``) and then reads the new bytes, or gives up with
 ``... is being written by another xlsector process``. Under the lock, temporary files that a killed writer
 left beside the workbook (``.NAME.XXXXXXXX.tmp``) are removed.
@@ -350,6 +350,9 @@ def workbook_lock(path: str | os.PathLike[str], *, notify: Callable[[str], None]
         yield target
     finally:
         del _HELD[key]
+        if os.name != "nt":  # no litter: removed while still held (a waiter then sees an unlinked file and
+            with contextlib.suppress(OSError):  # retries: filelock >= 4.3 checks); Windows removes it itself
+                lock_file.unlink()
         lock.release()
 
 

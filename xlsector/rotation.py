@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xlsector.calendar import market_days_after, next_market_day
+from xlsector.calendar import MarketDays, market_days, next_market_day
 from xlsector.errors import ParameterError
 from xlsector.params import SCHEDULES, Schedule, Strategy, param_of
 from xlsector.trend import DEFAULT_K, check_k, check_tc, ema_arrays, ffill, price_array, returns_array
@@ -27,7 +27,8 @@ def decision_days(dates: pd.Index, schedule: Schedule) -> np.ndarray:
 
     ``"daily"``: every day. ``"week"``/``"month"``: the last market day of each calendar week (Monday
     start) or month, known without look-ahead: a day is the last of its period when the next row's date
-    falls in a later period; for the last row, when the next market day (:mod:`xlsector.calendar`) does.
+    falls in a later period; for the last row, when the next market day does (:mod:`xlsector.calendar`: the
+    NYSE's next session when the data follows the NYSE calendar, else the next weekday).
     """
     if schedule not in SCHEDULES:
         raise ParameterError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
@@ -40,20 +41,44 @@ def decision_days(dates: pd.Index, schedule: Schedule) -> np.ndarray:
     following = np.empty_like(days)
     following[:-1] = days[1:]
     if n:
-        following[-1] = next_market_day(days[-1:])[0]
+        following[-1] = _after_last(dates, days[-1], schedule)
+    return _period(following, schedule) > _period(days, schedule)
+
+
+def _period(days: np.ndarray, schedule: str) -> np.ndarray:
+    """The month, or the Monday-start week, of each datetime64[D] day, as increasing integers."""
     if schedule == "month":
-        period = days.astype("datetime64[M]")
-        return following.astype("datetime64[M]") > period
-    # weeks starting on Monday: shift by the Thursday epoch offset so that integer division lines up
-    week = (days.astype("int64") + 3) // 7
-    return (following.astype("int64") + 3) // 7 > week
+        return days.astype("datetime64[M]").astype("int64")
+    return (days.astype("int64") + 3) // 7  # weeks start on Monday: shift by the Thursday epoch offset
 
 
-def next_decision_day(last: pd.Timestamp, schedule: Schedule) -> pd.Timestamp:
-    """The first decision day of ``schedule`` after the date ``last`` (market days as in :mod:`xlsector.calendar`)."""
-    days = market_days_after(last, 31 if schedule == "month" else 8)
-    marks = decision_days(pd.DatetimeIndex([pd.Timestamp(last), *days]), schedule)[1:]
-    return pd.Timestamp(days[int(np.argmax(marks))])
+def _after_last(dates: pd.DatetimeIndex, last: np.datetime64, schedule: str) -> np.datetime64:
+    """The market day after the last row. The exchange calendar is consulted only where it can change the answer:
+    when the next weekday is in the same period and at most five weekdays of the period remain."""
+    weekday = next_market_day(np.array([last]))[0]
+    period = _period(np.array([last, weekday]), schedule)
+    if period[1] > period[0]:
+        return weekday
+    end = np.datetime64(pd.Timestamp(last).to_period("M").end_time.date(), "D") if schedule == "month" else \
+        last + np.timedelta64(6 - int((last.astype("int64") + 3) % 7), "D")
+    remaining = np.arange(last + np.timedelta64(1, "D"), end + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    if int((((remaining.astype("int64") + 3) % 7) < 5).sum()) > 5:
+        return weekday
+    return market_days(dates).next_day(last)
+
+
+def next_decision_day(last: pd.Timestamp, schedule: Schedule, calendar: MarketDays | None = None) -> pd.Timestamp:
+    """The first decision day of ``schedule`` after the date ``last``, in the market days of ``calendar`` (default
+    the weekday rule; :func:`xlsector.calendar.market_days` of the data gives the data's calendar)."""
+    from xlsector.calendar import WEEKDAYS
+
+    days = (calendar or WEEKDAYS).days_after(last, 31 if schedule == "month" else 8)
+    if schedule == "daily":
+        return pd.Timestamp(days[0])
+    chain = np.concatenate([[np.datetime64(pd.Timestamp(last).date(), "D")], days.values.astype("datetime64[D]")])
+    period = _period(chain, schedule)
+    ends = period[1:-1] < period[2:]  # days[i] ends its period when days[i + 1] is in a later one
+    return pd.Timestamp(days[int(np.argmax(ends))])
 
 
 def month_ends(dates: pd.Index) -> np.ndarray:

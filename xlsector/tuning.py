@@ -566,18 +566,19 @@ class FwptResult:
         after the last completed tuning (initial, kept or adopted), on the next decision day of
         ``schedule`` (market days after the data as in :mod:`xlsector.calendar`). A deferred or pending
         retune is re-tried on the next decision day."""
-        from xlsector.calendar import market_days_after
+        from xlsector.calendar import market_days, market_days_after
         from xlsector.rotation import next_decision_day
 
         dates = self.returns.index
+        calendar = market_days(pd.DatetimeIndex(dates))
         last = pd.Timestamp(dates[-1])
         done = self.retunes[self.retunes["action"].isin(["initial", "kept", "adopted"])]
         last_done = pd.Timestamp(done["date"].iloc[-1])
         since = int((dates > last_done).sum())
         waiting = self.retunes["action"].iloc[-1] in ("deferred", "pending")
         remaining = 0 if waiting else max(self.retune_days - since, 0)
-        due = last if remaining <= 1 else pd.Timestamp(market_days_after(last, remaining - 1)[-1])
-        when = next_decision_day(due, schedule)
+        due = last if remaining <= 1 else pd.Timestamp(market_days_after(last, remaining - 1, calendar)[-1])
+        when = next_decision_day(due, schedule, calendar)
         how = (f"last completed tuning {last_done:%Y-%m-%d}, {since} market days before the last data date "
                f"{last:%Y-%m-%d}; due after {self.retune_days} market days, on a {schedule} decision day")
         if waiting:
