@@ -88,6 +88,18 @@ CALLS = {
     "trend_chart": ("TREND_CHART", [price_grid(), [[2]], [[10]], [[4]]] + [None] * 8),
     "fwpt_too_short": ("FWPT_TABLE", [price_grid(), None, [[125]]]),
 }
+# an index or bear range with one date twice: every function that takes it says so in the cell
+_DUPLICATE = [["Date", "SPX"]] + [[SERIAL0 + min(t, 38), 100 * 1.001**t] for t in range(40)]
+_SG = [[["standard"]]]
+CALLS.update({
+    "dup_pick": ("SECTOR_PICK", [price_grid(), [[10]], None, _DUPLICATE, *_SG]),
+    "dup_picks": ("SECTOR_PICKS", [price_grid(), [[10]], None, _DUPLICATE, *_SG]),
+    "dup_cagr": ("BACKTEST_CAGR", [price_grid(), [[10]], None, _DUPLICATE, *_SG]),
+    "dup_metrics": ("BACKTEST_METRICS", [price_grid(), [[10]], None, _DUPLICATE, *_SG]),
+    "dup_trend_chart": ("TREND_CHART", [price_grid(), [[2]], [[10]], None, None, _DUPLICATE, *_SG]),
+    "dup_fwpt_bear": ("FWPT_TABLE", [price_grid(), None, None, None, None, None, None, None, None, None, None,
+                                     None, None, None, None, None, _DUPLICATE]),
+})
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +212,11 @@ def test_tuning_tables_through_officejs(officejs):
     assert [row[0] for row in chart[1:]] == [2.0, 6.0, 10.0]
     # FWPT needs five years of data before the born-on date: a clear message, not a number
     assert "born_on" in _error(results, "fwpt_too_short")
+
+
+@pytest.mark.parametrize("name", ["dup_pick", "dup_picks", "dup_cagr", "dup_metrics", "dup_trend_chart",
+                                  "dup_fwpt_bear"])
+def test_duplicate_dates_in_index_or_bear_are_a_message_through_officejs(officejs, name):
+    _, results = officejs
+    message = _error(results, name)
+    assert "duplicate dates" in message and "reindex" not in message

@@ -31,6 +31,7 @@ from xlsector.fileio import atomic_write_bytes
 __all__ = [
     "emit",
     "format_table",
+    "format_value",
     "get_run",
     "home_dir",
     "jsonable",
@@ -38,6 +39,7 @@ __all__ = [
     "list_runs",
     "record_run",
     "runs_dir",
+    "short_id",
 ]
 
 
@@ -142,13 +144,26 @@ def last_run(command: str | None = None) -> dict[str, Any]:
 
 
 def get_run(run_id: str) -> dict[str, Any]:
-    """The run whose id is ``run_id`` or starts with it (unique prefix)."""
-    matches = [r for r in list_runs() if r.get("id", "").startswith(run_id)]
+    """The run whose id is ``run_id``, or the one run whose id starts or ends with it (its time as a prefix, or the
+    short suffix the run prints, e.g. ``e192`` or ``backtest-e192``)."""
+    text = run_id.strip()
+    records = list_runs()
+    exact = [r for r in records if r.get("id") == text]
+    if exact:
+        return exact[0]
+    matches = [r for r in records if text and (r.get("id", "").startswith(text) or r.get("id", "").endswith(text))]
     if not matches:
         raise XlsectorError(f"run id {run_id!r} not found in {runs_dir()} (see xlsector runs)")
-    if len(matches) > 1 and matches[0]["id"] != run_id:
-        raise XlsectorError(f"run id prefix {run_id!r} is ambiguous: {len(matches)} runs match")
+    if len(matches) > 1:
+        shown = ", ".join(r["id"] for r in matches[:3])
+        raise XlsectorError(f"run id {run_id!r} is ambiguous: {len(matches)} runs match ({shown}"
+                            f"{', ...' if len(matches) > 3 else ''}); give more of it")
     return matches[0]
+
+
+def short_id(run_id: str) -> str:
+    """The short form of a run id that ``runs show`` accepts: its command and 4 hex digits (``backtest-e192``)."""
+    return run_id.split("-", 1)[1] if "-" in run_id else run_id
 
 
 # ---------------------------------------------------------------------------------------- CLI output
@@ -189,33 +204,98 @@ def _key(key: Any) -> str:
     return str(key)
 
 
-def format_table(frame: Any, *, formats: dict[str, str] | None = None, index: bool = True) -> str:
-    """Plain-text table (no dependency): columns right-aligned, floats by ``formats[column]`` or 4 decimals."""
+#: How the CLI shows each metric of :func:`xlsector.measures.metrics_table` (a row label): ``%`` a percentage,
+#: ``d`` a count, else a format spec. Labels not listed: :func:`_label_format` guesses from the words.
+METRIC_FORMATS: dict[str, str] = {
+    "Days": "d", "Trades": "d", "Switches": "d", "switches": "d", "Retunes (adopted)": "d", "N": "d",
+    "Years": ".2f", "Total return": "%", "CAGR": "%", "Volatility": "%", "Max drawdown": "%",
+    "Win rate (days)": "%", "Win rate (spells)": "%", "Exposure": "%", "Best year": "%", "Worst year": "%",
+    "Time invested": "%", "Sharpe ratio": ".3f", "Sortino ratio": ".3f", "Calmar ratio": ".3f", "BPS": ".3f",
+    "Ulcer index (%)": ".2f", "Turnover (trades/yr)": ".2f", "Average leverage": ".2f",
+}
+
+#: Widest line of a table before it is wrapped into blocks of columns (``--json`` has every column in full).
+TABLE_WIDTH = 120
+_TEXT_CAP = 48
+
+
+def _label_format(label: Any) -> str | None:
+    """The format of a metric row or summary key, by its label (``oos_CAGR`` -> ``%``)."""
+    if not isinstance(label, str):
+        return None
+    if label in METRIC_FORMATS:
+        return METRIC_FORMATS[label]
+    words = label.replace("_", " ")
+    for known, fmt in METRIC_FORMATS.items():
+        if words.endswith(f" {known}") or words.lower().endswith(f" {known.lower()}"):
+            return fmt
+    return None
+
+
+def format_table(frame: Any, *, formats: dict[str, str] | None = None, index: bool = True,
+                 width: int = TABLE_WIDTH) -> str:
+    """Plain-text table (no dependency): numbers right-aligned, floats by ``formats[column]`` (``%``: a
+    percentage, ``d``: a whole number), else by the row's metric label (:data:`METRIC_FORMATS`), else 4 decimals.
+
+    A table wider than ``width`` first shortens long texts (ending in "…"), then wraps: blocks of columns, each
+    repeating the first column (the row label), separated by a blank line.
+    """
     import pandas as pd
 
     formats = formats or {}
     frame = frame.reset_index() if index and not isinstance(frame.index, pd.RangeIndex) else frame
     columns = [str(c) for c in frame.columns]
-    rows = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column, value in zip(columns, row.tolist()):
-            cells.append(_cell(value, formats.get(column)))
-        rows.append(cells)
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     numeric = [
         pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
         for c in frame.columns
     ]
+    rows = []
+    for _, row in frame.iterrows():
+        values = row.tolist()
+        by_label = _label_format(values[0]) if values else None
+        rows.append([_cell(v, formats.get(column) or (by_label if j else None))
+                     for j, (column, v) in enumerate(zip(columns, values))])
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    texts = [i for i, is_number in enumerate(numeric) if not is_number]
+    if texts and sum(widths) + 2 * (len(widths) - 1) > width:  # shorten the widest text to fit, if it can
+        widest = max(texts, key=lambda i: widths[i])
+        room = width - (sum(widths) - widths[widest]) - 2 * (len(widths) - 1)
+        cap = room if room >= 24 else _TEXT_CAP
+        if widths[widest] > cap:
+            for r in rows:
+                if len(r[widest]) > cap:
+                    r[widest] = r[widest][: cap - 1] + "…"
+            widths[widest] = max([len(columns[widest])] + [len(r[widest]) for r in rows])
+    keys = 1  # the leading text columns (the row's label) repeat in every block
+    while keys < len(columns) and not numeric[keys] and sum(widths[: keys + 1]) + 2 * keys <= width // 2:
+        keys += 1
+    blocks: list[list[int]] = [list(range(min(keys, len(columns))))]
+    for i in range(keys, len(columns)):
+        if sum(widths[j] + 2 for j in blocks[-1]) + widths[i] <= width or len(blocks[-1]) <= keys:
+            blocks[-1].append(i)
+        else:
+            blocks.append([*range(keys), i])
 
-    def line(cells: list[str]) -> str:
+    def line(cells: list[str], chosen: list[int]) -> str:
         return "  ".join(
-            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)
+            cells[j].rjust(widths[j]) if numeric[j] else cells[j].ljust(widths[j]) for j in chosen
         ).rstrip()
 
-    lines = [line(columns), "  ".join("-" * w for w in widths)]
-    lines += [line(r) for r in rows]
-    return "\n".join(lines)
+    parts = []
+    for chosen in blocks:
+        lines = [line(columns, chosen), "  ".join("-" * widths[j] for j in chosen)]
+        lines += [line(r, chosen) for r in rows]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def format_value(value: Any, label: Any = None) -> str:
+    """One value as the tables show it (by its label's metric format): for summaries and comparisons."""
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v, label) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v, k)}" for k, v in value.items()) + "}"
+    return _cell(value, _label_format(label))
 
 
 def _cell(value: Any, fmt: str | None) -> str:
@@ -227,9 +307,16 @@ def _cell(value: Any, fmt: str | None) -> str:
         return "*" if value else ""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
-    if isinstance(value, float):
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool) and fmt in (None, "d", "g"):
+        return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = float(value)
         if fmt == "%":
             return f"{100 * value:.2f}%"
+        if fmt == "d":
+            return f"{value:.0f}" if math.isfinite(value) else "-"
         if fmt:
             return format(value, fmt)
         return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
@@ -259,5 +346,6 @@ def emit(
     else:
         print(text)
         if saved is not None:
-            print(f"\n(run recorded as {saved['id']}; show again with: xlsector show-last)")
+            print(f"\n(run recorded as {saved['id']}; show again with: xlsector runs show "
+                  f"{saved['id'].rsplit('-', 1)[-1]}, or xlsector show-last)")
     return saved

@@ -59,7 +59,7 @@ def run_show_last(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from xlsector.errors import ParameterError
-    from xlsector.runs import format_table, get_run, jsonable, list_runs, runs_dir
+    from xlsector.runs import format_table, format_value, get_run, jsonable, list_runs, runs_dir
 
     if args.action == "show":
         if len(args.ids) != 1:
@@ -74,13 +74,14 @@ def run(args: argparse.Namespace) -> int:
         keys = list(dict.fromkeys(list(a.get("summary", {})) + list(b.get("summary", {}))))
         frame = pd.DataFrame(
             {
-                a["id"]: [json.dumps(a["summary"].get(k)) for k in keys],
-                b["id"]: [json.dumps(b["summary"].get(k)) for k in keys],
+                a["id"]: [format_value(a["summary"].get(k), k) for k in keys],
+                b["id"]: [format_value(b["summary"].get(k), k) for k in keys],
             },
             index=pd.Index(keys, name="summary"),
         )
         if args.json:
-            print(json.dumps({"runs": [a["id"], b["id"]], "summary": jsonable(frame.T.to_dict())}, indent=1))
+            summary = {r["id"]: r.get("summary", {}) for r in (a, b)}
+            print(json.dumps({"runs": [a["id"], b["id"]], "summary": jsonable(summary)}, indent=1))
         else:
             print(f"{a['id']}: xlsector {' '.join(a.get('argv', []))}")
             print(f"{b['id']}: xlsector {' '.join(b.get('argv', []))}")
@@ -110,22 +111,15 @@ def run(args: argparse.Namespace) -> int:
         [
             {
                 "id": r["id"],
-                "created": r["created"],
                 "command": r["command"],
                 "title": r["title"],
-                "summary": ", ".join(f"{k}={_short(v)}" for k, v in r.get("summary", {}).items()),
+                "summary": ", ".join(f"{k}={format_value(v, k)}" for k, v in r.get("summary", {}).items()),
             }
             for r in records
         ]
     )
-    print(f"Runs in {runs_dir()} (newest first):")
+    print(f"Runs in {runs_dir()} (newest first; the id starts with the UTC time; `xlsector runs show ID` takes the "
+          "whole id, its start or its end, e.g. its last 4 characters):")
     print(format_table(frame, index=False))
     return 0
 
-
-def _short(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    return str(value)
