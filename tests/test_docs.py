@@ -44,7 +44,7 @@ def test_every_xlsector_name_on_the_metrics_page_exists():
     names = set(re.findall(r"`(xlsector(?:\.\w+)+)", text))
     assert names, "no xlsector name found"
     assert [n for n in sorted(names) if not _resolves(n)] == []
-    import xlsector.measures as measures
+    from xlsector import measures
 
     functions = re.findall(r"\| `(\w+)\(", text)
     assert functions and [f for f in functions if not hasattr(measures, f)] == []

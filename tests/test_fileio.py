@@ -158,3 +158,41 @@ def test_check_writable_permission(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(XlsectorError, match="permission denied on folder"):
         check_writable(target)
+
+
+def test_a_symbolic_link_is_followed_and_stays_a_link(tmp_path):
+    real = tmp_path / "real.xlsx"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(real)
+    atomic_write_bytes(link, b"new bytes")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"new bytes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xlsx", "real.xlsx"]
+
+
+def test_a_file_with_hard_links_is_written_in_place(tmp_path):
+    first = tmp_path / "a.xlsx"
+    first.write_bytes(b"old bytes")
+    second = tmp_path / "b.xlsx"
+    os.link(first, second)
+    atomic_write_bytes(first, b"new bytes, longer than before")
+    assert second.read_bytes() == b"new bytes, longer than before"  # every name sees the new bytes
+    assert os.stat(first).st_ino == os.stat(second).st_ino and os.stat(first).st_nlink == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xlsx", "b.xlsx"]  # no backup, no temporary left
+
+
+def test_anything_but_a_regular_file_is_never_replaced(tmp_path):
+    from xlsector.fileio import regular_file, write_target
+
+    with pytest.raises(XlsectorError, match="character device"):
+        atomic_write_bytes("/dev/null", b"x")
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    with pytest.raises(XlsectorError, match="folder"):
+        write_target(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(XlsectorError, match="FIFO"):
+        check_writable(fifo)
+    with pytest.raises(XlsectorError, match="FIFO"):
+        regular_file(fifo, "workbook")

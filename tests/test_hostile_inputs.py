@@ -72,14 +72,16 @@ def assert_refused(args: list[str], tmp_path: Path, file: Path, *rule: str) -> s
 
 # ------------------------------------------------------------------------------------------- workbooks
 
-def small_book(path: Path, days: int = 300) -> Path:
-    """A template workbook whose Data holds ``days`` days of two funds and an index, its Settings naming them."""
+def small_book(path: Path, days: int = 300, prices: pd.DataFrame | None = None) -> Path:
+    """A template workbook whose Data holds ``days`` days of two funds and an index (or ``prices`` with those
+    columns), its Settings naming them."""
     from openpyxl import load_workbook
 
     from xlsector.workbook.template import write_template
 
     write_template(path, overwrite=True)
-    prices = random_walk(["AAA", "BBB", "IDX"], pd.bdate_range("2019-01-01", periods=days), seed=5)
+    if prices is None:
+        prices = random_walk(["AAA", "BBB", "IDX"], pd.bdate_range("2019-01-01", periods=days), seed=5)
     book = load_workbook(path)
     for name, value in (("Funds", "AAA,BBB"), ("MarketIndex", "IDX")):
         title, coord = next(iter(book.defined_names[name].destinations))
