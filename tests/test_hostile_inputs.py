@@ -604,3 +604,13 @@ def test_numbers_in_messages_are_plain(tmp_path):
     error = assert_refused(["tune", "trend-chart", "--prices", path.name], tmp_path, path, "> 0")
     assert "np." not in error and "got 0.0" in error
 
+
+
+def test_the_limits_are_documented_as_they_are():
+    from xlsector.limits import LIMITS
+
+    text = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
+    for name, (value, unit, what) in LIMITS.items():
+        shown = f"{value / (1 << 20):g} MiB" if unit == "bytes" else (f"{value:,}x" if unit == "x" else
+                                                                       f"{value:,} {unit}")
+        assert f"| `{name}` | {shown} | {what} |" in text, name

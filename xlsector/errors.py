@@ -21,3 +21,16 @@ class DataError(XlsectorError, ValueError):
 
 class DataQualityWarning(UserWarning):
     """Data was changed or looks suspicious: rows filled or dropped, calendars aligned, an odd one-day jump."""
+
+
+def shown(value: object) -> str:
+    """A value as an error message shows it: numpy scalars as plain numbers (``0.0``, not ``np.float64(0.0)``),
+    long texts and lists shortened."""
+    import reprlib
+
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)) and getattr(value, "ndim", None) == 0:
+        value = item()
+    short = reprlib.Repr()
+    short.maxstring, short.maxother, short.maxlist, short.maxtuple, short.maxdict = 60, 60, 8, 8, 8
+    return short.repr(value)

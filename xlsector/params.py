@@ -21,7 +21,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from itertools import pairwise
 from typing import Any, Literal
 
-from xlsector.errors import ParameterError
+from xlsector.errors import ParameterError, shown
 
 __all__ = [
     "MOMENTUM_REBALANCE",
@@ -101,7 +101,7 @@ class Param:
         return str(self.default)
 
     def error(self, value: Any) -> ParameterError:
-        return ParameterError(f"{self.label or self.name} must be {self.rule()}, got {value!r}")
+        return ParameterError(f"{self.label or self.name} must be {self.rule()}, got {shown(value)}")
 
     def check(self, value: Any) -> Any:
         """The value in its canonical type (float, int, str, bool, date), or ParameterError naming the rule."""
@@ -231,7 +231,7 @@ def _bands(value: Any, name: str) -> tuple[tuple[float, float], ...]:
     try:
         pairs = [(float(t), float(m)) for t, m in value]
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a list of (threshold, multiplier) pairs, got {value!r}") from None
+        raise ParameterError(f"{name} must be a list of (threshold, multiplier) pairs, got {shown(value)}") from None
     if not pairs:
         raise ParameterError(f"{name} must hold at least one (threshold, multiplier) pair, got []")
     thresholds = [t for t, _ in pairs]
