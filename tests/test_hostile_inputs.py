@@ -379,7 +379,18 @@ def test_in_place_render_keeps_a_price_written_unusually(tmp_path):
                                                      .encode()}))
     code, _, err, *_ = run_cli(["render", path.name, "-q"], tmp_path, timeout=120)
     assert code == 0, err
-    assert f'<c r="B102"><v>{value}</v></c>' in part(path.read_bytes(), member).decode()
+    xml = part(path.read_bytes(), member).decode()
+    assert f'<c r="B102"><v>{value}</v></c>' in xml
+    # and renders do not pile up <selection> elements in the sheet views (one per pane)
+    import re
+
+    raw = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                panes = [re.search(r'pane="(\w+)"', attrs).group(1) if 'pane="' in attrs else ""
+                         for attrs in re.findall(r"<selection\b([^>]*)>", archive.read(name).decode())]
+                assert len(panes) == len(set(panes)), (name, panes)
 
 
 def test_in_place_render_keeps_the_macros_of_an_xlsm(tmp_path):
@@ -614,3 +625,16 @@ def test_the_limits_are_documented_as_they_are():
         shown = f"{value / (1 << 20):g} MiB" if unit == "bytes" else (f"{value:,}x" if unit == "x" else
                                                                        f"{value:,} {unit}")
         assert f"| `{name}` | {shown} | {what} |" in text, name
+
+
+def test_end_beside_start(tmp_path):
+    import json
+
+    code, out, err, *_ = run_cli(["backtest", "--profile", "sample_trend", "--start", "2000-01-03", "--end",
+                                  "2004-12-31", "--json"], tmp_path, timeout=120)
+    assert code == 0, err
+    assert json.loads(out)["period"] == ["1999-12-31", "2004-12-31"]
+    code, out, err, *_ = run_cli(["tune", "trend-chart", "--end", "2004-12-31", "--tc-max", "20", "--json"],
+                                 tmp_path, timeout=120)
+    assert code == 0, err
+    assert json.loads(out)["period"][1] == "2004-12-31"
