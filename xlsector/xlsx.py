@@ -354,10 +354,26 @@ def sheet_grid(data: bytes, strings: list[str], where: str) -> np.ndarray:
     xml = data.decode("utf-8", errors="replace")
     start, end = xml.find("<sheetData"), xml.rfind("</sheetData>")
     body = xml[start:end] if start >= 0 and end > start else ""
-    count = len(_CELL_START.findall(body))
     canonical = start >= 0 and _canonical(xml, _SHEET_NAMES)
-    if canonical and (count == 0 or _plain_cells(body, count, cells) or _regex_cells(body, count, strings, cells)):
-        return cells.grid()
+    if canonical:
+        # the header rows (text) the regular way, the rest (numbers, as written by the render) the fast way
+        first = _PLAIN_CELL.search(body)
+        cut = max(body.rfind("<row", 0, first.start()), 0) if first else len(body)
+        head, tail = body[:cut], body[cut:]
+        head_count, tail_count = len(_CELL_START.findall(head)), len(_CELL_START.findall(tail))
+        done = head_count == 0 or _regex_cells(head, head_count, strings, cells)
+        if done and tail_count:
+            rest = _Cells(where)
+            if _plain_cells(tail, tail_count, rest):
+                cells.rows += rest.rows
+                cells.cols += rest.cols
+                cells.values += rest.values
+                if len(cells.values) > cells.limit:
+                    cells._too_many()
+            else:
+                done = _regex_cells(tail, tail_count, strings, cells)
+        if done:
+            return cells.grid()
     cells = _Cells(where)
     _parsed_cells(data, strings, cells)
     return cells.grid()

@@ -92,7 +92,7 @@ def strip_rows(xlsx: bytes, sheet: str, areas: bool = False, *,
         data = archive.read(member)
         strings = shared_strings(archive) if b't="s"' in data or b"t='s'" in data else []
         grid = sheet_grid(data, strings, f"{name}, sheet {sheet}")
-        rows = [[None if v is None else v for v in line] for line in grid[1:].tolist()] if len(grid) > 1 else None
+        rows = grid[1:].tolist() if len(grid) > 1 else None
         xml = data.decode("utf-8")
         span = _split_body(xml)
         if span is not None:
