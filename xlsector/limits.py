@@ -30,7 +30,8 @@ MAX_FILE_BYTES = 128 * MiB
 #: Largest total size of a workbook's parts once unpacked (counted while inflating, not taken from the zip's
 #: directory).
 MAX_UNCOMPRESSED = 128 * MiB
-#: Largest compression ratio of one workbook part larger than 1 MiB (worksheet XML compresses 5-20 times).
+#: Largest compression ratio of one workbook part, or of a gzip-compressed CSV, larger than 1 MiB once unpacked
+#: (worksheet XML compresses 5-20 times, a price CSV 3-5 times).
 MAX_RATIO = 200
 #: Most parts (zip members) in a workbook.
 MAX_PARTS = 2_000
@@ -50,7 +51,7 @@ MAX_GRID_POINTS = 10_000
 LIMITS: dict[str, tuple[int, str, str]] = {
     "MAX_FILE_BYTES": (MAX_FILE_BYTES, "bytes", "an input file read whole (workbook; CSV after gzip)"),
     "MAX_UNCOMPRESSED": (MAX_UNCOMPRESSED, "bytes", "a workbook's parts unpacked, counted while inflating"),
-    "MAX_RATIO": (MAX_RATIO, "x", "compression ratio of one workbook part larger than 1 MiB"),
+    "MAX_RATIO": (MAX_RATIO, "x", "compression ratio of a workbook part or a .csv.gz larger than 1 MiB unpacked"),
     "MAX_PARTS": (MAX_PARTS, "parts", "zip members of a workbook"),
     "MAX_SHEETS": (MAX_SHEETS, "sheets", "sheets of a workbook"),
     "MAX_CELLS": (MAX_CELLS, "cells", "cells of a price sheet, A1 to its last value (blanks included)"),

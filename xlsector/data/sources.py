@@ -101,20 +101,27 @@ def _csv_text(path: Path) -> str:
     import zlib
 
     from xlsector.fileio import read_limited
-    from xlsector.limits import MAX_FILE_BYTES, describe
+    from xlsector.limits import MAX_FILE_BYTES, MAX_RATIO, describe
 
     data = read_limited(path, "price file")
     if path.name.lower().endswith(".gz") and data[:2] != b"\x1f\x8b":
         raise DataError(f"cannot read {path} as CSV: the name ends in .gz but it is not a gzip file")
     if data[:2] == b"\x1f\x8b":
+        packed, parts, size = len(data), [], 0
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
+                while chunk := handle.read(1 << 20):  # counted as it inflates: a gzip bomb stops early
+                    size += len(chunk)
+                    parts.append(chunk)
+                    if size > MAX_FILE_BYTES:
+                        raise DataError(f"price file {path} inflates to more than {describe('MAX_FILE_BYTES')}; "
+                                        "refusing to read it")
+                    if size > 1 << 20 and size > MAX_RATIO * packed:
+                        raise DataError(f"price file {path} is compressed more than {describe('MAX_RATIO')}; "
+                                        "refusing to read it (a gzip bomb?)")
         except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"cannot read {path} as CSV (gzip): {exc}") from None
-        if len(data) > MAX_FILE_BYTES:
-            raise DataError(f"price file {path} inflates to more than {describe('MAX_FILE_BYTES')}; refusing to "
-                            "read it")
+        data = b"".join(parts)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
