@@ -77,3 +77,20 @@ def test_signal_trades_on_the_next_session(etf_prices):
     found = xs.signal(prices, tc=20, delay=1, schedule="month")
     assert found.effective == pd.Timestamp("2024-04-01")
     assert found.next_decision == pd.Timestamp("2024-04-30")
+
+
+def test_stormguard_indicator_runs_on_the_whole_index_then_aligns(sp500_index, etf_prices):
+    """Fund prices from 2021-12-01, the S&P 500 index from 1927: the state is the index's own, bear from
+    2022-05-11 (cut to the funds' dates first, the indicator restarted and turned bear on 2022-03-11)."""
+    from xlsector.rotation import stormguard, stormguard_on_dates
+
+    dates = etf_prices.loc["2021-12-01":"2022-12-30"].index
+    indicator, bull = stormguard_on_dates(sp500_index, dates, tc=50, k=22, shift=0.005)
+    state = pd.Series(bull, index=dates)
+    assert state[~state].index[0] == pd.Timestamp("2022-05-11")
+    whole = stormguard(sp500_index).reindex(dates)
+    np.testing.assert_allclose(indicator, whole["indicator"].to_numpy())
+    # no look-ahead: the index's later days do not change what a date reads
+    early, _ = stormguard_on_dates(sp500_index.loc[:"2022-06-30"], dates[dates <= "2022-06-30"], tc=50, k=22,
+                                   shift=0.005)
+    np.testing.assert_array_equal(early, indicator[: len(early)])

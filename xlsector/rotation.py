@@ -14,7 +14,8 @@ from xlsector.errors import ParameterError
 from xlsector.params import SCHEDULES, Schedule, Strategy, param_of
 from xlsector.trend import DEFAULT_K, check_k, check_tc, ema_arrays, ffill, price_array, returns_array
 
-__all__ = ["Strategy", "decision_days", "month_ends", "next_decision_day", "stormguard", "stormguard_arrays"]
+__all__ = ["Strategy", "decision_days", "month_ends", "next_decision_day", "stormguard", "stormguard_arrays",
+           "stormguard_on_dates"]
 
 STORMGUARD_TC = param_of(Strategy, "sg_tc").default
 STORMGUARD_SHIFT = param_of(Strategy, "shift").default
@@ -98,6 +99,30 @@ def stormguard_arrays(index_values: np.ndarray, *, tc: float, k: float, shift: f
     level[0] = 1.0 if np.isnan(level[0]) else level[0]  # start in bull unless already beyond the band
     bull = ffill(level[:, None])[:, 0] > 0.5  # inside the band the previous state holds
     return np.nan_to_num(indicator), bull
+
+
+def stormguard_on_dates(index: pd.Series, dates: pd.Index, *, tc: float, k: float,
+                        shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """StormGuard's indicator and raw bull state on the prices' ``dates``, computed on the **whole** index series
+    given (from its own first value, on its own dates) and then read on each price date as of that date: the
+    index's value on that date or, on a date it lacks, on its last date before (never a later one: no look-ahead).
+    A price date before the index starts reads indicator 0 and bull.
+
+    Cutting the index to the prices' dates first would restart the indicator at the funds' first date: with fund
+    prices from 2021-12-01 the state would turn bear on 2022-03-15, where the index's own history says 2022-05-11.
+    Duplicate index dates are a DataError; missing or extra dates are reported as :func:`xlsector.sides.
+    on_price_dates` reports them.
+    """
+    from xlsector.sides import on_price_dates
+
+    on_price_dates(index, dates, "index", stacklevel=5)  # the checks and the alignment warnings of every side series
+    series = index if index.index.is_monotonic_increasing else index.sort_index()
+    values = price_array(series, "index")[:, 0]
+    indicator, bull = stormguard_arrays(values, tc=tc, k=k, shift=shift)
+    row = series.index.searchsorted(dates, side="right") - 1
+    before = row < 0
+    where = np.maximum(row, 0)
+    return np.where(before, 0.0, indicator[where]), np.where(before, True, bull[where])
 
 
 def stormguard(
