@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,19 +76,19 @@ class MarketDays:
     name: str
     sessions: np.ndarray | None = None  # sorted datetime64[D], covering the days asked about (NYSE only)
 
-    def next_day(self, day: np.datetime64) -> np.datetime64:
-        """The first market day after ``day``."""
-        day = np.datetime64(day, "D")
+    def next_day(self, day: Any) -> Any:
+        """The first market day after ``day`` (a datetime64), as a datetime64[D]."""
+        days = np.array([day], dtype="datetime64[D]")
         if self.sessions is not None:
-            i = int(np.searchsorted(self.sessions, day, side="right"))
+            i = int(np.searchsorted(self.sessions, days[0], side="right"))
             if i < len(self.sessions):
                 return self.sessions[i]
-        return next_market_day(np.array([day]))[0]
+        return next_market_day(days)[0]
 
     def days_after(self, day: pd.Timestamp, count: int) -> pd.DatetimeIndex:
         """The ``count`` market days after ``day``."""
-        out: list[np.datetime64] = []
-        current = np.datetime64(pd.Timestamp(day).date(), "D")
+        out: list[Any] = []
+        current: Any = np.datetime64(pd.Timestamp(day).date(), "D")
         for _ in range(count):
             current = self.next_day(current)
             out.append(current)
