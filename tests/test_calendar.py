@@ -94,3 +94,15 @@ def test_stormguard_indicator_runs_on_the_whole_index_then_aligns(sp500_index, e
     early, _ = stormguard_on_dates(sp500_index.loc[:"2022-06-30"], dates[dates <= "2022-06-30"], tc=50, k=22,
                                    shift=0.005)
     np.testing.assert_array_equal(early, indicator[: len(early)])
+
+
+def test_backtest_and_signal_use_the_index_history_before_the_funds(sp500_index, etf_prices):
+    """ETF prices from 2021-12-01 with the whole S&P 500 index: the rotation goes to cash when the index's own
+    indicator turns bear (2022-05-11, quick mode), not when an indicator restarted at the funds' start would."""
+    funds = etf_prices[["XLK", "XLF", "XLE", "XLV"]].loc["2021-12-01":"2022-12-30"]
+    result = xs.run_backtest(funds, tc=20, stormguard="quick", index=sp500_index, delay=0, min_history=5)
+    cash = result.targets.loc[result.targets == "CASH"].index
+    assert cash[cash >= "2022-01-01"][0] == pd.Timestamp("2022-05-11")
+    found = xs.signal(funds, tc=20, stormguard="quick", index=sp500_index)
+    whole = xs.stormguard(sp500_index)
+    assert found.stormguard.indicator == pytest.approx(whole["indicator"].loc[funds.index[-1]])

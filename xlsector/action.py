@@ -27,7 +27,7 @@ import pandas as pd
 
 from xlsector.backtesting import BacktestResult, run_backtest
 from xlsector.calendar import market_days, market_days_after
-from xlsector.rotation import next_decision_day, stormguard_arrays
+from xlsector.rotation import next_decision_day
 
 __all__ = ["Signal", "signal", "signal_from_result"]
 
@@ -165,10 +165,9 @@ def _stormguard(result: BacktestResult) -> StormGuardReading | None:
     strategy = result.strategy
     if strategy.stormguard is None:
         return None
-    index = result.inputs.index_values
-    assert index is not None  # a StormGuard backtest always has its index
-    indicator, bull = stormguard_arrays(index, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)
-    level, state = float(indicator[-1]), bool(bull[-1])
+    indicator = result.inputs.sg_indicator
+    assert indicator is not None  # a StormGuard backtest always has its indicator
+    level, state = float(indicator[-1]), bool(result.inputs.setup.sg_bull[-1])
     distance = level + strategy.shift if state else strategy.shift - level
     applies = "at month ends" if strategy.stormguard == "standard" else \
         f"on any day once the last trade is {strategy.aqr_days} market days old"

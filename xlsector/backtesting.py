@@ -34,7 +34,7 @@ from xlsector import _kernels
 from xlsector.errors import DataError, ParameterError
 from xlsector.measures import CASH, DAYS_PER_YEAR
 from xlsector.params import Strategy
-from xlsector.rotation import decision_days, month_ends, stormguard_arrays
+from xlsector.rotation import decision_days, month_ends, stormguard_on_dates
 from xlsector.sides import buy_and_hold_returns, on_price_dates
 from xlsector.trend import ffill, price_array, price_spans, returns_array
 
@@ -50,7 +50,8 @@ class RotationInputs:
     benchmark: Callable[[], np.ndarray]  # daily returns of the benchmark over all days, computed on demand
     benchmark_label: str
     cash_returns: np.ndarray
-    index_values: np.ndarray | None  # StormGuard's index on the prices' dates (None without StormGuard)
+    # StormGuard's indicator on the prices' dates, computed on the whole index series given (None without StormGuard)
+    sg_indicator: np.ndarray | None
 
     @property
     def start(self) -> int:
@@ -112,12 +113,16 @@ def prepare(
     all_returns[:, -1] = cash_returns
     sg_mode = strategy.stormguard_mode
     sg_bull = np.ones(len(dates), bool)
-    index_values = None
+    sg_indicator = None
     if sg_mode:
         if index is None:
             raise ParameterError("stormguard needs index= (the S&P 500 price index series)")
-        index_values = price_array(on_price_dates(index, dates, "index", stacklevel=4), "index")[:, 0]
-        sg_bull = stormguard_arrays(index_values, tc=strategy.sg_tc, k=strategy.k, shift=strategy.shift)[1]
+        if not isinstance(index, pd.Series):
+            raise ParameterError(f"index must be a pandas Series of index levels, got {type(index).__name__}")
+        # on the whole index given, then read on the prices' dates: the indicator does not restart at the funds'
+        # first date (rotation.stormguard_on_dates)
+        sg_indicator, sg_bull = stormguard_on_dates(index, dates, tc=strategy.sg_tc, k=strategy.k,
+                                                    shift=strategy.shift)
     bench, label = _benchmark(benchmark, prices, values, start)
     setup = _kernels.RotationSetup(
         returns=all_returns, penalty=penalty, n_bull=int(n_bull), k=float(strategy.k),
@@ -127,7 +132,7 @@ def prepare(
         delay=int(strategy.delay), cost=float(strategy.cost), start=int(start),
     )
     return RotationInputs(dates=dates, assets=names + [CASH], setup=setup, strategy=strategy, benchmark=bench,
-                          benchmark_label=label, cash_returns=cash_returns, index_values=index_values)
+                          benchmark_label=label, cash_returns=cash_returns, sg_indicator=sg_indicator)
 
 
 def _cash_returns(cash_rate: float | pd.Series | None, dates: pd.Index) -> np.ndarray:
