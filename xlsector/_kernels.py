@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-NO_TARGET = -1
-INELIGIBLE = -1e300  # added to the trend of a fund that may not be picked
+PARALLEL_MIN_TCS = 16  # fewer trend constants run on one thread
+SINGLE_MAX_TCS = 2  # so few trend constants run one at a time (measured: benchmarks/bench_kernels.py)
 
 try:  # pragma: no cover - exercised by whichever runtime runs the tests
     if os.environ.get("XLSECTOR_NO_NUMBA", "") not in ("", "0"):
@@ -69,8 +69,10 @@ class RotationSetup(NamedTuple):
     """Everything the rotation kernel reads besides the trend constants: built in one place
     (:func:`xlsector.backtesting.prepare`), passed as one record to every implementation."""
 
-    returns: np.ndarray  # days × assets float64, NaN-free; the last column is cash
-    penalty: np.ndarray  # days × funds float64: 0 where a fund may be picked, INELIGIBLE where not
+    returns: np.ndarray  # funds × days float64, NaN-free (fund-major: the layout pandas keeps a frame in)
+    cash: np.ndarray  # days float64: the return of cash (the asset after the funds)
+    opens: np.ndarray  # funds int64: fund j may be picked on days opens[j] <= t < closes[j] ...
+    closes: np.ndarray  # ... (a window per fund instead of a days × funds table: see _rotate_lanes)
     n_bull: int  # funds 0..n_bull-1 are the bull universe, n_bull.. the bear universe
     k: float  # trend scale
     hysteresis: float  # bonus of the fund just switched into, trend units
@@ -85,123 +87,452 @@ class RotationSetup(NamedTuple):
     start: int  # row of the first day of the backtest period
 
 
-def _rotate_one(m, setup, tcs, decays, holdings, net, switches, targets):  # pragma: no cover - compiled
-    """One trend constant (row m of the outputs). See the module docstring for the order of events.
+class RotationPaths(NamedTuple):
+    """What the kernels return for n trend constants over the period's days (day-major: row i is day
+    start + i, column m is tcs[m], so that the compiled kernel writes each day's row contiguously)."""
 
-    ``penalty[t, j]`` is 0 where fund j is eligible on day t and INELIGIBLE otherwise, so that the best
-    trend is a plain (vectorisable) maximum of ``trend + penalty``; the arg-max is searched only on the
-    rare days that maximum calls for a trade.
+    holdings: np.ndarray  # days × n int16: the asset earning each day's return
+    net: np.ndarray  # days × n float64: net daily returns (0 on the first day)
+    switches: np.ndarray  # n int64: trades after the initial buy
+    last_targets: np.ndarray  # n × 2 int16: target decided at the last close, and at the close before it
+    growth: np.ndarray  # n float64: growth of 1 over the period (sequential product of 1 + net, days 1..)
+    drawdown: np.ndarray  # n float64: maximum drawdown (<= 0) of that growth path, from a peak of 1
+
+    def targets(self, delay: int) -> np.ndarray:
+        """The target decided at each day's close (days × n): the holding ``delay + 1`` days later, and
+        the kernel's record for the last ``delay + 1`` closes (whose holdings lie past the data)."""
+        n_days = self.holdings.shape[0]
+        out = np.empty_like(self.holdings)
+        lag = delay + 1
+        out[: max(n_days - lag, 0)] = self.holdings[lag:]
+        for back in range(min(lag, n_days)):  # back 0 = the last close
+            out[n_days - 1 - back] = self.last_targets[:, back]
+        return out
+
+
+def asset_returns(setup: RotationSetup, start: int = 0) -> np.ndarray:
+    """Day-major returns of every asset (funds, then cash) from day ``start`` on: days × assets."""
+    out = np.empty((setup.returns.shape[1] - start, setup.returns.shape[0] + 1))
+    out[:, :-1] = setup.returns[:, start:].T
+    out[:, -1] = setup.cash[start:]
+    return out
+
+
+def _outputs(n_tcs: int, n_days: int) -> RotationPaths:
+    return RotationPaths(np.empty((n_days, n_tcs), np.int16), np.empty((n_days, n_tcs)), np.zeros(n_tcs, np.int64),
+                         np.full((n_tcs, 2), -1, np.int16), np.ones(n_tcs), np.zeros(n_tcs))
+
+
+class Walk(NamedTuple):
+    """The FWPT selection walk to run inside the lane kernel (see :func:`xlsector.tuning.fwpt`), and its
+    outputs; it needs every trend constant in one pass, so only the one-thread lane path runs it."""
+
+    t0: int  # the born-on day (row of the period), -1: no walk
+    retune_days: int
+    defer: bool
+    active: np.ndarray  # days int64: tc column in force after each day's close
+    events: np.ndarray  # 3 × days int64: day, best column, kind (0 initial, 1 kept, 2 adopted, 3 deferred)
+    count: np.ndarray  # [number of events], -1 until the walk has run
+    hold: np.ndarray  # days int64: the walk-forward holding of each day from t0 on (that of the tc in force
+    # at the close delay + 1 days before, or at t0)
+    net: np.ndarray  # days float64: its net return from t0 on (0 on t0; a change of holding pays the cost)
+
+    @classmethod
+    def new(cls, t0: int, retune_days: int, defer: bool, n_days: int) -> Walk:
+        return cls(int(t0), int(retune_days), bool(defer), np.zeros(n_days, np.int64),
+                   np.zeros((3, n_days), np.int64), np.full(1, -1, np.int64), np.zeros(n_days, np.int64),
+                   np.zeros(n_days))
+
+
+NO_WALK = Walk.new(-1, 1, False, 0)
+
+
+def _rotate_lanes(setup, tcs, decays, m0, m1, out, walk):  # pragma: no cover - compiled
+    """Trend constants tcs[m0:m1] as lanes, one day at a time (see the module docstring for the order of
+    events); writes columns m0:m1 of the day-major outputs.
+
+    Written for the compiler: every per-day loop over lanes is a plain loop over contiguous arrays (it
+    vectorises), the rare events are kept out of them (a trade is applied from a short list on the day it
+    is due; the first fund with the top trend is searched only when the top calls for a trade), and the
+    eligibility windows are tested per fund and day (a scalar branch, the same for every lane) and only
+    on days when some fund is outside its window. On days when every fund may be picked and StormGuard is
+    off (most days of most runs) a lane's decision is one comparison.
+
+    ``walk`` (when ``walk.t0 >= 0``, with every tc in this one call) runs the FWPT selection walk on the
+    fly, at the end of each day, from the growth of 1 the kernel carries (as ``tuning._fwpt_walk_loop``
+    does from the paths afterwards).
     """
-    returns, penalty, n_bull, k, hysteresis = setup.returns, setup.penalty, setup.n_bull, setup.k, setup.hysteresis
-    decision, month_end, sg_bull, sg_mode = setup.decision, setup.month_end, setup.sg_bull, setup.sg_mode
-    aqr_days, min_hold, delay, cost, start = setup.aqr_days, setup.min_hold, setup.delay, setup.cost, setup.start
-    n_days, n_assets = returns.shape
-    n_funds = n_assets - 1
-    cash = n_assets - 1
+    holdings, net, switches, last_targets, growth, drawdown = out
+    returns, cash_returns, opens, closes, n_bull = setup.returns, setup.cash, setup.opens, setup.closes, setup.n_bull
+    k, hysteresis, decision, month_end, sg_bull = setup.k, setup.hysteresis, setup.decision, setup.month_end, setup.sg_bull
+    sg_mode, aqr_days, min_hold, delay = setup.sg_mode, setup.aqr_days, setup.min_hold, setup.delay
+    cost, start = setup.cost, setup.start
+    n_funds, n_days = returns.shape
+    n_assets = n_funds + 1
+    cash = n_funds
+    n = m1 - m0
+    row = np.empty(n_assets)  # day t's return of every asset
+    a = np.empty(n)
+    keep = np.empty(n)
+    ak = np.empty(n)
+    fade = np.empty(n)
+    for lane in range(n):
+        a[lane] = 1.0 / tcs[m0 + lane]
+        keep[lane] = 1.0 - a[lane]
+        ak[lane] = a[lane] * k
+        fade[lane] = math.exp(-1.0 / decays[m0 + lane])
+    s1 = np.zeros((n_funds, n))
+    s2 = np.zeros((n_funds, n))
+    top_bull = np.empty(n)  # best trend among the eligible bull funds
+    top_bear = np.empty(n)  # ... bear funds
+    held = np.full(n, cash, np.int64)
+    target = np.full(n, cash, np.int64)
+    bonus = np.zeros(n)
+    last_trade = np.full(n, -(1 << 30), np.int64)
+    trades = np.zeros(n, np.int64)
+    bull = np.ones(n, np.bool_)
+    flipped = np.zeros(n, np.bool_)
+    # trades decided at a close and due on day t wait in slot t % 2 (delay <= 1: at most two days ahead)
+    due_lane = np.empty((2, n), np.int64)
+    due_asset = np.empty((2, n), np.int64)
+    n_due = np.zeros(2, np.int64)
+    peak = np.ones(n)
+    worst = np.zeros(n)
+    g = np.ones(n)
+    # days on which every fund (bull and bear) is inside its window: no eligibility test needed
+    all_from = 0
+    all_until = n_days
+    for j in range(n_funds):
+        all_from = max(all_from, opens[j])
+        all_until = min(all_until, closes[j])
+    keep_cost = 1.0 - cost
+    current = 0  # the walk's tc column in force
+    retune_due = False
+    last_retune = walk.t0
+    n_events = 0
+    for t in range(n_days + 1):
+        d = t - 1 - start
+        if walk.t0 >= 0 and d >= walk.t0:  # ---- FWPT walk at the close of day t - 1, all its decisions made
+            check = d == walk.t0
+            if d > walk.t0:
+                if not retune_due and d - last_retune >= walk.retune_days:
+                    retune_due = True
+                check = retune_due and decision[t - 1]
+            if check:
+                best = 0  # the first tc with the top score log(growth) (ties to the smallest tc)
+                score = np.log(g[0])
+                for lane in range(1, n):
+                    value = np.log(g[lane])
+                    if value > score:
+                        score = value
+                        best = lane
+                if d == walk.t0:
+                    current = best
+                    walk.active[:d] = best
+                    kind = 0
+                elif best == current:
+                    kind = 1
+                elif not walk.defer or target[best] == target[current]:
+                    kind = 2
+                else:
+                    kind = 3
+                if kind == 2:
+                    current = best
+                if kind == 1 or kind == 2:
+                    retune_due = False
+                    last_retune = d
+                walk.events[0, n_events] = d
+                walk.events[1, n_events] = best
+                walk.events[2, n_events] = kind
+                n_events += 1
+            walk.active[d] = current
+            # the walk-forward path: day d's holding of the tc in force at the close delay + 1 days before
+            # (row[] still holds day d's returns)
+            h = holdings[d, walk.active[max(d - delay - 1, walk.t0)]]
+            walk.hold[d] = h
+            if d == walk.t0:
+                walk.net[d] = 0.0
+            elif h != walk.hold[d - 1]:
+                walk.net[d] = (1.0 + row[h]) * keep_cost - 1.0
+            else:
+                walk.net[d] = row[h]
+        if t == n_days:
+            break
+        for j in range(n_funds):
+            x = returns[j, t]
+            row[j] = x
+            for lane in range(n):
+                e = ak[lane] * x + keep[lane] * s1[j, lane]
+                s1[j, lane] = e
+                s2[j, lane] = a[lane] * e + keep[lane] * s2[j, lane]
+        if t < start:
+            continue
+        i = t - start
+        if t == n_days - 1:  # the target decided at the close before the last
+            for lane in range(n):
+                last_targets[m0 + lane, 1] = target[lane]
+        row[cash] = cash_returns[t]
+        for lane in range(n):  # ---- holding: day t's return of what is held
+            h = held[lane]
+            net[i, m0 + lane] = row[h]
+            holdings[i, m0 + lane] = h
+            bonus[lane] *= fade[lane]
+        slot = t & 1
+        for q in range(n_due[slot]):  # a new holding pays the cost on its first day
+            lane = due_lane[slot, q]
+            h = due_asset[slot, q]
+            held[lane] = h
+            holdings[i, m0 + lane] = h
+            net[i, m0 + lane] = (1.0 + row[h]) * keep_cost - 1.0
+            trades[lane] += 1
+        n_due[slot] = 0
+        if i == 0:  # the first day of the period is the start point: return 0
+            for lane in range(n):
+                net[i, m0 + lane] = 0.0
+        else:
+            for lane in range(n):  # growth of 1 and its drawdown (as measures.max_drawdown)
+                g[lane] = g[lane] * (1.0 + net[i, m0 + lane])
+                peak[lane] = max(peak[lane], g[lane])
+                worst[lane] = min(worst[lane], g[lane] / peak[lane] - 1.0)
+        # ---- decision at day t's close: StormGuard's state, then the rotation
+        any_flip = False
+        if sg_mode != 0:
+            if t == start:
+                for lane in range(n):
+                    bull[lane] = sg_bull[t]
+            elif sg_mode == 1:
+                if month_end[t]:
+                    for lane in range(n):
+                        flipped[lane] = bull[lane] != sg_bull[t]
+                        bull[lane] = sg_bull[t]
+                        any_flip = any_flip or flipped[lane]
+            else:
+                for lane in range(n):
+                    flipped[lane] = bull[lane] != sg_bull[t] and t - last_trade[lane] >= aqr_days
+                    if flipped[lane]:
+                        bull[lane] = sg_bull[t]
+                        any_flip = True
+        if not (decision[t] or t == start or any_flip):
+            continue  # (the walk step of this day runs at the top of the next iteration)
+        every = all_from <= t < all_until
+        has_bull = False
+        for j in range(n_bull):
+            if every or opens[j] <= t < closes[j]:
+                if has_bull:
+                    for lane in range(n):
+                        top_bull[lane] = max(top_bull[lane], s2[j, lane])
+                else:
+                    has_bull = True
+                    for lane in range(n):
+                        top_bull[lane] = s2[j, lane]
+        has_bear = False
+        if sg_mode != 0:
+            for j in range(n_bull, n_funds):
+                if every or opens[j] <= t < closes[j]:
+                    if has_bear:
+                        for lane in range(n):
+                            top_bear[lane] = max(top_bear[lane], s2[j, lane])
+                    else:
+                        has_bear = True
+                        for lane in range(n):
+                            top_bear[lane] = s2[j, lane]
+        quick = every and sg_mode == 0 and t != start and has_bull
+        for lane in range(n):
+            tg = target[lane]
+            if quick:  # the common case: only the bull universe, all eligible, no regime change
+                top = top_bull[lane]
+                if tg != cash and not (top > s2[tg, lane] + bonus[lane] and t - last_trade[lane] >= min_hold):
+                    continue
+                new = 0
+                while s2[new, lane] != top:  # the first fund with the top trend
+                    new += 1
+            else:
+                change = t == start or (any_flip and flipped[lane])
+                if not (change or decision[t]):
+                    continue
+                in_bull = bull[lane]
+                lo = 0 if in_bull else n_bull
+                hi = n_bull if in_bull else n_funds
+                top = top_bull[lane] if in_bull else top_bear[lane]
+                new = tg
+                if not (has_bull if in_bull else has_bear):
+                    new = cash
+                elif (change or tg == cash or tg < lo or tg >= hi or not (opens[tg] <= t < closes[tg])
+                      or (top > s2[tg, lane] + bonus[lane] and t - last_trade[lane] >= min_hold)):
+                    for j in range(lo, hi):  # the first eligible fund with the top trend
+                        if (every or opens[j] <= t < closes[j]) and s2[j, lane] == top:
+                            new = j
+                            break
+            if new != tg:
+                target[lane] = new
+                last_trade[lane] = t
+                bonus[lane] = hysteresis if new != cash else 0.0
+                due = (t + delay + 1) & 1
+                due_lane[due, n_due[due]] = lane
+                due_asset[due, n_due[due]] = new
+                n_due[due] += 1
+    for lane in range(n):
+        switches[m0 + lane] = max(trades[lane] - 1, 0)  # the first trade is the initial buy, not a switch
+        last_targets[m0 + lane, 0] = target[lane]
+        growth[m0 + lane] = g[lane]
+        drawdown[m0 + lane] = worst[lane]
+    if walk.t0 >= 0:
+        walk.count[0] = n_events
+
+
+def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
+    """:func:`_rotate_lanes` for the one trend constant tcs[m] (column m), with scalar state: a lane loop
+    of length one costs more in loop overhead than the work it does, and a single backtest is what
+    every pick and backtest call runs."""
+    holdings, net, switches, last_targets, growth, drawdown = out
+    returns, cash_returns, opens, closes, n_bull = setup.returns, setup.cash, setup.opens, setup.closes, setup.n_bull
+    k, hysteresis, decision, month_end, sg_bull = setup.k, setup.hysteresis, setup.decision, setup.month_end, setup.sg_bull
+    sg_mode, aqr_days, min_hold, delay = setup.sg_mode, setup.aqr_days, setup.min_hold, setup.delay
+    cost, start = setup.cost, setup.start
+    n_funds, n_days = returns.shape
+    cash = n_funds
     a = 1.0 / tcs[m]
     keep = 1.0 - a
     ak = a * k
     fade = math.exp(-1.0 / decays[m])
     s1 = np.zeros(n_funds)
     s2 = np.zeros(n_funds)
-    scheduled = np.full(n_days + 2, NO_TARGET, np.int64)
     held = cash
     target = cash
     bonus = 0.0
     last_trade = -(1 << 30)
-    bull = True
     trades = 0
+    bull = True
+    due = np.full(2, -1, np.int64)  # the asset due on day t, in slot t % 2 (-1: none)
+    g = 1.0
+    peak = 1.0
+    worst = 0.0
+    all_from = 0
+    all_until = n_days
+    for j in range(n_funds):
+        all_from = max(all_from, opens[j])
+        all_until = min(all_until, closes[j])
+    keep_cost = 1.0 - cost
     for t in range(n_days):
         for j in range(n_funds):
-            s1[j] = ak * returns[t, j] + keep * s1[j]
-            s2[j] = a * s1[j] + keep * s2[j]
+            e = ak * returns[j, t] + keep * s1[j]
+            s1[j] = e
+            s2[j] = a * e + keep * s2[j]
         if t < start:
             continue
         i = t - start
-        r = 0.0
-        if t > start:
-            r = returns[t, held]
-            if scheduled[t] != NO_TARGET:
-                held = scheduled[t]
-                r = (1.0 + returns[t, held]) * (1.0 - cost) - 1.0
-                trades += 1
-        holdings[m, i] = held
-        net[m, i] = r
-        # ---- decision at day t's close
+        if t == n_days - 1:
+            last_targets[m, 1] = target
+        r = returns[held, t] if held != cash else cash_returns[t]
         bonus *= fade
-        regime_change = t == start
-        if sg_mode == 0:
-            bull = True
-        elif t == start:
-            bull = sg_bull[t]
-        elif sg_bull[t] != bull:
-            if (sg_mode == 1 and month_end[t]) or (sg_mode == 2 and t - last_trade >= aqr_days):
+        slot = t & 1
+        if due[slot] >= 0:
+            held = due[slot]
+            r = (1.0 + (returns[held, t] if held != cash else cash_returns[t])) * keep_cost - 1.0
+            trades += 1
+            due[slot] = -1
+        if i == 0:
+            r = 0.0
+        holdings[i, m] = held
+        net[i, m] = r
+        if i > 0:  # (comparisons, not max()/min(): numba calls those out of line on scalars)
+            g = g * (1.0 + r)
+            if g > peak:
+                peak = g
+            fall = g / peak - 1.0
+            if fall < worst:
+                worst = fall
+        change = t == start
+        if sg_mode != 0:
+            if t == start:
                 bull = sg_bull[t]
-                regime_change = True
-        targets[m, i] = target
-        if not (regime_change or decision[t]):
+            elif sg_bull[t] != bull and ((sg_mode == 1 and month_end[t]) or (sg_mode == 2 and t - last_trade >= aqr_days)):
+                bull = sg_bull[t]
+                change = True
+        if not (decision[t] or change):
             continue
+        every = all_from <= t < all_until
         lo = 0 if bull else n_bull
         hi = n_bull if bull else n_funds
-        top = INELIGIBLE
-        for j in range(lo, hi):
-            top = max(top, s2[j] + penalty[t, j])
-        new = target
-        if top <= INELIGIBLE:
-            new = cash
-        elif (regime_change or target == cash or target < lo or target >= hi or penalty[t, target] < 0.0
-              or (top > s2[target] + bonus and t - last_trade >= min_hold)):
-            for j in range(lo, hi):  # first fund with the top trend
-                if s2[j] + penalty[t, j] == top:
-                    new = j
+        if every and not change and lo == 0 and target < hi:
+            # the common case (a bull-universe fund held, every fund eligible): trade only if some fund's
+            # trend beats the target's plus its bonus (well predicted branches; the top itself is needed
+            # only on the rare day that calls for a trade)
+            bar = s2[target] + bonus
+            beaten = False
+            for j in range(hi):
+                if s2[j] > bar:
+                    beaten = True
                     break
+            if not beaten or t - last_trade < min_hold:
+                continue
+        best = -1  # the first eligible fund with the top trend
+        top = 0.0
+        for j in range(lo, hi):
+            if (every or opens[j] <= t < closes[j]) and (best < 0 or s2[j] > top):
+                top = s2[j]
+                best = j
+        new = target
+        if best < 0:
+            new = cash
+        elif (change or target == cash or target < lo or target >= hi or not (opens[target] <= t < closes[target])
+              or (top > s2[target] + bonus and t - last_trade >= min_hold)):
+            new = best
         if new != target:
             target = new
-            targets[m, i] = new
             last_trade = t
             bonus = hysteresis if new != cash else 0.0
-            scheduled[t + delay + 1] = new
+            due[(t + delay + 1) & 1] = new
     switches[m] = max(trades - 1, 0)  # the first trade is the initial buy, not a switch
+    last_targets[m, 0] = target
+    growth[m] = g
+    drawdown[m] = worst
 
 
-def rotate_python(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
-    """The compiled loop run as plain Python (slow): the tests check the compiled and numpy paths against it."""
-    holdings, net, switches, targets = _outputs(len(tcs), setup.returns.shape[0] - setup.start)
-    for m in range(len(tcs)):
-        _rotate_one(m, setup, tcs, decays, holdings, net, switches, targets)
-    return holdings, net, switches, targets
+def rotate_python(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, *, chunks: int = 1,
+                  single: bool = False, walk: Walk = NO_WALK) -> RotationPaths:
+    """The compiled loops run as plain Python (slow): the lane kernel over ``chunks`` blocks of lanes as
+    the parallel compiled path splits them (``walk`` needs one chunk), or (``single``) the one-tc kernel for
+    each tc. The tests check the compiled and numpy paths against it."""
+    out = _outputs(len(tcs), setup.returns.shape[1] - setup.start)
+    if single:
+        for m in range(len(tcs)):
+            _rotate_single(setup, tcs, decays, m, out)
+    else:
+        for c in range(chunks):
+            _rotate_lanes(setup, tcs, decays, c * len(tcs) // chunks, (c + 1) * len(tcs) // chunks, out,
+                          walk if chunks == 1 else NO_WALK)
+    return out
 
 
-def _outputs(n_tcs: int, n_days: int):
-    """holdings (asset earning each day's return), net returns, switches, targets (asset decided at each close)."""
-    return (np.zeros((n_tcs, n_days), np.int16), np.zeros((n_tcs, n_days)), np.zeros(n_tcs, np.int64),
-            np.zeros((n_tcs, n_days), np.int16))
-
-
-def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
+def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray) -> RotationPaths:
     """The same rotation, one day at a time, vectorised over trend constants (numba-free fallback)."""
-    returns, n_bull, k, hysteresis = setup.returns, setup.n_bull, setup.k, setup.hysteresis
-    decision, month_end, sg_bull, sg_mode = setup.decision, setup.month_end, setup.sg_bull, setup.sg_mode
-    aqr_days, min_hold, delay, cost, start = setup.aqr_days, setup.min_hold, setup.delay, setup.cost, setup.start
-    eligible = setup.penalty == 0.0
+    opens, closes, n_bull, k = setup.opens, setup.closes, setup.n_bull, setup.k
+    hysteresis, decision, month_end, sg_bull = setup.hysteresis, setup.decision, setup.month_end, setup.sg_bull
+    sg_mode, aqr_days, min_hold, delay = setup.sg_mode, setup.aqr_days, setup.min_hold, setup.delay
+    cost, start = setup.cost, setup.start
+    returns = asset_returns(setup)
     n_days, n_assets = returns.shape
     n_funds = n_assets - 1
     cash = n_assets - 1
     n_tcs = len(tcs)
-    holdings, net, switches, targets = _outputs(n_tcs, n_days - start)
+    holdings, net, switches, last_targets, growth, _ = _outputs(n_tcs, n_days - start)
     a = (1.0 / tcs)[:, None]
     keep = 1.0 - a
     ak = a * k
     fade = np.exp(-1.0 / decays)
     s1 = np.zeros((n_tcs, n_funds))
     s2 = np.zeros((n_tcs, n_funds))
-    scheduled = np.full((n_days + 2, n_tcs), NO_TARGET, np.int64)
+    no_target = -1
+    scheduled = np.full((n_days + 2, n_tcs), no_target, np.int64)
     rows = np.arange(n_tcs)
     held = np.full(n_tcs, cash)
     target = np.full(n_tcs, cash)
     bonus = np.zeros(n_tcs)
     last_trade = np.full(n_tcs, -(1 << 30))
     bull = np.ones(n_tcs, bool)
+    peak = np.ones(n_tcs)
+    worst = np.zeros(n_tcs)
     fund_ids = np.arange(n_funds)
     for t in range(n_days):
         s1 = ak * returns[t, :n_funds] + keep * s1
@@ -209,15 +540,21 @@ def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
         if t < start:
             continue
         i = t - start
+        if t == n_days - 1:
+            last_targets[:, 1] = target
         r = np.zeros(n_tcs)
         if t > start:
             r = returns[t, held]
-            due = scheduled[t] != NO_TARGET
+            due = scheduled[t] != no_target
             held = np.where(due, scheduled[t], held)
             r = np.where(due, (1.0 + returns[t, held]) * (1.0 - cost) - 1.0, r)
             switches += due
-        holdings[:, i] = held
-        net[:, i] = r
+        holdings[i] = held
+        net[i] = r
+        if i > 0:
+            growth = growth * (1.0 + r)
+            peak = np.maximum(peak, growth)
+            worst = np.minimum(worst, growth / peak - 1.0)
         bonus *= fade
         regime_change = np.full(n_tcs, t == start)
         if sg_mode == 0:
@@ -232,57 +569,64 @@ def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
                 flip &= t - last_trade >= aqr_days
             bull = np.where(flip, sg_bull[t], bull)
             regime_change |= flip
-        targets[:, i] = target
         if not (regime_change.any() or decision[t]):
             continue
+        eligible = (opens <= t) & (t < closes)
         acting = regime_change | bool(decision[t])
         lo = np.where(bull, 0, n_bull)[:, None]
         hi = np.where(bull, n_bull, n_funds)[:, None]
-        allowed = eligible[t][None, :] & (fund_ids >= lo) & (fund_ids < hi)
+        allowed = eligible[None, :] & (fund_ids >= lo) & (fund_ids < hi)
         score = np.where(allowed, s2, -np.inf)
-        best = np.argmax(score, axis=1)  # first maximum, as the loop's strict ">"
+        best = np.argmax(score, axis=1)  # first maximum, as the loop's search
         none = ~allowed.any(axis=1)
         safe_target = np.minimum(target, n_funds - 1)
-        target_ok = (target != cash) & (target >= lo[:, 0]) & (target < hi[:, 0]) & eligible[t, safe_target]
+        target_ok = (target != cash) & (target >= lo[:, 0]) & (target < hi[:, 0]) & eligible[safe_target]
         beats = (best != target) & (s2[rows, best] > s2[rows, safe_target] + bonus) & (t - last_trade >= min_hold)
         new = np.where(none, cash, np.where(regime_change | ~target_ok | beats, best, target))
         trade = acting & (new != target)
         target = np.where(trade, new, target)
         last_trade = np.where(trade, t, last_trade)
         bonus = np.where(trade, np.where(new != cash, hysteresis, 0.0), bonus)
-        scheduled[t + delay + 1] = np.where(trade, new, NO_TARGET)
-        targets[:, i] = target
+        scheduled[t + delay + 1] = np.where(trade, new, no_target)
     np.maximum(switches - 1, 0, out=switches)  # the first trade is the initial buy, not a switch
-    return holdings, net, switches, targets
+    last_targets[:, 0] = target
+    return RotationPaths(holdings, net, switches, last_targets, growth, worst)
 
 
 if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
+    # error_model="numpy": a float division by zero gives inf/nan instead of raising, which lets the
+    # divisions of the drawdown vectorise (no divisor here can be 0)
     _ema_compiled = numba.njit(cache=True)(_ema_loop)
-    _rotate_one_compiled = numba.njit(cache=True)(_rotate_one)
+    _rotate_lanes_compiled = numba.njit(cache=True, error_model="numpy")(_rotate_lanes)
+    _rotate_single_compiled = numba.njit(cache=True, error_model="numpy")(_rotate_single)
 
     @numba.njit(cache=True, parallel=True)
-    def _rotate_parallel(setup, tcs, decays, holdings, net, switches, targets, lanes):
-        # interleaved lanes: short trend constants trade far more often, so contiguous halves would
-        # leave one core waiting for the other
-        for lane in numba.prange(lanes):
-            for m in range(lane, len(tcs), lanes):
-                _rotate_one_compiled(m, setup, tcs, decays, holdings, net, switches, targets)
-
-    @numba.njit(cache=True)
-    def _rotate_serial(setup, tcs, decays, holdings, net, switches, targets):
-        for m in range(len(tcs)):
-            _rotate_one_compiled(m, setup, tcs, decays, holdings, net, switches, targets)
+    def _rotate_chunks(setup, tcs, decays, out, no_walk, chunks):
+        # contiguous blocks of lanes: each thread writes its own columns of every day's row
+        n = len(tcs)
+        for c in numba.prange(chunks):
+            _rotate_lanes_compiled(setup, tcs, decays, c * n // chunks, (c + 1) * n // chunks, out, no_walk)
 
     def ema_pair(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> None:
         _ema_compiled(scaled, a, e1, e2)
 
-    def rotate(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray):
-        outputs = _outputs(len(tcs), setup.returns.shape[0] - setup.start)
-        if len(tcs) > 4:  # threads pay off only for a grid of trend constants; one backtest stays on one core
-            _rotate_parallel(setup, tcs, decays, *outputs, numba.get_num_threads())
+    def rotate(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, walk: Walk = NO_WALK) -> RotationPaths:
+        """Run the compiled kernels; ``walk`` runs inside when the grid runs on one thread (check
+        ``walk.count[0] >= 0``; else the caller walks the paths afterwards)."""
+        out = _outputs(len(tcs), setup.returns.shape[1] - setup.start)
+        # threads pay off only for a grid of trend constants (and asking numba for them starts its
+        # threading layer): one backtest stays on one core
+        threads = numba.get_num_threads() if len(tcs) >= PARALLEL_MIN_TCS else 1
+        if len(tcs) <= SINGLE_MAX_TCS:
+            for m in range(len(tcs)):
+                _rotate_single_compiled(setup, tcs, decays, m, out)
+        elif threads > 1:
+            _rotate_chunks(setup, tcs, decays, out, NO_WALK, threads)
         else:
-            _rotate_serial(setup, tcs, decays, *outputs)
-        return outputs
+            _rotate_lanes_compiled(setup, tcs, decays, 0, len(tcs), out, walk)
+        return out
 else:
     ema_pair = _ema_numpy
-    rotate = rotate_numpy
+
+    def rotate(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, walk: Walk = NO_WALK) -> RotationPaths:
+        return rotate_numpy(setup, tcs, decays)

@@ -44,7 +44,7 @@ class RotationInputs:
     """Everything a backtest needs, prepared once from pandas objects (reused across trend constants)."""
 
     dates: pd.Index
-    assets: list[str]  # funds, bear funds, then CASH: the columns of setup.returns
+    assets: list[str]  # funds, bear funds, then CASH: the rows of setup.returns, then setup.cash
     setup: _kernels.RotationSetup  # the kernel's record
     strategy: Strategy
     benchmark: Callable[[], np.ndarray]  # daily returns of the benchmark over all days, computed on demand
@@ -70,47 +70,34 @@ def prepare(
     """Validate the data and build the kernel's arrays (see the module docstring for the rules)."""
     if isinstance(prices, pd.Series):
         prices = prices.to_frame()
-    values = price_array(prices)
+    values, returns, first, last = _fund_arrays(prices, "prices")
     if values.shape[1] == 0:
         raise DataError("prices has no fund columns")
     if values.shape[1] + (0 if bear is None else bear.shape[1]) > 250:
         raise DataError("prices has more than 250 funds; the rotation picks one fund out of a small universe")
     dates = prices.index
     n_bull = values.shape[1]
-    fund_values = values
     names = [str(c) for c in prices.columns]
     if bear is not None:
-        bear_values = price_array(on_price_dates(bear, dates, "bear", stacklevel=4), "bear")
-        fund_values = np.hstack([values, bear_values])
+        _, bear_returns, bear_first, bear_last = _fund_arrays(on_price_dates(bear, dates, "bear", stacklevel=4),
+                                                              "bear")
+        returns = np.vstack([returns, bear_returns])
+        first = np.concatenate([first, bear_first])
+        last = np.concatenate([last, bear_last])
         names += [str(c) for c in bear.columns]
     if len(set(names)) != len(names):
         raise DataError("fund names must be unique across prices and bear")
-    spans = price_spans(fund_values)
-    first, last, _ = spans
     n_days = len(dates)
-    n_funds = fund_values.shape[1]
     # fund j may be picked on days first[j] + min_history .. last[j]
-    opens = np.minimum(first + strategy.min_history, n_days)
-    closes = np.maximum(last + 1, opens)
-    penalty = np.full((n_days, n_funds), _kernels.INELIGIBLE)
-    count = np.zeros(n_days + 1, np.int64)
-    for j in range(n_funds):
-        penalty[opens[j]:closes[j], j] = 0.0
-        if j < n_bull:
-            count[opens[j]] += 1
-            count[closes[j]] -= 1
-    need = min(2, n_bull)
-    ready = np.cumsum(count[:-1]) >= need
-    if not ready.any():
+    opens = np.minimum(first + strategy.min_history, n_days).astype(np.int64)
+    closes = np.maximum(last + 1, opens).astype(np.int64)
+    start = _first_day_with(min(2, n_bull), opens[:n_bull], closes[:n_bull], n_days)
+    if start < 0:
         raise DataError(
-            f"prices has too few rows: no day has {need} fund(s) with min_history={strategy.min_history} "
+            f"prices has too few rows: no day has {min(2, n_bull)} fund(s) with min_history={strategy.min_history} "
             f"days of prices ({len(dates)} rows)"
         )
-    start = int(np.argmax(ready))
     cash_returns = _cash_returns(cash_rate, dates)
-    all_returns = np.empty((n_days, fund_values.shape[1] + 1))
-    returns_array(fund_values, before=0.0, spans=spans, out=all_returns[:, :-1])
-    all_returns[:, -1] = cash_returns
     sg_mode = strategy.stormguard_mode
     sg_bull = np.ones(len(dates), bool)
     sg_indicator = None
@@ -125,7 +112,7 @@ def prepare(
                                                     shift=strategy.shift)
     bench, label = _benchmark(benchmark, prices, values, start)
     setup = _kernels.RotationSetup(
-        returns=all_returns, penalty=penalty, n_bull=int(n_bull), k=float(strategy.k),
+        returns=returns, cash=cash_returns, opens=opens, closes=closes, n_bull=int(n_bull), k=float(strategy.k),
         hysteresis=float(strategy.hysteresis), decision=decision_days(dates, strategy.schedule),
         month_end=month_ends(dates) if sg_mode == 1 else np.zeros(n_days, bool), sg_bull=sg_bull,
         sg_mode=int(sg_mode), aqr_days=int(strategy.aqr_days), min_hold=int(strategy.min_hold),
@@ -133,6 +120,65 @@ def prepare(
     )
     return RotationInputs(dates=dates, assets=names + [CASH], setup=setup, strategy=strategy, benchmark=bench,
                           benchmark_label=label, cash_returns=cash_returns, sg_indicator=sg_indicator)
+
+
+def _first_day_with(need: int, opens: np.ndarray, closes: np.ndarray, n_days: int) -> int:
+    """The first day on which ``need`` funds are inside their windows [opens, closes), or -1."""
+    # fewer than `need` windows have opened before the need-th opening day; in the common case (no window
+    # closed by then) that day is the answer, else count the funds of every day
+    day = int(np.partition(opens, need - 1)[need - 1])
+    if day >= n_days:
+        return -1
+    if int(np.count_nonzero((opens <= day) & (day < closes))) >= need:
+        return day
+    count = np.bincount(opens, minlength=n_days + 1) - np.bincount(closes, minlength=n_days + 1)
+    ready = np.cumsum(count[:n_days]) >= need
+    return int(np.argmax(ready)) if ready.any() else -1
+
+
+def _fund_arrays(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Prices (days × funds), fund-major daily returns (funds × days, for the kernel) and each fund's first
+    and last row with a price, after the checks of :func:`xlsector.trend.price_array`.
+
+    Fast path for the common case, every price present, finite and > 0 on sorted unique dates: two
+    reductions prove it, and the returns are one division over the frame's own memory (pandas keeps a
+    float frame fund-major, so ``values.T`` is contiguous). Anything else takes the general path, which
+    also words the error.
+    """
+    values = _clean_values(frame)
+    if values is not None:
+        n_days, n_funds = values.shape
+        prices_t = values.T
+        returns = np.empty(prices_t.shape)
+        returns[:, 0] = 0.0
+        np.divide(prices_t[:, 1:], prices_t[:, :-1], out=returns[:, 1:])
+        returns[:, 1:] -= 1.0
+        return values, returns, np.zeros(n_funds, np.int64), np.full(n_funds, n_days - 1, np.int64)
+    values = price_array(frame, name)
+    spans = price_spans(values)
+    returns = np.ascontiguousarray(returns_array(values, before=0.0, spans=spans).T)
+    return values, returns, spans[0], spans[1]
+
+
+def _clean_values(frame: pd.DataFrame) -> np.ndarray | None:
+    """The frame's prices when they need no more than the fast path (see :func:`_fund_arrays`), else None."""
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex) and not (index.is_monotonic_increasing and index.is_unique):
+        return None  # pandas caches both flags on the index
+    try:
+        values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        return None
+    if values.size == 0:
+        return None
+    # minimum and maximum propagate NaN: both finite and the minimum > 0 mean no NaN, no infinity, no
+    # price <= 0
+    low = np.minimum.reduce(values, axis=None)
+    high = np.maximum.reduce(values, axis=None)
+    if not (low > 0 and high < np.inf):
+        return None
+    return values
+
 
 
 def _cash_returns(cash_rate: float | pd.Series | None, dates: pd.Index) -> np.ndarray:
@@ -159,9 +205,13 @@ def _benchmark(benchmark, prices: pd.DataFrame, values: np.ndarray, start: int):
         held = ~np.isnan(values[: start + 1]).all(axis=0)  # funds that have started by the first day
 
         def equal_weight() -> np.ndarray:
-            filled = ffill(values[:, held])
+            # the fill and the NaN-skipping sum only where a price is missing (the same memory layout
+            # either way, so each day's sum adds the funds in the same order)
+            chosen = values[:, held]
+            gaps = bool(np.isnan(chosen).any())
+            filled = ffill(chosen) if gaps else chosen
             growth = filled / filled[start]
-            total = np.nansum(growth, axis=1) / held.sum()
+            total = (np.nansum(growth, axis=1) if gaps else np.sum(growth, axis=1)) / held.sum()
             out = np.zeros(len(values))
             out[start + 1:] = total[start + 1:] / total[start:-1] - 1.0
             return out
@@ -180,7 +230,7 @@ def _benchmark(benchmark, prices: pd.DataFrame, values: np.ndarray, start: int):
     return (lambda: buy_and_hold_returns(bench_values[:, 0])), label
 
 
-def run_kernel(inputs: RotationInputs, tcs: np.ndarray, decays: np.ndarray):
+def run_kernel(inputs: RotationInputs, tcs: np.ndarray, decays: np.ndarray) -> _kernels.RotationPaths:
     return _kernels.rotate(inputs.setup, tcs, decays)
 
 
@@ -213,9 +263,17 @@ class BacktestResult:
 
     inputs: RotationInputs
     holding_ids: np.ndarray
-    target_ids: np.ndarray
     net: np.ndarray
     switches: int
+    last_targets: np.ndarray  # the kernel's record of the targets decided at the last two closes
+
+    @cached_property
+    def target_ids(self) -> np.ndarray:
+        """Index into assets of the target decided at each day's close (the holding delay + 1 days later,
+        the kernel's record for the last closes)."""
+        paths = _kernels.RotationPaths(self.holding_ids[:, None], self.net[:, None], np.array([self.switches]),
+                                       self.last_targets[None, :], np.ones(1), np.zeros(1))
+        return paths.targets(self.strategy.delay)[:, 0]
 
     @property
     def strategy(self) -> Strategy:
@@ -284,7 +342,7 @@ class BacktestResult:
         from xlsector.trend import ema_arrays
 
         setup = self.inputs.setup
-        values = ema_arrays(setup.returns[:, :-1], self.strategy.tc, setup.k)[1][self.inputs.start:]
+        values = ema_arrays(setup.returns.T, self.strategy.tc, setup.k)[1][self.inputs.start:]
         return pd.DataFrame(values, index=self.dates, columns=self.assets[:-1])
 
     @cached_property
@@ -345,9 +403,9 @@ def run_backtest(
 def result_for(inputs: RotationInputs) -> BacktestResult:
     """The backtest of ``inputs.strategy`` (one trend constant) on prepared inputs."""
     params = inputs.strategy
-    holdings, net, switches, targets = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
-    return BacktestResult(inputs=inputs, holding_ids=holdings[0], target_ids=targets[0], net=net[0],
-                          switches=int(switches[0]))
+    paths = run_kernel(inputs, np.array([params.tc]), np.array([params.decay_days]))
+    return BacktestResult(inputs=inputs, holding_ids=paths.holdings[:, 0], net=paths.net[:, 0],
+                          switches=int(paths.switches[0]), last_targets=paths.last_targets[0])
 
 
 def _from_start(daily: np.ndarray, start: int) -> np.ndarray:
@@ -358,22 +416,50 @@ def _from_start(daily: np.ndarray, start: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GridResult:
-    """Backtests of the same strategy for many trend constants (rows), over the same period (columns)."""
+    """Backtests of the same strategy for many trend constants (rows), over the same period (columns).
+
+    ``holdings`` and ``returns`` are views of the kernel's day-major arrays (``paths``), transposed: row m
+    is tcs[m] but the memory runs day by day, so a loop over days reads it contiguously.
+    """
 
     tcs: np.ndarray
     dates: pd.Index
     assets: list[str]
-    holdings: np.ndarray  # n_tcs × n_days, index into assets: the asset earning each day's return
-    targets: np.ndarray  # n_tcs × n_days, index into assets: the asset decided at each day's close
-    returns: np.ndarray  # n_tcs × n_days net daily returns (0 on the first day)
-    switches: np.ndarray  # n_tcs
-    asset_returns: np.ndarray  # n_days × n_assets (0 on the first day)
+    paths: _kernels.RotationPaths  # the kernel's output, day-major (days × tcs)
+    setup: _kernels.RotationSetup  # the kernel's input
     decision: np.ndarray  # n_days: rotation decision days
     cost: float  # fraction of the traded value per trade
     strategy: Strategy
     benchmark_daily: Callable[[], np.ndarray]
     benchmark_label: str
     start: int  # row of the first day of the period in the input prices
+
+    @property
+    def holdings(self) -> np.ndarray:
+        """n_tcs × n_days, index into assets: the asset earning each day's return."""
+        return self.paths.holdings.T
+
+    @property
+    def returns(self) -> np.ndarray:
+        """n_tcs × n_days net daily returns (0 on the first day)."""
+        return self.paths.net.T
+
+    @property
+    def switches(self) -> np.ndarray:
+        """n_tcs: trades after the initial buy."""
+        return self.paths.switches
+
+    @cached_property
+    def asset_returns(self) -> np.ndarray:
+        """n_days × n_assets: each asset's daily returns over the period (0 on the first day)."""
+        out = _kernels.asset_returns(self.setup, self.start)
+        out[0] = 0.0
+        return out
+
+    @cached_property
+    def targets(self) -> np.ndarray:
+        """n_tcs × n_days, index into assets: the asset decided at each day's close."""
+        return self.paths.targets(self.strategy.delay).T
 
     @cached_property
     def benchmark_returns(self) -> np.ndarray:
@@ -396,24 +482,47 @@ def run_backtest_grid(
     ``strategy`` must not contain ``tc``; ``decay`` (None = each run's own tc) applies to every run.
     Row m of every output equals ``run_backtest(prices, tc=tcs[m], ...)`` exactly.
     """
-    if "tc" in strategy:
-        raise ParameterError("run_backtest_grid takes tcs=, not tc=")
-    grid = np.asarray(list(tcs), dtype=float)
-    if grid.ndim != 1 or grid.size == 0:
-        raise ParameterError("tcs must be a non-empty list of trend constants")
-    base = Strategy.from_kwargs(tc=grid[0], **strategy)
-    for tc in grid:
-        if not np.isfinite(tc) or tc < 1:
-            raise ParameterError(f"tcs must all be numbers >= 1 (market days), got {tc!r}")
-    inputs = prepare(prices, base, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark)
-    decays = grid if base.decay is None else np.full(grid.size, base.decay)
-    holdings, net, switches, targets = run_kernel(inputs, grid, decays)
-    s = inputs.start
-    asset_returns = inputs.setup.returns[s:].copy()
-    asset_returns[0] = 0.0
-    return GridResult(
-        tcs=grid, dates=inputs.dates[s:], assets=inputs.assets, holdings=holdings, targets=targets, returns=net,
-        switches=switches, asset_returns=asset_returns, decision=inputs.setup.decision[s:], cost=base.cost,
-        strategy=base, benchmark_daily=inputs.benchmark, benchmark_label=inputs.benchmark_label,
-        start=s,
-    )
+    grid = GridSetup.prepare(prices, tcs, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark,
+                             **strategy)
+    return grid.run()
+
+
+@dataclass(frozen=True)
+class GridSetup:
+    """A grid run, validated and prepared but not run yet: :func:`xlsector.tuning.fwpt` needs the period's
+    dates to place the born-on day before the kernel runs, so that the kernel can walk FWPT on the fly."""
+
+    inputs: RotationInputs
+    tcs: np.ndarray
+    decays: np.ndarray
+
+    @classmethod
+    def prepare(cls, prices: pd.DataFrame, tcs: Iterable[float], **kwargs: Any) -> GridSetup:
+        side = {name: kwargs.pop(name, None) for name in ("index", "bear", "cash_rate", "benchmark")}
+        if "tc" in kwargs:
+            raise ParameterError("run_backtest_grid takes tcs=, not tc=")
+        grid = np.asarray(list(tcs), dtype=float)
+        if grid.ndim != 1 or grid.size == 0:
+            raise ParameterError("tcs must be a non-empty list of trend constants")
+        base = Strategy.from_kwargs(tc=grid[0], **kwargs)
+        bad = ~(np.isfinite(grid) & (grid >= 1))
+        if bad.any():
+            raise ParameterError(f"tcs must all be numbers >= 1 (market days), got {grid[np.argmax(bad)]!r}")
+        inputs = prepare(prices, base, **side)
+        decays = grid if base.decay is None else np.full(grid.size, base.decay)
+        return cls(inputs, grid, decays)
+
+    @property
+    def dates(self) -> pd.Index:
+        """The period's dates (from the first eligible day)."""
+        return self.inputs.dates[self.inputs.start:]
+
+    def run(self, walk: _kernels.Walk = _kernels.NO_WALK) -> GridResult:
+        inputs = self.inputs
+        paths = _kernels.rotate(inputs.setup, self.tcs, self.decays, walk)
+        s = inputs.start
+        return GridResult(
+            tcs=self.tcs, dates=inputs.dates[s:], assets=inputs.assets, paths=paths, setup=inputs.setup,
+            decision=inputs.setup.decision[s:], cost=inputs.strategy.cost, strategy=inputs.strategy,
+            benchmark_daily=inputs.benchmark, benchmark_label=inputs.benchmark_label, start=s,
+        )

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlsector._kernels import HAVE_NUMBA
+from xlsector._kernels import HAVE_NUMBA, NO_WALK, Walk
 from xlsector.errors import ParameterError
 
 __all__ = [
@@ -53,163 +53,162 @@ DEFAULT_TCS = range(2, 201)
 
 
 # ----------------------------------------------------------------------------------------------- kernels
+#
+# Each kernel is written once as a plain loop (compiled with numba where it is installed) and has a numpy
+# twin vectorised over trend constants (the fallback); the tests check that they agree exactly. Paths are
+# day-major (days × tcs, as the rotation kernel writes them): a loop over days reads each day's row
+# contiguously and vectorises over the tcs.
+
+
+def _growth_stats_loop(returns):  # pragma: no cover - compiled
+    """Per column of a days × tcs array: growth of 1 over rows 1.. (row 0 is the start point) and max
+    drawdown (<= 0), as :func:`xlsector.measures.max_drawdown`: the same operations in the same order."""
+    n_days, n_tcs = returns.shape
+    growth = np.ones(n_tcs)
+    peak = np.ones(n_tcs)
+    worst = np.zeros(n_tcs)
+    for t in range(1, n_days):
+        row = returns[t]
+        for m in range(n_tcs):
+            growth[m] = growth[m] * (1.0 + row[m])
+            peak[m] = max(peak[m], growth[m])
+            worst[m] = min(worst[m], growth[m] / peak[m] - 1.0)
+    return growth, worst
 
 
 def _growth_stats_py(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: growth of 1 over columns 1.. (column 0 is the start point) and max drawdown (<= 0)."""
-    n_rows, n_days = returns.shape
-    growth = np.ones(n_rows)
-    peak = np.ones(n_rows)
-    worst = np.zeros(n_rows)
+    """:func:`_growth_stats_loop` vectorised over tcs (numba-free twin)."""
+    n_days, n_tcs = returns.shape
+    growth = np.ones(n_tcs)
+    peak = np.ones(n_tcs)
+    worst = np.zeros(n_tcs)
     for t in range(1, n_days):
-        growth = growth * (1.0 + returns[:, t])
+        growth = growth * (1.0 + returns[t])
         peak = np.maximum(peak, growth)
         worst = np.minimum(worst, growth / peak - 1.0)
     return growth, worst
 
 
-def _prefix_growth_py(returns: np.ndarray) -> np.ndarray:
-    """Growth of 1 through each day per row: G[:, 0] = 1, G[:, t] = G[:, t-1]·(1 + r[:, t]) (sequential)."""
-    growth = np.empty_like(returns)
-    growth[:, 0] = 1.0
-    for t in range(1, returns.shape[1]):
-        growth[:, t] = growth[:, t - 1] * (1.0 + returns[:, t])
-    return growth
-
-
-def _retune_kind(best, current, picks, known_day, n_days, defer):
-    """What a due retune does: 1 kept (best is the current tc), 2 adopted, 3 deferred (the new tc's pick,
-    known on ``known_day``, differs from the current one's), 4 pending (that pick is not known yet)."""
+def _retune_kind(best, current, pick_best, pick_current, defer):
+    """What a due retune does: 1 kept (best is the current tc), 2 adopted, 3 deferred (the new tc's pick at
+    that close differs from the current one's)."""
     if best == current:
         return 1
-    if not defer:
+    if not defer or pick_best == pick_current:
         return 2
-    if known_day >= n_days:
-        return 4
-    return 2 if picks[best, known_day] == picks[current, known_day] else 3
+    return 3
 
 
-def _fwpt_walk_py(returns, picks, lag, decision, t0, retune_days, defer):
-    """The FWPT selection walk (see :func:`fwpt`): a plain loop over days, vectorised over trend constants.
+def _pick(holdings, last_targets, m, t, lag):
+    """The target tc column m decides at the close of day t: its holding ``lag`` (= delay + 1) days later,
+    or for the last closes the kernel's record (see :meth:`RotationPaths.targets`)."""
+    n_days = holdings.shape[0]
+    if t + lag < n_days:
+        return holdings[t + lag, m]
+    return last_targets[m, n_days - 1 - t]
 
-    ``picks[m, t + lag]`` is the target tc row m decides at the close of t (unknown past the last day).
-    Returns ``active`` (tc row in force after each day's close), the retune events as arrays (day, best
-    row, kind: 0 initial, 1 kept, 2 adopted, 3 deferred, 4 pending: pick not known yet) and the growth
-    of 1 of every row through the last day.
+
+def _fwpt_walk_loop(net, holdings, last_targets, lag, decision, t0, retune_days, defer):  # pragma: no cover
+    """The FWPT selection walk (see :func:`fwpt`) over the day-major paths of every tc: the growth of 1 of
+    every tc is carried day by day (the same sequential products as the scores), the best tc is looked for
+    only on the days a retune is due.
+
+    Returns ``active`` (tc column in force after each day's close), the retune events as arrays (day, best
+    column, kind: 0 initial, 1 kept, 2 adopted, 3 deferred) and the growth of 1 of every tc through the last
+    day.
     """
-    n_days = returns.shape[1]
-    growth = _prefix_growth_py(returns)  # G[:, t] = growth of 1 through day t; score = log(G[:, t])
+    n_days, n_tcs = net.shape
+    growth = np.ones(n_tcs)
     active = np.zeros(n_days, np.int64)
     ev_day = np.zeros(n_days, np.int64)
     ev_best = np.zeros(n_days, np.int64)
     ev_kind = np.zeros(n_days, np.int64)
-    current = int(np.argmax(np.log(growth[:, t0])))
-    active[: t0 + 1] = current
-    ev_day[0], ev_best[0], ev_kind[0] = t0, current, 0
-    n_ev = 1
+    n_ev = 0
+    current = 0
     last = t0
     due = False
-    for t in range(t0 + 1, n_days):
+    for t in range(n_days):
+        if t > 0:
+            row = net[t]
+            for m in range(n_tcs):
+                growth[m] = growth[m] * (1.0 + row[m])
+        if t < t0:
+            continue
+        check = t == t0
+        if t > t0:
+            if not due and t - last >= retune_days:
+                due = True
+            check = due and decision[t]
+        if check:
+            best = 0  # the first tc with the top score log(growth) (ties to the smallest tc)
+            top = np.log(growth[0])
+            for m in range(1, n_tcs):
+                value = np.log(growth[m])
+                if value > top:
+                    top = value
+                    best = m
+            if t == t0:
+                current = best
+                active[:t0] = current
+                kind = 0
+            else:
+                kind = _retune_kind(best, current, _pick(holdings, last_targets, best, t, lag),
+                                    _pick(holdings, last_targets, current, t, lag), defer)
+                if kind == 2:
+                    current = best
+                due = False if kind <= 2 else due
+                last = t if kind <= 2 else last
+            ev_day[n_ev] = t
+            ev_best[n_ev] = best
+            ev_kind[n_ev] = kind
+            n_ev += 1
+        active[t] = current
+    return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev], growth
+
+
+def _fwpt_walk_py(net, holdings, last_targets, lag, decision, t0, retune_days, defer):
+    """:func:`_fwpt_walk_loop` with the products vectorised over tcs (numba-free twin)."""
+    n_days, n_tcs = net.shape
+    growth = np.ones(n_tcs)
+    active = np.zeros(n_days, np.int64)
+    events: list[tuple[int, int, int]] = []
+    current = 0
+    last = t0
+    due = False
+    for t in range(n_days):
+        if t > 0:
+            growth = growth * (1.0 + net[t])
+        if t < t0:
+            continue
+        if t == t0:
+            current = int(np.argmax(np.log(growth)))
+            active[: t0 + 1] = current
+            events.append((t, current, 0))
+            continue
         if not due and t - last >= retune_days:
             due = True
         if due and decision[t]:
-            best = int(np.argmax(np.log(growth[:, t])))
-            kind = _retune_kind(best, current, picks, t + lag, n_days, defer)
+            best = int(np.argmax(np.log(growth)))
+            kind = _retune_kind(best, current, _pick(holdings, last_targets, best, t, lag),
+                                _pick(holdings, last_targets, current, t, lag), defer)
             if kind == 2:
                 current = best
             if kind <= 2:
                 due = False
                 last = t
-            ev_day[n_ev], ev_best[n_ev], ev_kind[n_ev] = t, best, kind
-            n_ev += 1
+            events.append((t, best, kind))
         active[t] = current
-    return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev], growth[:, -1].copy()
+    ev = np.array(events, np.int64).reshape(-1, 3)
+    return active, ev[:, 0], ev[:, 1], ev[:, 2], growth
 
 
 if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
     import numba
 
-    _retune_kind_compiled = numba.njit(cache=True)(_retune_kind)
-
-    @numba.njit(cache=True)
-    def _growth_stats(returns):
-        n_rows, n_days = returns.shape
-        growth = np.ones(n_rows)
-        worst = np.zeros(n_rows)
-        for m in range(n_rows):
-            g = 1.0
-            pk = 1.0
-            w = 0.0
-            for t in range(1, n_days):
-                g = g * (1.0 + returns[m, t])
-                pk = max(pk, g)
-                d = g / pk - 1.0
-                w = min(w, d)
-            growth[m] = g
-            worst[m] = w
-        return growth, worst
-
-    @numba.njit(cache=True)
-    def _fwpt_walk(returns, picks, lag, decision, t0, retune_days, defer):
-        # Same walk as _fwpt_walk_py, in blocks of days: each block's growth of every row is filled row by
-        # row (contiguous reads, a cache-sized buffer), then the block's days are walked in order. The
-        # products are the same sequential products, so the scores are bit-identical.
-        n_tcs, n_days = returns.shape
-        block = 64
-        buf = np.empty((n_tcs, block))
-        g = np.ones(n_tcs)
-        active = np.zeros(n_days, np.int64)
-        ev_day = np.zeros(n_days, np.int64)
-        ev_best = np.zeros(n_days, np.int64)
-        ev_kind = np.zeros(n_days, np.int64)
-        n_ev = 0
-        current = 0
-        last = t0
-        due = False
-        for start in range(0, n_days, block):
-            stop = min(start + block, n_days)
-            for m in range(n_tcs):
-                x = g[m]
-                for t in range(start, stop):
-                    if t > 0:
-                        x = x * (1.0 + returns[m, t])
-                    buf[m, t - start] = x
-                g[m] = x
-            for t in range(start, stop):
-                if t < t0:
-                    continue
-                check = t == t0
-                if t > t0:
-                    if not due and t - last >= retune_days:
-                        due = True
-                    check = due and decision[t]
-                if check:
-                    best = 0
-                    top = np.log(buf[0, t - start])
-                    for m in range(1, n_tcs):
-                        value = np.log(buf[m, t - start])
-                        if value > top:
-                            top = value
-                            best = m
-                    if t == t0:
-                        current = best
-                        for s in range(t0):
-                            active[s] = current
-                        kind = 0
-                    else:
-                        kind = _retune_kind_compiled(best, current, picks, t + lag, n_days, defer)
-                        if kind == 2:
-                            current = best
-                        if kind <= 2:
-                            due = False
-                            last = t
-                    ev_day[n_ev] = t
-                    ev_best[n_ev] = best
-                    ev_kind[n_ev] = kind
-                    n_ev += 1
-                active[t] = current
-        return active, ev_day[:n_ev], ev_best[:n_ev], ev_kind[:n_ev], g
-
+    _growth_stats = numba.njit(cache=True, error_model="numpy")(_growth_stats_loop)
+    _retune_kind = numba.njit(cache=True)(_retune_kind)
+    _pick = numba.njit(cache=True)(_pick)
+    _fwpt_walk = numba.njit(cache=True)(_fwpt_walk_loop)
 else:  # pragma: no cover
     _growth_stats = _growth_stats_py
     _fwpt_walk = _fwpt_walk_py
@@ -253,7 +252,7 @@ def scores(returns: np.ndarray, *, half_life: float | None = None) -> np.ndarray
     if r.shape[1] < 2:
         return np.zeros(r.shape[0])
     if half_life is None:
-        growth, _ = _growth_stats(np.ascontiguousarray(r))
+        growth, _ = _growth_stats(np.ascontiguousarray(r.T))
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(np.maximum(growth, 0.0))
     ages = np.arange(r.shape[1] - 2, -1, -1, dtype=np.float64)
@@ -363,13 +362,16 @@ class TrendChart:
 
 
 def _chart_from_grid(grid, i0: int, i1: int, half_life: float | None, plateau: float) -> TrendChart:
-    window = np.ascontiguousarray(grid.returns[:, i0 : i1 + 1])
-    growth, worst = _growth_stats(window)
+    whole = i0 == 0 and i1 == len(grid.dates) - 1
+    if whole:  # the kernel carried growth and drawdown over the whole period
+        growth, worst = grid.paths.growth, grid.paths.drawdown
+    else:
+        growth, worst = _growth_stats(grid.paths.net[i0 : i1 + 1])
     if half_life is None:
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.log(np.maximum(growth, 0.0))
     else:
-        score = scores(window, half_life=half_life)
+        score = scores(grid.returns[:, i0 : i1 + 1], half_life=half_life)
     dates = grid.dates[i0 : i1 + 1]
     peak = int(np.argmax(score))
     lo, hi = _plateau(score, peak, plateau)
@@ -618,30 +620,28 @@ class FwptResult:
         ]
 
 
-def _first_dates(frame: pd.DataFrame, present: np.ndarray) -> pd.Series:
-    first = present.argmax(axis=0)
-    dates = frame.index[first].to_numpy().copy()
-    dates[~present.any(axis=0)] = np.datetime64("NaT")
-    return pd.Series(dates, index=frame.columns)
-
-
-def _born_on(prices: pd.DataFrame, grid, born_on) -> tuple[int, pd.Timestamp, pd.Timestamp]:
+def _born_on(prices: pd.DataFrame, dates: pd.Index, born_on) -> tuple[int, pd.Timestamp, pd.Timestamp]:
+    """The born-on day as a row of the period's ``dates``, the earliest allowed born-on date and the data
+    start (rules in :func:`fwpt`)."""
     frame = prices.to_frame() if isinstance(prices, pd.Series) else prices
     present = ~np.isnan(frame.to_numpy(dtype=np.float64, na_value=np.nan))
-    firsts = _first_dates(frame, present).dropna()
-    if firsts.empty:
+    has = present.any(axis=0)
+    if not has.any():
         raise ParameterError("prices has no fund with any price")
-    oldest = firsts.sort_values().index[0]
-    earliest = pd.Timestamp(firsts.min()) + pd.DateOffset(years=5)
+    first_rows = np.where(has, present.argmax(axis=0), len(present))
+    j_oldest = int(np.argmin(first_rows))  # the first column with the earliest first price
+    oldest = frame.columns[j_oldest]
+    first_price = pd.Timestamp(frame.index[first_rows[j_oldest]])
+    earliest = first_price + pd.DateOffset(years=5)
     enough = np.flatnonzero(present.sum(axis=1) >= min(2, frame.shape[1]))
-    data_start = pd.Timestamp(frame.index[enough[0]]) if enough.size else pd.Timestamp(grid.dates[0])
-    last = pd.Timestamp(grid.dates[-1])
+    data_start = pd.Timestamp(frame.index[enough[0]]) if enough.size else pd.Timestamp(dates[0])
+    last = pd.Timestamp(dates[-1])
     if born_on is None:
         wanted = max(data_start + pd.DateOffset(years=5), earliest)
         if wanted >= last:
             raise ParameterError(
                 f"born_on: no fund has five years of prices before the last date {last:%Y-%m-%d} "
-                f"(the oldest, {oldest}, starts {firsts.min():%Y-%m-%d}); FWPT needs a first tuning on at "
+                f"(the oldest, {oldest}, starts {first_price:%Y-%m-%d}); FWPT needs a first tuning on at "
                 "least five years of data"
             )
     else:
@@ -652,18 +652,40 @@ def _born_on(prices: pd.DataFrame, grid, born_on) -> tuple[int, pd.Timestamp, pd
         if wanted < earliest:
             raise ParameterError(
                 f"born_on must be on or after {earliest:%Y-%m-%d} (five years after the first price of the "
-                f"oldest fund, {oldest}, on {firsts.min():%Y-%m-%d}), got {wanted:%Y-%m-%d}"
+                f"oldest fund, {oldest}, on {first_price:%Y-%m-%d}), got {wanted:%Y-%m-%d}"
             )
-        if wanted < grid.dates[0]:
+        if wanted < dates[0]:
             raise ParameterError(
-                f"born_on must be on or after the backtest start {grid.dates[0]:%Y-%m-%d}, got {wanted:%Y-%m-%d}"
+                f"born_on must be on or after the backtest start {dates[0]:%Y-%m-%d}, got {wanted:%Y-%m-%d}"
             )
         if wanted >= last:
             raise ParameterError(
                 f"born_on must be before the last date {last:%Y-%m-%d} (no out-of-sample days), got {wanted:%Y-%m-%d}"
             )
-    t0 = int(grid.dates.searchsorted(wanted))
+    t0 = int(dates.searchsorted(wanted))
     return t0, earliest, data_start
+
+
+def _stitch(holdings: np.ndarray, governing: np.ndarray, asset_returns: np.ndarray, cost: float, t0: int):
+    """The walk-forward holdings (day t: that of tc column governing[t]) and their net returns from t0 on
+    (0 on t0; a change of holding pays ``cost`` on its first day, as the kernel's trades): the same
+    arithmetic as the kernel's stitching of the walk (:class:`xlsector._kernels.Walk`)."""
+    n_days = len(governing)
+    days = np.arange(n_days)
+    stitched = holdings[days, governing].astype(np.int64)
+    gross = asset_returns[days, stitched]
+    net = np.zeros(n_days)
+    after = slice(t0 + 1, n_days)
+    changed = stitched[after] != stitched[t0 : n_days - 1]
+    net[after] = np.where(changed, (1.0 + gross[after]) * (1.0 - cost) - 1.0, gross[after])
+    return stitched, net
+
+
+def _from_first(values: np.ndarray) -> np.ndarray:
+    """A copy of ``values`` with 0 as its first element."""
+    out = np.array(values, dtype=np.float64)
+    out[0] = 0.0
+    return out
 
 
 def fwpt(
@@ -722,48 +744,58 @@ def fwpt(
         Metrics after the born-on date only (out of sample), with the in-sample best tc and the benchmark
         over the same days.
     """
-    from xlsector.backtesting import returns_from_holdings
-
     grid_tcs = _tcs(tcs)
     if isinstance(retune_days, bool) or not isinstance(retune_days, (int, np.integer)) or retune_days < 1:
         raise ParameterError(f"retune_days must be a whole number >= 1 (market days), got {retune_days!r}")
     if not isinstance(defer, (bool, np.bool_)):
         raise ParameterError(f"defer must be True or False, got {defer!r}")
-    grid = grid if grid is not None else _grid(prices, grid_tcs, **strategy)
-    t0, earliest, data_start = _born_on(prices, grid, born_on)
+    if grid is None:  # one pass of the kernel: it walks FWPT on the fly where it can (one thread)
+        from xlsector.backtesting import GridSetup
+
+        setup = GridSetup.prepare(prices, grid_tcs, **strategy)
+        t0, earliest, data_start = _born_on(prices, setup.dates, born_on)
+        walk = Walk.new(t0, int(retune_days), bool(defer), len(setup.dates))
+        grid = setup.run(walk)
+    else:
+        t0, earliest, data_start = _born_on(prices, grid.dates, born_on)
+        walk = NO_WALK
     n_days = len(grid.dates)
-    returns = np.ascontiguousarray(grid.returns)
-    picks = np.ascontiguousarray(grid.targets, dtype=np.int64)  # picks[m, t]: decided by tc row m at t's close
-    active, ev_day, ev_best, ev_kind, final_growth = _fwpt_walk(
-        returns,
-        picks,
-        0,
-        np.ascontiguousarray(grid.decision, dtype=np.bool_),
-        t0,
-        int(retune_days),
-        bool(defer),
-    )
     lag = grid.strategy.delay + 1
+    paths = grid.paths
+    if walk.count[0] >= 0:
+        ev_day, ev_best, ev_kind = walk.events[:, : walk.count[0]]
+        active, final_growth = walk.active, paths.growth
+    else:
+        active, ev_day, ev_best, ev_kind, final_growth = _fwpt_walk(
+            paths.net,
+            paths.holdings,
+            paths.last_targets,
+            lag,
+            np.ascontiguousarray(grid.decision, dtype=np.bool_),
+            t0,
+            int(retune_days),
+            bool(defer),
+        )
     governing = np.empty(n_days, np.int64)  # tc row whose path gives the holding of day t
     governing[:lag] = active[0]
     governing[lag:] = active[:-lag]
     governing[: t0 + 1] = active[t0]
-    days = np.arange(n_days)
-    stitched = grid.holdings[governing, days]
-    net = returns_from_holdings(stitched, grid.asset_returns, grid.cost * 1e4)[0]
+    if walk.count[0] >= 0:  # the kernel stitched the path too
+        stitched, net = walk.hold, walk.net
+    else:
+        stitched, net = _stitch(paths.holdings, governing, grid.asset_returns, grid.cost, t0)
 
     oos = grid.dates[t0:]
-    wf = pd.Series(net[t0:], index=oos, name="walk_forward")
-    wf.iloc[0] = 0.0
+    # each out-of-sample series starts at the born-on day with return 0 (set on the arrays: cheaper than
+    # on the Series)
+    wf = pd.Series(_from_first(net[t0:]), index=oos, name="walk_forward", copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         best_full = int(np.argmax(np.log(np.maximum(final_growth, 0.0))))
-    ins = pd.Series(returns[best_full, t0:], index=oos, name="in_sample_best")
-    ins.iloc[0] = 0.0
-    bench = pd.Series(np.asarray(grid.benchmark_returns)[t0:], index=oos, name="benchmark")
-    bench.iloc[0] = 0.0
+    ins = pd.Series(_from_first(paths.net[t0:, best_full]), index=oos, name="in_sample_best", copy=False)
+    bench = pd.Series(_from_first(np.asarray(grid.benchmark_returns)[t0:]), index=oos, name="benchmark", copy=False)
     names = np.asarray(grid.assets, dtype=object)
     holdings = pd.Series(names[stitched[t0:]], index=oos, name="holding")
-    ins_holdings = pd.Series(names[grid.holdings[best_full, t0:]], index=oos, name="holding")
+    ins_holdings = pd.Series(names[paths.holdings[t0:, best_full]], index=oos, name="holding")
 
     ev_tc = []
     current = None
@@ -802,7 +834,7 @@ def fwpt(
         tc=pd.Series(grid.tcs[governing[t0:]], index=oos, name="tc"),
         holdings=holdings,
         returns=wf,
-        equity=(1.0 + wf).cumprod().rename("equity"),
+        equity=pd.Series(np.cumprod(1.0 + wf.to_numpy()), index=oos, name="equity", copy=False),
         trades=trades,
         in_sample_tc=float(grid.tcs[best_full]),
         in_sample_returns=ins,
