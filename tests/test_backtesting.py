@@ -89,21 +89,161 @@ def test_bear_universe_and_cash_rate_equal_reference():
     np.testing.assert_allclose(with_cash.returns.to_numpy(), rets.to_numpy(), atol=1e-12)
 
 
-def test_numpy_fallback_equals_compiled_kernel():
-    prices = random_prices(5, days=700, funds=6)
-    index = random_index(5, 700)
-    strategy = Strategy(tc=20, hysteresis=0.02, stormguard="quick", shift=0.002, schedule="week", min_hold=3)
-    inputs = prepare(prices, strategy, index=index)
-    tcs = np.arange(2, 60, dtype=float)
-    args = (inputs.setup, tcs, tcs)
-    fast = _kernels.rotate(*args)
-    vectorised = _kernels.rotate_numpy(*args)
+# ------------------------------------------------------------------------------------ the kernel's twins
+#
+# Every implementation of the rotation must give the same paths: the compiled lane kernel (one pass, or in
+# blocks of lanes as the parallel path splits them), the compiled one-tc kernel, the same loops run as plain
+# Python, and the numpy fallback. Holdings, switches and targets exactly; returns, growth and drawdown to
+# 1e-12 (the numpy twin may order a product differently).
+
+KERNEL_CASES = {
+    # the common case: every fund eligible from the first day, StormGuard off, daily decisions
+    "common": {"late": False, "strategy": {"min_history": 0, "hysteresis": 0.02, "delay": 0}},
+    # funds starting late and stopping early: eligibility windows, the general path on those days
+    "windows": {"late": True, "strategy": {"hysteresis": 0.01, "min_hold": 3, "cost_bp": 25}},
+    "week_delay1": {"late": True, "strategy": {"schedule": "week", "delay": 1, "hysteresis": 0.03, "decay": 7}},
+    "month_cash": {"late": False, "strategy": {"schedule": "month", "min_history": 5}, "cash": 0.03},
+    "standard_sg": {"late": True, "strategy": {"stormguard": "standard", "shift": 0.002, "hysteresis": 0.01}},
+    "quick_sg_bear": {"late": False, "bear": True,
+                      "strategy": {"stormguard": "quick", "shift": 0.002, "schedule": "week", "min_hold": 2}},
+}
+
+
+def kernel_inputs(case: str, days: int = 500, funds: int = 5):
+    spec = KERNEL_CASES[case]
+    prices = random_prices(5, days=days, funds=funds, late=spec["late"])
+    strategy = dict(spec["strategy"])
+    sg = strategy.get("stormguard") is not None
+    index = random_index(5, days) if sg else None
+    bear = random_prices(6, days=days, funds=2, late=False).rename(columns=lambda c: "B" + c) if spec.get("bear") else None
+    inputs = prepare(prices, Strategy(tc=10, **strategy), index=index, bear=bear, cash_rate=spec.get("cash"))
+    return prices, inputs, {**strategy, "index": index, "bear": bear, "cash_rate": spec.get("cash")}
+
+
+def assert_same_paths(a, b, what):
+    np.testing.assert_array_equal(a.holdings, b.holdings, err_msg=f"{what}: holdings")
+    np.testing.assert_array_equal(a.switches, b.switches, err_msg=f"{what}: switches")
+    np.testing.assert_array_equal(a.last_targets, b.last_targets, err_msg=f"{what}: targets")
+    for field in ("net", "growth", "drawdown"):
+        np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=0, atol=1e-12, err_msg=f"{what}: {field}")
+
+
+@pytest.mark.parametrize("case", list(KERNEL_CASES))
+def test_every_kernel_implementation_gives_the_same_paths(case):
+    _, inputs, _ = kernel_inputs(case)
+    tcs = np.array([2.0, 3.0, 5.0, 7.5, 11.0, 16.0, 24.0, 40.0, 90.0])
+    decays = tcs if inputs.strategy.decay is None else np.full(tcs.size, inputs.strategy.decay)
+    args = (inputs.setup, tcs, decays)
     plain = _kernels.rotate_python(*args)
-    for other in (vectorised, plain):
-        np.testing.assert_array_equal(fast[0], other[0])  # holdings
-        np.testing.assert_allclose(fast[1], other[1], rtol=0, atol=1e-12)  # net returns
-        np.testing.assert_array_equal(fast[2], other[2])  # switches
-        np.testing.assert_array_equal(fast[3], other[3])  # targets decided at each close
+    assert plain.switches.sum() > 0
+    others = {
+        "python, 4 blocks of lanes": _kernels.rotate_python(*args, chunks=4),
+        "python, one tc at a time": _kernels.rotate_python(*args, single=True),
+        "numpy": _kernels.rotate_numpy(*args),
+        "dispatch": _kernels.rotate(*args),
+    }
+    if _kernels.HAVE_NUMBA:
+        n_days = inputs.setup.returns.shape[1] - inputs.setup.start
+        lanes = _kernels._outputs(len(tcs), n_days)
+        _kernels._rotate_lanes_compiled(*args, 0, len(tcs), lanes, _kernels.NO_WALK)
+        chunks = _kernels._outputs(len(tcs), n_days)
+        _kernels._rotate_chunks(*args, chunks, _kernels.NO_WALK, 3)
+        single = _kernels._outputs(len(tcs), n_days)
+        for m in range(len(tcs)):
+            _kernels._rotate_single_compiled(*args, m, single)
+        others.update({"compiled lanes": lanes, "compiled, 3 threads' blocks": chunks, "compiled, one tc": single})
+    for what, paths in others.items():
+        assert_same_paths(plain, paths, what)
+
+
+@pytest.mark.parametrize("case", ["common", "windows", "standard_sg", "quick_sg_bear"])
+def test_kernel_paths_equal_the_reference_loop(case):
+    prices, inputs, params = kernel_inputs(case)
+    tcs = np.array([3.0, 12.0, 45.0])
+    paths = _kernels.rotate_python(inputs.setup, tcs, tcs)
+    index, bear, cash_rate = params.pop("index"), params.pop("bear"), params.pop("cash_rate")
+    assert cash_rate is None  # (the reference takes the daily cash series; the cash case is checked above)
+    for m, tc in enumerate(tcs):
+        hold, rets, switches = reference.rotation(prices, tc=tc, index=index, bear=bear, **params)
+        assert [inputs.assets[h] for h in paths.holdings[:, m]] == list(hold)
+        np.testing.assert_allclose(paths.net[:, m], rets.to_numpy(), rtol=0, atol=1e-12)
+        assert paths.switches[m] == switches
+
+
+def test_quick_path_equals_the_general_path():
+    # The lane kernel decides with one comparison on days when every fund (bull and bear) is inside its
+    # window and StormGuard is off, and the one-tc kernel has a shortcut of its own; a bear fund that is
+    # never eligible turns both off for the whole run (it is never a candidate with StormGuard off) and
+    # must change nothing. So must StormGuard with an index that never leaves the bull state.
+    prices = random_prices(9, days=600, funds=5, late=False)
+    tcs = np.array([2.0, 4.0, 9.0, 20.0, 60.0])
+    strategy = Strategy(tc=10, min_history=0, hysteresis=0.02, min_hold=2)
+    base = prepare(prices, strategy).setup
+    n_funds, n_days = base.returns.shape
+    general = base._replace(returns=np.vstack([base.returns, np.zeros((1, n_days))]),
+                            opens=np.r_[base.opens, n_days], closes=np.r_[base.closes, n_days])
+    always_bull = base._replace(sg_mode=1, month_end=np.ones(n_days, bool))
+    quick = _kernels.rotate_python(base, tcs, tcs)
+    assert quick.switches.min() > 0
+    for setup in (base, general, always_bull):
+        for single in (False, True):
+            paths = _kernels.rotate_python(setup, tcs, tcs, single=single)
+            holdings = paths.holdings.copy()
+            holdings[holdings == setup.returns.shape[0]] = n_funds  # cash comes after the (extra) fund
+            np.testing.assert_array_equal(holdings, quick.holdings)
+            np.testing.assert_array_equal(paths.net, quick.net)
+            np.testing.assert_array_equal(paths.switches, quick.switches)
+
+
+def test_targets_of_the_last_closes_are_the_next_holdings():
+    # The kernel keeps every day's target implicitly (the holding delay + 1 days later) and records the
+    # targets of the last delay + 1 closes; run on a shorter history, those must be what the longer run holds.
+    prices = random_prices(13, days=420, funds=4, late=False)
+    tcs = np.array([2.0, 3.0, 6.0, 15.0])
+    for delay in (0, 1):
+        strategy = Strategy(tc=10, delay=delay, hysteresis=0.0)
+        full = _kernels.rotate(prepare(prices, strategy).setup, tcs, tcs)
+        short_inputs = prepare(prices.iloc[:-5], strategy)
+        short = _kernels.rotate(short_inputs.setup, tcs, tcs)
+        n = short.holdings.shape[0]
+        targets = short.targets(delay)
+        np.testing.assert_array_equal(targets[: n - delay - 1], short.holdings[delay + 1 :])
+        for back in range(delay + 1):  # the closes whose holdings lie past the short data
+            np.testing.assert_array_equal(targets[n - 1 - back], full.holdings[n - 1 - back + delay + 1])
+        changed = (full.holdings[n - delay : n + 1] != full.holdings[n - delay - 1 : n]).any()
+        assert changed or delay == 1  # (seeded data: a trade decided at one of the last closes)
+
+
+def test_fast_price_path_equals_the_general_one():
+    from xlsector.backtesting import _clean_values, _fund_arrays
+    from xlsector.trend import price_array, returns_array
+
+    prices = random_prices(4, days=300, funds=5, late=False)
+    assert _clean_values(prices) is not None
+    _, returns, first, last = _fund_arrays(prices, "prices")
+    general = returns_array(price_array(prices), before=0.0)
+    np.testing.assert_array_equal(returns, general.T)
+    assert (first == 0).all() and (last == len(prices) - 1).all()
+    for bad in (np.nan, 0.0, -1.0, np.inf):
+        other = prices.copy()
+        other.iloc[7, 2] = bad
+        assert _clean_values(other) is None  # the general path words the error or handles the gap
+    assert _clean_values(prices.iloc[::-1]) is None
+
+
+def test_equal_weight_benchmark_fast_path_is_exact():
+    # the benchmark skips the fill and the NaN-skipping sum when no price is missing: same bits
+    from xlsector.backtesting import _benchmark
+    from xlsector.trend import ffill
+
+    prices = random_prices(2, days=300, funds=6, late=False)
+    values = prices.to_numpy()
+    daily, _ = _benchmark(None, prices, values, 30)
+    filled = ffill(values)
+    total = np.nansum(filled / filled[30], axis=1) / 6
+    expected = np.zeros(300)
+    expected[31:] = total[31:] / total[30:-1] - 1.0
+    np.testing.assert_array_equal(daily(), expected)
 
 
 def test_numba_is_used_where_installed():

@@ -264,6 +264,76 @@ def test_fwpt_metrics_are_out_of_sample_only():
     assert list(result.metrics().columns) == ["walk_forward", "in_sample_best", "benchmark", "definition"]
 
 
+# ------------------------------------------------------------------------------------------ FWPT: the walk's twins
+
+
+@pytest.mark.parametrize("defer, schedule, delay", [(True, "daily", 1), (False, "daily", 0), (True, "week", 0)])
+def test_every_walk_implementation_gives_the_same_walk(defer, schedule, delay):
+    # The walk runs inside the one-thread lane kernel (compiled, or as plain Python), or afterwards on the
+    # paths (compiled, plain loop, numpy twin); all must agree exactly, stitched path included.
+    from xlsector import _kernels
+    from xlsector.backtesting import GridSetup
+    from xlsector.tuning import _born_on, _fwpt_walk, _fwpt_walk_loop, _fwpt_walk_py, _stitch
+
+    prices = synthetic()
+    setup = GridSetup.prepare(prices, SMALL_TCS, hysteresis=0.005, schedule=schedule, delay=delay)
+    t0, _, _ = _born_on(prices, setup.dates, "2005-01-10")
+    n_days = len(setup.dates)
+    fused = {}
+    for name, run in {"python": lambda w: _kernels.rotate_python(setup.inputs.setup, setup.tcs, setup.decays, walk=w),
+                      "dispatch": lambda w: _kernels.rotate(setup.inputs.setup, setup.tcs, setup.decays, w)}.items():
+        walk = _kernels.Walk.new(t0, 60, defer, n_days)
+        paths = run(walk)
+        if name == "dispatch" and walk.count[0] < 0:
+            continue  # (the parallel path leaves the walk to the caller)
+        fused[name] = (walk, paths)
+    if _kernels.HAVE_NUMBA:
+        walk = _kernels.Walk.new(t0, 60, defer, n_days)
+        paths = _kernels._outputs(len(setup.tcs), n_days)
+        _kernels._rotate_lanes_compiled(setup.inputs.setup, setup.tcs, setup.decays, 0, len(setup.tcs), paths, walk)
+        fused["compiled"] = (walk, paths)
+    walk, paths = fused["python"]
+    events = walk.events[:, : walk.count[0]]
+    kinds = list(events[2])
+    assert kinds.count(2) >= 2 and (not defer or schedule != "daily" or 3 in kinds)  # it adopts and defers
+    decision = setup.inputs.setup.decision[setup.inputs.start :]
+    after = {}
+    for name, fn in {"compiled": _fwpt_walk, "loop": _fwpt_walk_loop, "numpy": _fwpt_walk_py}.items():
+        after[name] = fn(paths.net, paths.holdings, paths.last_targets, delay + 1, decision, t0, 60, defer)
+    for name, (other, other_paths) in fused.items():
+        np.testing.assert_array_equal(other.events[:, : other.count[0]], events, err_msg=name)
+        np.testing.assert_array_equal(other.active, walk.active, err_msg=name)
+        np.testing.assert_array_equal(other.hold[t0:], walk.hold[t0:], err_msg=name)
+        np.testing.assert_array_equal(other.net[t0:], walk.net[t0:], err_msg=name)
+        np.testing.assert_array_equal(other_paths.holdings, paths.holdings, err_msg=name)
+    for name, (active, ev_day, ev_best, ev_kind, growth) in after.items():
+        np.testing.assert_array_equal(active, walk.active, err_msg=name)
+        np.testing.assert_array_equal(np.array([ev_day, ev_best, ev_kind]), events, err_msg=name)
+        np.testing.assert_array_equal(growth, paths.growth, err_msg=name)
+    lag = delay + 1
+    governing = np.r_[np.full(lag, walk.active[0]), walk.active[:-lag]]
+    governing[: t0 + 1] = walk.active[t0]
+    from xlsector.backtesting import GridResult  # noqa: F401  (asset returns as the grid gives them)
+
+    grid = setup.run()
+    stitched, net = _stitch(grid.paths.holdings, governing, grid.asset_returns, grid.cost, t0)
+    np.testing.assert_array_equal(stitched[t0:], walk.hold[t0:])
+    np.testing.assert_array_equal(net[t0:], walk.net[t0:])
+
+
+def test_growth_statistics_implementations_agree():
+    from xlsector.backtesting import run_backtest_grid
+    from xlsector.tuning import _growth_stats, _growth_stats_loop, _growth_stats_py
+
+    grid = run_backtest_grid(synthetic(900), SMALL_TCS, hysteresis=0.01)
+    net = grid.paths.net
+    for fn in (_growth_stats, _growth_stats_loop, _growth_stats_py):
+        growth, worst = fn(net)
+        np.testing.assert_array_equal(growth, grid.paths.growth)  # the kernel carried the same products
+        np.testing.assert_array_equal(worst, grid.paths.drawdown)
+    assert (grid.paths.drawdown < 0).all()
+
+
 # ------------------------------------------------------------------------------------------ FWPT: bad input
 
 

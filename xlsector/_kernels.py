@@ -437,10 +437,10 @@ def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
         net[i, m] = r
         if i > 0:  # (comparisons, not max()/min(): numba calls those out of line on scalars)
             g = g * (1.0 + r)
-            if g > peak:
+            if g > peak:  # noqa: PLR1730
                 peak = g
             fall = g / peak - 1.0
-            if fall < worst:
+            if fall < worst:  # noqa: PLR1730
                 worst = fall
         change = t == start
         if sg_mode != 0:
