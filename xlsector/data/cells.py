@@ -49,6 +49,11 @@ import pandas as pd
 
 from xlsector.errors import DataError
 
+try:  # pandas' private helper, stable for years; the generic path stands in should it go away
+    from pandas._libs.lib import to_object_array as _to_object_array
+except ImportError:  # pragma: no cover
+    _to_object_array = None
+
 __all__ = ["EXCEL_ERRORS", "cells_to_prices", "excel_serial_to_datetime", "is_excel_error"]
 
 #: Excel error values as xlwings (``err_to_str``) and openpyxl deliver them.
@@ -153,6 +158,10 @@ def _to_object_grid(cells: Any) -> np.ndarray:
         return grid
     if not set(map(type, rows)) <= {list, tuple}:
         rows = [row if isinstance(row, (list, tuple, np.ndarray)) else [row] for row in rows]
+    elif _to_object_array is not None:
+        # pandas' C loop: rows of lists or tuples to a 2-D object array, short rows padded with None
+        # (a third of the time of the generic path below, which was half of the whole conversion)
+        return _to_object_array(rows)
     lengths = set(map(len, rows))
     width = max(lengths)
     if len(lengths) == 1:
@@ -235,10 +244,9 @@ def _is_iso_text_column(values: np.ndarray) -> bool:
     return bool(texts) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in texts)
 
 
-def _detect_dates(column: np.ndarray, header_cell: Any) -> bool:
+def _detect_dates(column: np.ndarray, header_cell: Any, kind: str) -> bool:
     if isinstance(header_cell, str) and _DATE_WORD.search(header_cell):
         return True
-    kind = _kind(column)
     if kind in _DATE_KINDS:
         return True
     if kind in ("floating", "integer", "mixed-integer-float"):
@@ -287,10 +295,9 @@ def _convert_prices(block: np.ndarray, rows: np.ndarray, col0: int, names: list[
     """Object block -> float array; DataError names the first non-numeric cell in reading order."""
     if block.size == 0:
         return np.empty(block.shape, dtype=float)
-    flat = block.ravel()
-    if _kind(flat) in _NUMERIC_KINDS:
-        values = block.astype(float)
-        return values
+    block = np.ascontiguousarray(block)  # one copy of the pointers: the type check and the cast read it twice
+    if _kind(block.ravel()) in _NUMERIC_KINDS:
+        return block.astype(float)
     # slow path: blanks as "" are fine, anything else that is not a number is an error
     values = np.empty(block.shape, dtype=float)
     for i in range(block.shape[0]):
@@ -353,11 +360,12 @@ def cells_to_prices(
     header_row = grid[0] if header and n_rows else None
     row0 = 1 if header else 0  # rows of the range before the data
     data = grid[row0:]
+    first_kind = _kind(data[:, 0]) if width >= 1 and data.shape[0] > 0 else None  # (inferred once)
     if dates is None:
         dates = (
             width >= 2
             and data.shape[0] > 0
-            and _detect_dates(data[:, 0], None if header_row is None else header_row[0])
+            and _detect_dates(data[:, 0], None if header_row is None else header_row[0], first_kind)
         )
     col0 = 1 if dates else 0
     if dates and width < 1:
@@ -384,7 +392,7 @@ def cells_to_prices(
             date_name = "Date"
         date_cells = data[:, 0]
         rows_excel = np.arange(row0 + 1, row0 + 1 + data.shape[0])  # 1-based row of each data row
-        date_kind = _kind(date_cells)
+        date_kind = first_kind if first_kind is not None else _kind(date_cells)
         if date_kind in _DATE_KINDS | _NUMERIC_KINDS:  # no text: pd.isna finds every blank
             blank_date = np.asarray(pd.isna(date_cells), dtype=bool)
         else:
