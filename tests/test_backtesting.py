@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -393,3 +395,93 @@ def test_default_benchmark_is_equal_weight_buy_and_hold_of_the_funds_started_by_
     expected = (filled / filled.iloc[0]).mean(axis=1)
     np.testing.assert_allclose(np.cumprod(1 + result.benchmark_returns.to_numpy()), expected.to_numpy(), rtol=1e-12)
     assert result.benchmark_returns.name == "equal-weight buy-and-hold of 3 funds"
+
+
+# ------------------------------------------------------------------------------------ start-up and compiling
+
+
+@pytest.mark.skipif(not _kernels.HAVE_NUMBA, reason="numba not installed")
+def test_compile_ahead_samples_have_the_types_production_passes(monkeypatch):
+    # On a cold cache every kernel is compiled once from its sample arguments (with a notice); that is
+    # only worth it if production calls then find the same signature instead of compiling again.
+    import numba
+
+    from xlsector import tuning
+
+    owners = {"_ema_compiled": _kernels, "_rotate_single_compiled": _kernels, "_rotate_lanes_compiled": _kernels,
+              "_rotate_chunks": _kernels, "_growth_stats_compiled": tuning, "_fwpt_walk_compiled": tuning}
+    _kernels.ready()  # (registers tuning's kernels too)
+    samples = {}
+    for name, module in owners.items():
+        for _, dispatcher, sample in _kernels._KERNELS:
+            if dispatcher is getattr(module, name):
+                samples[name] = tuple(numba.typeof(a) for a in sample())
+    seen: dict[str, set] = {}
+    for name, module in owners.items():
+        original = getattr(module, name)
+
+        def spy(*args, _name=name, _original=original):
+            seen.setdefault(_name, set()).add(tuple(numba.typeof(a) for a in args))
+            return _original(*args)
+
+        monkeypatch.setattr(module, name, spy)
+    prices = random_prices(3, days=1500, funds=4)
+    index = random_index(3, 1500)
+    xs.run_backtest(prices, tc=20, stormguard="quick", index=index, shift=0.002)  # one tc, EMA (StormGuard)
+    threads = numba.get_num_threads()
+    try:
+        for n in {1, threads}:
+            numba.set_num_threads(n)
+            xs.run_backtest_grid(prices, range(2, 40))  # lanes, or blocks of lanes on threads
+            tuning.fwpt(prices, tcs=range(2, 40), born_on="2006-01-02")  # the walk in the kernel or after it
+    finally:
+        numba.set_num_threads(threads)
+    grid = xs.run_backtest_grid(prices, range(2, 40))
+    tuning.trend_chart(prices, grid=grid, start="2003-01-01")  # growth statistics of a window
+    tuning.fwpt(prices, grid=grid, born_on="2006-01-02")  # the walk after the kernel
+    expected = set(owners) if threads > 1 else set(owners) - {"_rotate_chunks"}
+    assert set(seen) == expected
+    for name, signatures in seen.items():
+        assert signatures == {samples[name]}, name
+
+
+def test_the_first_cold_run_says_it_compiles(monkeypatch):
+    # a cold cache (numba's index says nothing is compiled) gets one notice and a line per kernel
+    calls = []
+    fake = [("kernel one", lambda *a: calls.append(a), lambda: (1,)),
+            ("kernel two", lambda *a: calls.append(a), lambda: (2, 3))]
+    lines: list[str] = []
+    monkeypatch.setattr(_kernels, "_KERNELS", fake)
+    monkeypatch.setattr(_kernels, "_READY", False)
+    monkeypatch.setattr(_kernels, "HAVE_NUMBA", True)
+    monkeypatch.setattr(_kernels, "_is_cached", lambda dispatcher: dispatcher is fake[0][1])
+    monkeypatch.setattr(_kernels, "compile_notice", lines.append)
+    _kernels.ready()
+    assert calls == [(2, 3)]  # only the cold kernel, from its sample
+    assert lines[0].startswith("compiling the trend kernels (first run only")
+    assert "1/1 kernel two" in lines[1] and lines[-1].startswith("compiled in")
+    _kernels.ready()  # once per process
+    assert calls == [(2, 3)]
+
+
+def test_numba_is_imported_without_scipy_and_scipy_still_imports(tmp_path):
+    # numba imports scipy (where installed) only to check its version; xlsector keeps that import out of
+    # its start-up, and a later `import scipy` still works
+    import subprocess
+    import sys
+
+    fake = tmp_path / "scipy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os\nos.environ['FAKE_SCIPY_IMPORTED'] = '1'\n__version__ = '9.9.9'\n")
+    code = ("import os, sys; import xlsector as xs; from xlsector import _kernels\n"
+            "import numpy as np, pandas as pd\n"
+            "p = pd.DataFrame(100 + np.arange(300.0).reshape(100, 3), index=pd.bdate_range('2001-01-01', periods=100))\n"
+            "xs.run_backtest(p, tc=5)\n"
+            "assert 'FAKE_SCIPY_IMPORTED' not in os.environ and 'scipy' not in sys.modules, 'scipy imported'\n"
+            "import scipy; assert scipy.__version__ == '9.9.9'\n"
+            "print('ok', _kernels.HAVE_NUMBA)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok")
+    assert "compiling" not in result.stderr  # (the suite's cache is warm)

@@ -284,7 +284,7 @@ def test_every_walk_implementation_gives_the_same_walk(defer, schedule, delay):
                       "dispatch": lambda w: _kernels.rotate(setup.inputs.setup, setup.tcs, setup.decays, w)}.items():
         walk = _kernels.Walk.new(t0, 60, defer, n_days)
         paths = run(walk)
-        if name == "dispatch" and walk.count[0] < 0:
+        if name == "dispatch" and walk.n_events[0] < 0:
             continue  # (the parallel path leaves the walk to the caller)
         fused[name] = (walk, paths)
     if _kernels.HAVE_NUMBA:
@@ -293,7 +293,7 @@ def test_every_walk_implementation_gives_the_same_walk(defer, schedule, delay):
         _kernels._rotate_lanes_compiled(setup.inputs.setup, setup.tcs, setup.decays, 0, len(setup.tcs), paths, walk)
         fused["compiled"] = (walk, paths)
     walk, paths = fused["python"]
-    events = walk.events[:, : walk.count[0]]
+    events = walk.events[:, : walk.n_events[0]]
     kinds = list(events[2])
     assert kinds.count(2) >= 2 and (not defer or schedule != "daily" or 3 in kinds)  # it adopts and defers
     decision = setup.inputs.setup.decision[setup.inputs.start :]
@@ -301,7 +301,7 @@ def test_every_walk_implementation_gives_the_same_walk(defer, schedule, delay):
     for name, fn in {"compiled": _fwpt_walk, "loop": _fwpt_walk_loop, "numpy": _fwpt_walk_py}.items():
         after[name] = fn(paths.net, paths.holdings, paths.last_targets, delay + 1, decision, t0, 60, defer)
     for name, (other, other_paths) in fused.items():
-        np.testing.assert_array_equal(other.events[:, : other.count[0]], events, err_msg=name)
+        np.testing.assert_array_equal(other.events[:, : other.n_events[0]], events, err_msg=name)
         np.testing.assert_array_equal(other.active, walk.active, err_msg=name)
         np.testing.assert_array_equal(other.hold[t0:], walk.hold[t0:], err_msg=name)
         np.testing.assert_array_equal(other.net[t0:], walk.net[t0:], err_msg=name)

@@ -19,18 +19,35 @@ from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 PARALLEL_MIN_TCS = 16  # fewer trend constants run on one thread
 SINGLE_MAX_TCS = 2  # so few trend constants run one at a time (measured: benchmarks/bench_kernels.py)
 
+
+def _import_numba():
+    """Import numba without the scipy import it does only to check scipy's version (0.01-0.05 s where
+    scipy is installed); scipy stays importable afterwards."""
+    block = "scipy" not in sys.modules
+    if block:
+        sys.modules["scipy"] = None  # makes `import scipy` raise ImportError
+    try:
+        import numba
+    finally:
+        if block and sys.modules.get("scipy", 0) is None:
+            del sys.modules["scipy"]
+    return numba
+
+
 try:  # pragma: no cover - exercised by whichever runtime runs the tests
     if os.environ.get("XLSECTOR_NO_NUMBA", "") not in ("", "0"):
         raise ImportError("numba disabled by XLSECTOR_NO_NUMBA")
-    import numba
-
+    numba = _import_numba()
     HAVE_NUMBA = True
 except ImportError:
     numba = None
@@ -132,7 +149,7 @@ class Walk(NamedTuple):
     defer: bool
     active: np.ndarray  # days int64: tc column in force after each day's close
     events: np.ndarray  # 3 × days int64: day, best column, kind (0 initial, 1 kept, 2 adopted, 3 deferred)
-    count: np.ndarray  # [number of events], -1 until the walk has run
+    n_events: np.ndarray  # [number of events], -1 until the walk has run
     hold: np.ndarray  # days int64: the walk-forward holding of each day from t0 on (that of the tc in force
     # at the close delay + 1 days before, or at t0)
     net: np.ndarray  # days float64: its net return from t0 on (0 on t0; a change of holding pays the cost)
@@ -377,7 +394,7 @@ def _rotate_lanes(setup, tcs, decays, m0, m1, out, walk):  # pragma: no cover - 
         growth[m0 + lane] = g[lane]
         drawdown[m0 + lane] = worst[lane]
     if walk.t0 >= 0:
-        walk.count[0] = n_events
+        walk.n_events[0] = n_events
 
 
 def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
@@ -593,26 +610,150 @@ def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray) -> R
     return RotationPaths(holdings, net, switches, last_targets, growth, worst)
 
 
+# ---------------------------------------------------------------------------------- compiled kernels
+#
+# numba keeps compiled code on disk (cache=True: next to this file in __pycache__, or in numba's user-wide
+# cache directory when that is read-only, or in NUMBA_CACHE_DIR). A fresh process loads it on a kernel's
+# first call, and numba then first "refreshes" its whole compilation context: it imports and registers
+# its implementations of Python and numpy (0.1-0.3 s; where scipy is installed that includes importing
+# scipy.linalg, another 0.1-0.4 s) although loading machine code needs none of it. Our kernels' cache
+# loads skip that refresh and do only what compiled code needs: numba's runtime (NRT). Compiling, the
+# first run after install, still goes through numba's full pipeline, refresh included.
+#
+# A cold cache is detected from numba's cache index (a small file per kernel); then every kernel is
+# compiled at once, with a notice and per-kernel progress (about 10-30 s in all), so that no later call
+# stalls. The notice goes to ``compile_notice`` (stderr by default; Excel, where stderr is invisible, can
+# set its own) and ``warm_up()`` does the same on demand (an install step can call it).
+
+
+def _notice_on_stderr(text: str) -> None:
+    print(f"xlsector: {text}", file=sys.stderr, flush=True)
+
+
+#: Called with each line of the compile notice (the first run after install only).
+compile_notice: Callable[[str], None] = _notice_on_stderr
+
+_KERNELS: list[tuple[str, Any, Callable[[], tuple]]] = []  # label, dispatcher, sample arguments
+_READY = False
+
+
+def _loads_without_refresh(dispatcher):
+    """Make numba's cache loads of ``dispatcher`` skip the context refresh (see above); left as numba
+    made it where its internals differ from what this expects."""
+    try:
+        from numba.core.runtime import rtsys
+
+        cache = dispatcher._cache
+        load, guard = cache._load_overload, cache._guard_against_spurious_io_errors
+    except (AttributeError, ImportError):  # pragma: no cover - another numba
+        return dispatcher
+
+    def load_overload(sig, target_context):
+        rtsys.initialize(target_context)  # the runtime compiled code calls (what the refresh does first)
+        with guard():
+            return load(sig, target_context)
+
+    cache.load_overload = load_overload
+    return dispatcher
+
+
+def jit(fn, label: str, sample: Callable[[], tuple], **options):
+    """numba.njit(cache=True) for a kernel of this package: cache loads without the context refresh, and
+    registered (with arguments of the types production passes) for the compile notice and warm_up()."""
+    dispatcher = _loads_without_refresh(numba.njit(cache=True, **options)(fn))
+    _KERNELS.append((label, dispatcher, sample))
+    return dispatcher
+
+
+def _is_cached(dispatcher) -> bool:
+    """Whether numba's cache holds code for ``dispatcher`` from its current source (cheap: reads one small
+    index file). True where numba's internals differ from what this expects (then no notice)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001  # pragma: no cover - another numba (any failure: assume cached)
+        return True
+
+
+def ready() -> None:
+    """Before the first compiled call of a process: compile the kernels if the cache is cold (the first
+    run after install), saying so. Cheap afterwards (a flag)."""
+    global _READY
+    if _READY or not HAVE_NUMBA:
+        return
+    _READY = True
+    import xlsector.tuning  # noqa: F401  (registers its kernels)
+
+    cold = [kernel for kernel in _KERNELS if not _is_cached(kernel[1])]
+    if cold:
+        _compile(cold)
+
+
+def warm_up() -> float:
+    """Compile (first run after install) or load every kernel now; returns the seconds spent. For an
+    install step, or an application that wants the first real call to be quick."""
+    start = time.perf_counter()
+    ready()
+    for _, dispatcher, sample in _KERNELS:
+        dispatcher(*sample())
+    return time.perf_counter() - start
+
+
+def _compile(kernels: list[tuple[str, Any, Callable[[], tuple]]]) -> None:
+    compile_notice(f"compiling the trend kernels (first run only, ~20 s; later runs load them in a moment): "
+                   f"{len(kernels)} to compile")
+    total = time.perf_counter()
+    for done, (label, dispatcher, sample) in enumerate(kernels, 1):
+        start = time.perf_counter()
+        dispatcher(*sample())
+        compile_notice(f"  {done}/{len(kernels)} {label}: {time.perf_counter() - start:.1f} s")
+    compile_notice(f"compiled in {time.perf_counter() - total:.1f} s")
+
+
+def _sample_setup() -> RotationSetup:
+    """A tiny rotation record with the field types :func:`xlsector.backtesting.prepare` gives."""
+    days = 6
+    flags = np.ones(days, np.bool_)
+    return RotationSetup(returns=np.zeros((2, days)), cash=np.zeros(days), opens=np.zeros(2, np.int64),
+                         closes=np.full(2, days, np.int64), n_bull=2, k=22.0, hysteresis=0.01, decision=flags,
+                         month_end=flags.copy(), sg_bull=flags.copy(), sg_mode=0, aqr_days=15, min_hold=0,
+                         delay=1, cost=0.001, start=1, )
+
+
+def _sample_rotation(*extra) -> tuple:
+    setup = _sample_setup()
+    tcs = np.array([2.0, 5.0, 9.0])
+    return (setup, tcs, tcs, *extra, _outputs(len(tcs), setup.returns.shape[1] - setup.start))
+
+
 if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
     # error_model="numpy": a float division by zero gives inf/nan instead of raising, which lets the
     # divisions of the drawdown vectorise (no divisor here can be 0)
-    _ema_compiled = numba.njit(cache=True)(_ema_loop)
-    _rotate_lanes_compiled = numba.njit(cache=True, error_model="numpy")(_rotate_lanes)
-    _rotate_single_compiled = numba.njit(cache=True, error_model="numpy")(_rotate_single)
+    _ema_compiled = jit(_ema_loop, "EMA and EMA2",
+                        lambda: (np.zeros((3, 2)), 0.5, np.zeros((3, 2)), np.zeros((3, 2))))
+    _rotate_single_compiled = jit(_rotate_single, "rotation, one trend constant", lambda: _sample_rotation(0),
+                                  error_model="numpy")
+    _rotate_lanes_compiled = jit(_rotate_lanes, "rotation, trend constants as lanes",
+                                 lambda: (*_sample_rotation(0, 3), Walk.new(1, 2, True, 5)), error_model="numpy")
 
-    @numba.njit(cache=True, parallel=True)
-    def _rotate_chunks(setup, tcs, decays, out, no_walk, chunks):
+    def _rotate_chunks_loop(setup, tcs, decays, out, no_walk, chunks):
         # contiguous blocks of lanes: each thread writes its own columns of every day's row
         n = len(tcs)
         for c in numba.prange(chunks):
             _rotate_lanes_compiled(setup, tcs, decays, c * n // chunks, (c + 1) * n // chunks, out, no_walk)
 
+    _rotate_chunks = _loads_without_refresh(numba.njit(cache=True, parallel=True)(_rotate_chunks_loop))
+    if numba.config.NUMBA_NUM_THREADS > 1:  # (only a machine with threads to spare runs it)
+        _KERNELS.append(("rotation, blocks of lanes on threads", _rotate_chunks,
+                         lambda: (*_sample_rotation(), NO_WALK, 2)))
+
     def ema_pair(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> None:
+        ready()
         _ema_compiled(scaled, a, e1, e2)
 
     def rotate(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, walk: Walk = NO_WALK) -> RotationPaths:
         """Run the compiled kernels; ``walk`` runs inside when the grid runs on one thread (check
-        ``walk.count[0] >= 0``; else the caller walks the paths afterwards)."""
+        ``walk.n_events[0] >= 0``; else the caller walks the paths afterwards)."""
+        ready()
         out = _outputs(len(tcs), setup.returns.shape[1] - setup.start)
         # threads pay off only for a grid of trend constants (and asking numba for them starts its
         # threading layer): one backtest stays on one core

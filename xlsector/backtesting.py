@@ -136,7 +136,7 @@ def _first_day_with(need: int, opens: np.ndarray, closes: np.ndarray, n_days: in
     return int(np.argmax(ready)) if ready.any() else -1
 
 
-def _fund_arrays(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _fund_arrays(frame: pd.DataFrame | pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Prices (days × funds), fund-major daily returns (funds × days, for the kernel) and each fund's first
     and last row with a price, after the checks of :func:`xlsector.trend.price_array`.
 
@@ -145,6 +145,8 @@ def _fund_arrays(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
     float frame fund-major, so ``values.T`` is contiguous). Anything else takes the general path, which
     also words the error.
     """
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
     values = _clean_values(frame)
     if values is not None:
         n_days, n_funds = values.shape

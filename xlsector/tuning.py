@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlsector import _kernels
 from xlsector._kernels import HAVE_NUMBA, NO_WALK, Walk
 from xlsector.errors import ParameterError
 
@@ -151,9 +152,13 @@ def _fwpt_walk_loop(net, holdings, last_targets, lag, decision, t0, retune_days,
                 current = best
                 active[:t0] = current
                 kind = 0
-            else:
-                kind = _retune_kind(best, current, _pick(holdings, last_targets, best, t, lag),
-                                    _pick(holdings, last_targets, current, t, lag), defer)
+            else:  # (_retune_kind and _pick, inline)
+                kind = 1
+                if best != current:
+                    known = t + lag < n_days
+                    pick_best = holdings[t + lag, best] if known else last_targets[best, n_days - 1 - t]
+                    pick_current = holdings[t + lag, current] if known else last_targets[current, n_days - 1 - t]
+                    kind = 2 if not defer or pick_best == pick_current else 3
                 if kind == 2:
                     current = best
                 due = False if kind <= 2 else due
@@ -202,13 +207,24 @@ def _fwpt_walk_py(net, holdings, last_targets, lag, decision, t0, retune_days, d
     return active, ev[:, 0], ev[:, 1], ev[:, 2], growth
 
 
-if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
-    import numba
+def _walk_sample():
+    """Arguments of the types :func:`fwpt` passes to the compiled walk (to compile it ahead of use)."""
+    return (np.zeros((4, 3)), np.zeros((4, 3), np.int16), np.zeros((3, 2), np.int16), 1, np.ones(4, np.bool_),
+            1, 2, True)
 
-    _growth_stats = numba.njit(cache=True, error_model="numpy")(_growth_stats_loop)
-    _retune_kind = numba.njit(cache=True)(_retune_kind)
-    _pick = numba.njit(cache=True)(_pick)
-    _fwpt_walk = numba.njit(cache=True)(_fwpt_walk_loop)
+
+if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
+    _growth_stats_compiled = _kernels.jit(_growth_stats_loop, "growth of 1 and drawdown",
+                                          lambda: (np.zeros((4, 3)),), error_model="numpy")
+    _fwpt_walk_compiled = _kernels.jit(_fwpt_walk_loop, "FWPT walk", _walk_sample)
+
+    def _growth_stats(returns):
+        _kernels.ready()
+        return _growth_stats_compiled(returns)
+
+    def _fwpt_walk(*args):
+        _kernels.ready()
+        return _fwpt_walk_compiled(*args)
 else:  # pragma: no cover
     _growth_stats = _growth_stats_py
     _fwpt_walk = _fwpt_walk_py
@@ -762,8 +778,8 @@ def fwpt(
     n_days = len(grid.dates)
     lag = grid.strategy.delay + 1
     paths = grid.paths
-    if walk.count[0] >= 0:
-        ev_day, ev_best, ev_kind = walk.events[:, : walk.count[0]]
+    if walk.n_events[0] >= 0:
+        ev_day, ev_best, ev_kind = walk.events[:, : walk.n_events[0]]
         active, final_growth = walk.active, paths.growth
     else:
         active, ev_day, ev_best, ev_kind, final_growth = _fwpt_walk(
@@ -780,7 +796,7 @@ def fwpt(
     governing[:lag] = active[0]
     governing[lag:] = active[:-lag]
     governing[: t0 + 1] = active[t0]
-    if walk.count[0] >= 0:  # the kernel stitched the path too
+    if walk.n_events[0] >= 0:  # the kernel stitched the path too
         stitched, net = walk.hold, walk.net
     else:
         stitched, net = _stitch(paths.holdings, governing, grid.asset_returns, grid.cost, t0)

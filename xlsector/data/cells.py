@@ -50,7 +50,7 @@ import pandas as pd
 from xlsector.errors import DataError
 
 try:  # pandas' private helper, stable for years; the generic path stands in should it go away
-    from pandas._libs.lib import to_object_array as _to_object_array
+    from pandas._libs.lib import to_object_array as _to_object_array  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
     _to_object_array = None
 
@@ -244,7 +244,7 @@ def _is_iso_text_column(values: np.ndarray) -> bool:
     return bool(texts) and all(isinstance(v, str) and _ISO_DATE.match(v) for v in texts)
 
 
-def _detect_dates(column: np.ndarray, header_cell: Any, kind: str) -> bool:
+def _detect_dates(column: np.ndarray, header_cell: Any, kind: str | None) -> bool:
     if isinstance(header_cell, str) and _DATE_WORD.search(header_cell):
         return True
     if kind in _DATE_KINDS:
@@ -392,7 +392,7 @@ def cells_to_prices(
             date_name = "Date"
         date_cells = data[:, 0]
         rows_excel = np.arange(row0 + 1, row0 + 1 + data.shape[0])  # 1-based row of each data row
-        date_kind = first_kind if first_kind is not None else _kind(date_cells)
+        date_kind: str | None = first_kind if first_kind is not None else _kind(date_cells)
         if date_kind in _DATE_KINDS | _NUMERIC_KINDS:  # no text: pd.isna finds every blank
             blank_date = np.asarray(pd.isna(date_cells), dtype=bool)
         else:
