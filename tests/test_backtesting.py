@@ -149,11 +149,12 @@ def test_every_kernel_implementation_gives_the_same_paths(case):
         lanes = _kernels._outputs(len(tcs), n_days)
         _kernels._rotate_lanes_compiled(*args, 0, len(tcs), lanes, _kernels.NO_WALK)
         chunks = _kernels._outputs(len(tcs), n_days)
-        _kernels._rotate_chunks(*args, chunks, _kernels.NO_WALK, 3)
+        _kernels._rotate_blocks(*args, chunks, 3)
         single = _kernels._outputs(len(tcs), n_days)
         for m in range(len(tcs)):
             _kernels._rotate_single_compiled(*args, m, single)
-        others.update({"compiled lanes": lanes, "compiled, 3 threads' blocks": chunks, "compiled, one tc": single})
+        others.update({"compiled lanes": lanes, "compiled, 3 threads' blocks": chunks,
+                       "compiled, one tc": single})
     for what, paths in others.items():
         assert_same_paths(plain, paths, what)
 
@@ -409,7 +410,7 @@ def test_compile_ahead_samples_have_the_types_production_passes(monkeypatch):
     from xlsector import tuning
 
     owners = {"_ema_compiled": _kernels, "_rotate_single_compiled": _kernels, "_rotate_lanes_compiled": _kernels,
-              "_rotate_chunks": _kernels, "_growth_stats_compiled": tuning, "_fwpt_walk_compiled": tuning}
+              "_growth_stats_compiled": tuning, "_fwpt_walk_compiled": tuning}
     _kernels.ready()  # (registers tuning's kernels too)
     samples = {}
     for name, module in owners.items():
@@ -428,19 +429,14 @@ def test_compile_ahead_samples_have_the_types_production_passes(monkeypatch):
     prices = random_prices(3, days=1500, funds=4)
     index = random_index(3, 1500)
     xs.run_backtest(prices, tc=20, stormguard="quick", index=index, shift=0.002)  # one tc, EMA (StormGuard)
-    threads = numba.get_num_threads()
-    try:
-        for n in {1, threads}:
-            numba.set_num_threads(n)
-            xs.run_backtest_grid(prices, range(2, 40))  # lanes, or blocks of lanes on threads
-            tuning.fwpt(prices, tcs=range(2, 40), born_on="2006-01-02")  # the walk in the kernel or after it
-    finally:
-        numba.set_num_threads(threads)
+    for n in (1, 2):
+        monkeypatch.setattr(_kernels, "THREADS", n)
+        xs.run_backtest_grid(prices, range(2, 40))  # lanes, or blocks of lanes on threads
+        tuning.fwpt(prices, tcs=range(2, 40), born_on="2006-01-02")  # the walk in the kernel or after it
     grid = xs.run_backtest_grid(prices, range(2, 40))
     tuning.trend_chart(prices, grid=grid, start="2003-01-01")  # growth statistics of a window
     tuning.fwpt(prices, grid=grid, born_on="2006-01-02")  # the walk after the kernel
-    expected = set(owners) if threads > 1 else set(owners) - {"_rotate_chunks"}
-    assert set(seen) == expected
+    assert set(seen) == set(owners)
     for name, signatures in seen.items():
         assert signatures == {samples[name]}, name
 

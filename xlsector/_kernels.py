@@ -699,7 +699,7 @@ def warm_up() -> float:
 
 
 def _compile(kernels: list[tuple[str, Any, Callable[[], tuple]]]) -> None:
-    compile_notice(f"compiling the trend kernels (first run only, ~20 s; later runs load them in a moment): "
+    compile_notice(f"compiling the trend kernels (first run only, ~5-20 s; later runs load them in a moment): "
                    f"{len(kernels)} to compile")
     total = time.perf_counter()
     for done, (label, dispatcher, sample) in enumerate(kernels, 1):
@@ -707,6 +707,19 @@ def _compile(kernels: list[tuple[str, Any, Callable[[], tuple]]]) -> None:
         dispatcher(*sample())
         compile_notice(f"  {done}/{len(kernels)} {label}: {time.perf_counter() - start:.1f} s")
     compile_notice(f"compiled in {time.perf_counter() - total:.1f} s")
+
+
+_POOL: Any = None
+
+
+def _thread_pool(workers: int):
+    """A pool of worker threads kept for the process (grown when more are asked for)."""
+    global _POOL
+    if _POOL is None or _POOL._max_workers < workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xlsector-kernel")
+    return _POOL
 
 
 def _sample_setup() -> RotationSetup:
@@ -730,21 +743,29 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
     # divisions of the drawdown vectorise (no divisor here can be 0)
     _ema_compiled = jit(_ema_loop, "EMA and EMA2",
                         lambda: (np.zeros((3, 2)), 0.5, np.zeros((3, 2)), np.zeros((3, 2))))
+    #: Threads for a grid of trend constants: NUMBA_NUM_THREADS, by default the machine's cores.
+    THREADS = max(1, int(numba.config.NUMBA_NUM_THREADS))
     _rotate_single_compiled = jit(_rotate_single, "rotation, one trend constant", lambda: _sample_rotation(0),
                                   error_model="numpy")
     _rotate_lanes_compiled = jit(_rotate_lanes, "rotation, trend constants as lanes",
-                                 lambda: (*_sample_rotation(0, 3), Walk.new(1, 2, True, 5)), error_model="numpy")
+                                 lambda: (*_sample_rotation(0, 3), Walk.new(1, 2, True, 5)), error_model="numpy",
+                                 nogil=True)
 
-    def _rotate_chunks_loop(setup, tcs, decays, out, no_walk, chunks):
-        # contiguous blocks of lanes: each thread writes its own columns of every day's row
+    def _rotate_blocks(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, out: RotationPaths,
+                       blocks: int) -> None:
+        """The lane kernel on ``blocks`` contiguous blocks of trend constants at once, one per thread: the
+        kernel releases the GIL (nogil), so plain Python threads run it in parallel, and each block
+        writes its own columns of every day's row. (Python threads rather than numba's parallel=True:
+        that would be one more kernel to compile, ~3 s on the first run, and its threading layer to load
+        on each process's first grid.)"""
         n = len(tcs)
-        for c in numba.prange(chunks):
-            _rotate_lanes_compiled(setup, tcs, decays, c * n // chunks, (c + 1) * n // chunks, out, no_walk)
-
-    _rotate_chunks = _loads_without_refresh(numba.njit(cache=True, parallel=True)(_rotate_chunks_loop))
-    if numba.config.NUMBA_NUM_THREADS > 1:  # (only a machine with threads to spare runs it)
-        _KERNELS.append(("rotation, blocks of lanes on threads", _rotate_chunks,
-                         lambda: (*_sample_rotation(), NO_WALK, 2)))
+        bounds = [(c * n // blocks, (c + 1) * n // blocks) for c in range(blocks)]
+        pool = _thread_pool(blocks - 1)
+        others = [pool.submit(_rotate_lanes_compiled, setup, tcs, decays, m0, m1, out, NO_WALK)
+                  for m0, m1 in bounds[1:]]
+        _rotate_lanes_compiled(setup, tcs, decays, *bounds[0], out, NO_WALK)
+        for job in others:
+            job.result()
 
     def ema_pair(scaled: np.ndarray, a: float, e1: np.ndarray, e2: np.ndarray) -> None:
         ready()
@@ -755,14 +776,13 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
         ``walk.n_events[0] >= 0``; else the caller walks the paths afterwards)."""
         ready()
         out = _outputs(len(tcs), setup.returns.shape[1] - setup.start)
-        # threads pay off only for a grid of trend constants (and asking numba for them starts its
-        # threading layer): one backtest stays on one core
-        threads = numba.get_num_threads() if len(tcs) >= PARALLEL_MIN_TCS else 1
+        # threads pay off only for a grid of trend constants: one backtest stays on one core
+        threads = THREADS if len(tcs) >= PARALLEL_MIN_TCS else 1
         if len(tcs) <= SINGLE_MAX_TCS:
             for m in range(len(tcs)):
                 _rotate_single_compiled(setup, tcs, decays, m, out)
         elif threads > 1:
-            _rotate_chunks(setup, tcs, decays, out, NO_WALK, threads)
+            _rotate_blocks(setup, tcs, decays, out, threads)
         else:
             _rotate_lanes_compiled(setup, tcs, decays, 0, len(tcs), out, walk)
         return out
