@@ -1,6 +1,9 @@
-"""Benchmark of the numeric core (issue: build the foundation). Prints median timings; not a test.
+"""Benchmark of the numeric core: absolute timings, median (min..max) of ``--repeat`` runs; not a test.
 
-Work size: 12 funds × 7000 market days (seeded random walks), hysteresis on (0.01), daily decisions.
+Work size: 12 funds × 7000 market days (seeded random walks), hysteresis on (0.01), daily decisions. On a
+shared machine absolute times are noisy: for the speed goals use benchmarks/bench_ratio.py (xlsector against
+the reference kernels as CPU-time ratios), bench_kernels.py (the kernel's paths) and bench_startup.py (fresh
+processes).
 
     python benchmarks/bench_core.py [--repeat 15]
 """
@@ -66,8 +69,8 @@ def main() -> None:
     print(f"{'import xlsector (fresh interpreter)':<42} {import_time():8.2f} ms")
 
 
-def _touch(result) -> None:
-    result.returns, result.holdings, result.trades
+def _touch(result) -> tuple:
+    return result.returns, result.holdings, result.trades  # (computed on first use)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@
    computed areas cut out before openpyxl loads).
 3. **warm, in process**: the same render repeated in one process (imports and numba's start-up paid once).
 4. **numba start-up** in a fresh process: ``import numba``, ``import xlsector.backtest``, the first call of a
-   compiled function (``ema2``), then the first ``run_backtest_grid`` (199 trend constants, parallel kernel).
+   compiled function (``ema2``), then the first ``run_backtest_grid`` (199 trend constants, lane kernel on
+   every core).
 """
 
 from __future__ import annotations

@@ -67,19 +67,13 @@ def main() -> int:
     med, low = timed(lambda: fwpt(prices, tcs=tcs, hysteresis=0.01), args.repeat)
     print(f"  fwpt (retune 125, defer on)         {1e3 * med:8.1f} ms ({1e3 * low:.1f})   target <= 25 ms")
 
-    # the tuning's own share: the same calls with the 199-tc grid precomputed (run_backtest_grid excluded)
-    from xlsector import tuning
-
+    # the tuning's own share: the same calls on the 199-tc grid precomputed (run_backtest_grid excluded;
+    # FWPT then walks the paths after the kernel instead of inside it)
     grid = run_backtest_grid(prices, tcs, hysteresis=0.01)
-    original = tuning._grid
-    tuning._grid = lambda *a, **k: grid
-    try:
-        med, low = timed(lambda: trend_chart(prices, tcs=tcs, hysteresis=0.01), args.repeat)
-        print(f"  trend_chart on a precomputed grid   {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
-        med, low = timed(lambda: fwpt(prices, tcs=tcs, hysteresis=0.01), args.repeat)
-        print(f"  fwpt on a precomputed grid          {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
-    finally:
-        tuning._grid = original
+    med, low = timed(lambda: trend_chart(prices, grid=grid), args.repeat)
+    print(f"  trend_chart on a precomputed grid   {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
+    med, low = timed(lambda: fwpt(prices, grid=grid), args.repeat)
+    print(f"  fwpt on a precomputed grid          {1e3 * med:8.1f} ms ({1e3 * low:.1f})")
 
     experiment = load_experiment(experiments_dir() / "four_phase_study.toml")
     etf = SHARED / "etf_adjclose_daily.csv"

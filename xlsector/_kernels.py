@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 PARALLEL_MIN_TCS = 16  # fewer trend constants run on one thread
-SINGLE_MAX_TCS = 2  # so few trend constants run one at a time (measured: benchmarks/bench_kernels.py)
+SINGLE_MAX_TCS = 10  # up to this many trend constants run one at a time (crossover ~12: bench_kernels.py)
 
 
 def _import_numba():
