@@ -1,13 +1,24 @@
 """Path-dependent kernels: the EMA recurrence and the rotation with hysteresis and StormGuard.
 
-Two implementations of each, selected once at import:
+The rotation, in three twins that must give the same paths (the tests check them against each other and
+against the slow loop of tests/reference.py):
 
-* compiled with numba (``cache=True``: compiled code is kept on disk, so only the first run of a fresh
-  install pays the compile), looping over days and funds, parallel over trend constants;
-* a numpy fallback for runtimes without numba (xlwings Lite runs Pyodide), looping over days and
-  vectorised over trend constants and funds.
+* the lane kernel (:func:`_rotate_lanes`): trend constants as SIMD lanes, one day at a time, for a grid;
+  compiled with numba, it runs a block of lanes per core (Python threads: the kernel releases the GIL)
+  and, on one thread, the FWPT walk on the fly (:class:`Walk`);
+* the one-tc kernel (:func:`_rotate_single`): the same rules with scalar state, for a single backtest
+  and grids of up to :data:`SINGLE_MAX_TCS` trend constants (a lane loop that short costs more in
+  overhead than its work);
+* the numpy fallback (:func:`rotate_numpy`) for runtimes without numba (xlwings Lite runs Pyodide),
+  vectorised over trend constants; :func:`rotate_python` runs the two compiled loops as plain Python.
 
-Set ``XLSECTOR_NO_NUMBA=1`` to force the fallback. The tests check both against a slow, obvious loop.
+Both compiled kernels specialise the common case at run time rather than dropping features: on days
+when every fund is inside its eligibility window and StormGuard is off, a lane's decision is one
+comparison; eligibility windows, StormGuard (standard and quick), the bear universe, schedules, min
+hold, delay, costs and the cash rate take the general path on the days they matter.
+
+Set ``XLSECTOR_NO_NUMBA=1`` to force the fallback. Compiled code is kept on disk (numba's cache): see
+"compiled kernels" below for what a fresh process pays and what the first run after install says.
 
 The rotation semantics are documented in :mod:`xlsector.backtesting`; in short, for every trend constant:
 trends update on day t's return; the holding earns day t's return (a newly entered holding pays the cost
@@ -509,7 +520,7 @@ def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
 def rotate_python(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, *, chunks: int = 1,
                   single: bool = False, walk: Walk = NO_WALK) -> RotationPaths:
     """The compiled loops run as plain Python (slow): the lane kernel over ``chunks`` blocks of lanes as
-    the parallel compiled path splits them (``walk`` needs one chunk), or (``single``) the one-tc kernel for
+    the threaded compiled path splits them (``walk`` needs one chunk), or (``single``) the one-tc kernel for
     each tc. The tests check the compiled and numpy paths against it."""
     out = _outputs(len(tcs), setup.returns.shape[1] - setup.start)
     if single:

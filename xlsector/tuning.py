@@ -734,7 +734,8 @@ def fwpt(
     4. **Stitching**: a tc adopted at the close of d governs the holdings from day d + delay + 1 on (the
        first holding its decision at d can set); the walk-forward holding of each day is that tc's
        holding on that day. Its net returns are recomputed from the stitched holdings with the same cost
-       (:func:`xlsector.backtesting.returns_from_holdings`), so a tc change that changes the holding pays it.
+       (as :func:`xlsector.backtesting.returns_from_holdings` does), so a tc change that changes the
+       holding pays it.
 
     Parameters
     ----------
