@@ -442,12 +442,14 @@ def test_numpy_fallback_gives_the_same_numbers_with_32_bit_default_integers(nump
 
 def test_fwpt_walk_takes_32_bit_index_arrays_and_scalars():
     rng = np.random.default_rng(7)
-    returns = rng.normal(0.0003, 0.01, size=(12, 900))
-    picks = rng.integers(0, 5, size=(12, 900)).astype(np.int16)
+    net = rng.normal(0.0003, 0.01, size=(900, 12))  # day-major, as the kernels write it
+    holdings = rng.integers(0, 5, size=(900, 12)).astype(np.int16)
+    last_targets = rng.integers(0, 5, size=(12, 2)).astype(np.int16)
     decision = rng.random(900) < 0.3
-    wide = tuning._fwpt_walk_py(returns, picks.astype(np.int64), 0, decision, 300, 60, True)
-    narrow = tuning._fwpt_walk_py(returns, picks.astype(np.int32), np.int32(0), decision, np.int32(300),
-                                  np.int32(60), True)
+    wide = tuning._fwpt_walk_py(net, holdings.astype(np.int64), last_targets.astype(np.int64), 1, decision, 300,
+                                60, True)
+    narrow = tuning._fwpt_walk_py(net, holdings.astype(np.int32), last_targets.astype(np.int32), np.int32(1),
+                                  decision, np.int32(300), np.int32(60), True)
     for a, b in zip(wide, narrow):
         np.testing.assert_array_equal(a, b)
     assert len(wide[1]) > 3  # several retunes happened
@@ -457,16 +459,16 @@ def test_rotation_kernel_takes_32_bit_setup_scalars():
     """The RotationSetup's integers as wasm32 numpy scalars (np.int32) give the same paths."""
     rng = np.random.default_rng(3)
     n_days, n_funds = 700, 4
-    returns = np.c_[rng.normal(0.0004, 0.012, size=(n_days, n_funds)), np.zeros(n_days)]
-    penalty = np.zeros((n_days, n_funds))
-    penalty[:30, 2] = _kernels.INELIGIBLE
+    returns = rng.normal(0.0004, 0.012, size=(n_funds, n_days))  # fund-major, as prepare() builds it
+    opens = np.zeros(n_funds, np.int64)
+    opens[2] = 30  # fund 2 may be picked from day 30 on
     days = pd.bdate_range("2001-01-01", periods=n_days)
     month_end = np.r_[days.month[1:] != days.month[:-1], True]
     sg_bull = np.sin(np.arange(n_days) / 40.0) > -0.3
     base = {
-        "returns": returns, "penalty": penalty, "n_bull": 3, "k": 22.0, "hysteresis": 0.01,
-        "decision": np.ones(n_days, bool), "month_end": month_end, "sg_bull": sg_bull, "sg_mode": 2,
-        "aqr_days": 15, "min_hold": 3, "delay": 1, "cost": 0.001, "start": 25,
+        "returns": returns, "cash": np.zeros(n_days), "opens": opens, "closes": np.full(n_funds, n_days, np.int64),
+        "n_bull": 3, "k": 22.0, "hysteresis": 0.01, "decision": np.ones(n_days, bool), "month_end": month_end,
+        "sg_bull": sg_bull, "sg_mode": 2, "aqr_days": 15, "min_hold": 3, "delay": 1, "cost": 0.001, "start": 25,
     }
     tcs = np.array([5.0, 20.0, 60.0])
     wide = _kernels.rotate_numpy(_kernels.RotationSetup(**base), tcs, tcs)
@@ -477,4 +479,4 @@ def test_rotation_kernel_takes_32_bit_setup_scalars():
     for a, b, c in zip(wide, narrow, reference):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
-    assert (wide[2] > 3).all()  # every tc switched funds several times
+    assert (wide.switches > 3).all()  # every tc switched funds several times

@@ -533,8 +533,9 @@ def rotate_python(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, *, 
     return out
 
 
-def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray) -> RotationPaths:
-    """The same rotation, one day at a time, vectorised over trend constants (numba-free fallback)."""
+def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, walk: Walk = NO_WALK) -> RotationPaths:
+    """The same rotation, one day at a time, vectorised over trend constants (numba-free fallback). It
+    does not run ``walk`` (``walk.n_events`` stays -1: the caller walks the paths afterwards)."""
     opens, closes, n_bull, k = setup.opens, setup.closes, setup.n_bull, setup.k
     hysteresis, decision, month_end, sg_bull = setup.hysteresis, setup.decision, setup.month_end, setup.sg_bull
     sg_mode, aqr_days, min_hold, delay = setup.sg_mode, setup.aqr_days, setup.min_hold, setup.delay
@@ -800,5 +801,4 @@ if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
 else:
     ema_pair = _ema_numpy
 
-    def rotate(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, walk: Walk = NO_WALK) -> RotationPaths:
-        return rotate_numpy(setup, tcs, decays)
+    rotate = rotate_numpy

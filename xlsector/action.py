@@ -134,7 +134,8 @@ def signal_from_result(result: BacktestResult, *, today: dt.date | None = None) 
     target = int(targets[-1])
     cash = len(result.assets) - 1
     setup = inputs.setup
-    eligible = setup.penalty[-1] == 0.0
+    last_day = setup.returns.shape[1] - 1
+    eligible = (setup.opens <= last_day) & (last_day < setup.closes)  # each fund's window holds the last day
     bull_side = target < setup.n_bull or (target == cash and strategy.stormguard is None)
     universe = np.arange(setup.n_bull) if bull_side else np.arange(setup.n_bull, cash)
     trends = result.trends.to_numpy()[-1]
