@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 import xlsector as xs
 from xlsector import _kernels
 from xlsector.backtesting import prepare, returns_from_holdings
-from xlsector.params import Strategy
 from xlsector.errors import DataError, ParameterError
+from xlsector.params import Strategy
 
 from . import reference
 
@@ -61,11 +61,11 @@ def test_fast_path_equals_reference_loop(tc, hysteresis):
 @pytest.mark.parametrize(
     "params",
     [
-        dict(schedule="week", delay=0, cost_bp=25),
-        dict(schedule="month", min_hold=30, hysteresis=0.05, decay=10),
-        dict(schedule="daily", min_hold=5, hysteresis=0.01, delay=0, min_history=0),
-        dict(stormguard="standard", shift=0.002, hysteresis=0.01),
-        dict(stormguard="quick", shift=0.002, schedule="week"),
+        {"schedule": "week", "delay": 0, "cost_bp": 25},
+        {"schedule": "month", "min_hold": 30, "hysteresis": 0.05, "decay": 10},
+        {"schedule": "daily", "min_hold": 5, "hysteresis": 0.01, "delay": 0, "min_history": 0},
+        {"stormguard": "standard", "shift": 0.002, "hysteresis": 0.01},
+        {"stormguard": "quick", "shift": 0.002, "schedule": "week"},
     ],
 )
 def test_schedules_stormguard_and_costs_equal_reference(params):
@@ -319,8 +319,8 @@ def test_hysteresis_reduces_switching():
 def test_appending_future_rows_never_changes_past_holdings(seed, cut, tc, schedule, stormguard, delay):
     prices = random_prices(seed, days=300, late=False)
     index = random_index(seed, 300)
-    params = dict(tc=tc, schedule=schedule, stormguard=stormguard, shift=0.002, delay=delay, hysteresis=0.01,
-                  min_history=5)
+    params = {"tc": tc, "schedule": schedule, "stormguard": stormguard, "shift": 0.002, "delay": delay, "hysteresis": 0.01,
+                  "min_history": 5}
     full = xs.run_backtest(prices, index=index, **params)
     past = xs.run_backtest(prices.iloc[:cut], index=index.iloc[:cut], **params)
     n = len(past.holdings)

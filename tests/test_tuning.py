@@ -202,7 +202,7 @@ def _compare(fast, events, holdings, net):
 )
 def test_fwpt_fast_equals_naive_resimulation_synthetic(defer, schedule, delay):
     prices = synthetic()
-    kwargs = dict(hysteresis=0.005, schedule=schedule, delay=delay, cost_bp=10)
+    kwargs = {"hysteresis": 0.005, "schedule": schedule, "delay": delay, "cost_bp": 10}
     born_on = "2005-01-10"
     fast = fwpt(prices, born_on=born_on, retune_days=60, tcs=SMALL_TCS, defer=defer, **kwargs)
     events, holdings, net = naive_fwpt(
@@ -217,7 +217,7 @@ def test_fwpt_fast_equals_naive_resimulation_synthetic(defer, schedule, delay):
 
 def test_fwpt_fast_equals_naive_real_data_slice(etf_prices):
     prices = etf_prices.loc["1998-12-22":"2009-12-31", ["XLB", "XLE", "XLF", "XLK", "XLU", "XLV"]]
-    kwargs = dict(hysteresis=0.01, cost_bp=10)
+    kwargs = {"hysteresis": 0.01, "cost_bp": 10}
     born_on = "2004-01-02"
     fast = fwpt(prices, born_on=born_on, retune_days=125, tcs=[10, 25, 50, 80, 120], **kwargs)
     events, holdings, net = naive_fwpt(
@@ -230,9 +230,9 @@ def test_fwpt_fast_equals_naive_with_stormguard_and_bear_fund(etf_prices):
     # StormGuard (month-end) on SPY with TLT as the bear fund: holdings switch between sectors and TLT
     prices = etf_prices.loc["1998-12-22":"2011-12-30", ["XLB", "XLE", "XLK", "XLU", "XLV"]]
     extra = etf_prices.loc["1998-12-22":"2011-12-30"]
-    kwargs = dict(
-        hysteresis=0.01, stormguard="standard", index=extra["SPY"], bear=extra[["TLT"]], schedule="week"
-    )
+    kwargs = {
+        "hysteresis": 0.01, "stormguard": "standard", "index": extra["SPY"], "bear": extra[["TLT"]], "schedule": "week"
+    }
     tcs = [15, 40, 90, 150]
     fast = fwpt(prices, born_on="2004-01-02", retune_days=100, tcs=tcs, **kwargs)
     events, holdings, net = naive_fwpt(
@@ -369,7 +369,7 @@ def test_fwpt_empty_grid():
 @given(cut=st.integers(min_value=1400, max_value=2599), defer=st.booleans())
 def test_truncating_the_data_never_changes_past_tuning_or_picks(cut, defer):
     prices = synthetic()
-    kwargs = dict(born_on="2005-01-10", retune_days=40, tcs=SMALL_TCS, defer=defer, hysteresis=0.005)
+    kwargs = {"born_on": "2005-01-10", "retune_days": 40, "tcs": SMALL_TCS, "defer": defer, "hysteresis": 0.005}
     full = fwpt(prices, **kwargs)
     short = fwpt(prices.iloc[:cut], **kwargs)
     common = short.returns.index
