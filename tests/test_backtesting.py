@@ -481,3 +481,15 @@ def test_numba_is_imported_without_scipy_and_scipy_still_imports(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok")
     assert "compiling" not in result.stderr  # (the suite's cache is warm)
+
+
+def test_remembered_strategies_are_keyed_by_type_as_well_as_value():
+    from xlsector.backtesting import _strategy
+
+    assert _strategy({"tc": 20, "hysteresis": 0.01}) is _strategy({"hysteresis": 0.01, "tc": 20})
+    assert _strategy({"tc": 20}) == Strategy.from_kwargs(tc=20)
+    _strategy({"tc": 1})
+    with pytest.raises(ParameterError, match="tc must be"):
+        _strategy({"tc": True})  # equal to 1 and hashed alike, but no trend constant
+    with pytest.raises(ParameterError, match="unknown strategy parameter 'tcc'"):
+        _strategy({"tcc": 3})

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -397,9 +397,24 @@ def run_backtest(
         ``schedule``, ``min_hold``, ``delay``, ``cost_bp``, ``min_history``, ``stormguard``, ``shift``,
         ``sg_tc``, ``aqr_days``.
     """
-    params = Strategy.from_kwargs(**strategy)
+    params = _strategy(strategy)
     inputs = prepare(prices, params, index=index, bear=bear, cash_rate=cash_rate, benchmark=benchmark)
     return result_for(inputs)
+
+
+def _strategy(values: dict[str, Any]) -> Strategy:
+    """``Strategy.from_kwargs(**values)``, remembered for recent sets of values: validating the record
+    costs more than a fast backtest's preparation, and a session repeats the same few (a Strategy is
+    frozen, so one can serve every call). Keyed by type as well as value (True == 1 but is no tc)."""
+    try:
+        return _strategy_of(tuple((name, type(value), value) for name, value in sorted(values.items())))
+    except TypeError:  # an unhashable value: validate it afresh (and word its error)
+        return Strategy.from_kwargs(**values)
+
+
+@lru_cache(maxsize=64)
+def _strategy_of(items: tuple) -> Strategy:
+    return Strategy.from_kwargs(**{name: value for name, _, value in items})
 
 
 def result_for(inputs: RotationInputs) -> BacktestResult:
