@@ -434,7 +434,6 @@ def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
     due = np.full(2, -1, np.int64)  # the asset due on day t, in slot t % 2 (-1: none)
     g = 1.0
     peak = 1.0
-    low = 1.0  # the lowest growth since the last peak
     worst = 0.0
     all_from = 0
     all_until = n_days
@@ -464,21 +463,13 @@ def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
             r = 0.0
         holdings[i, m] = held
         net[i, m] = r
-        if i > 0:
-            # the drawdown of each stretch between two peaks from its lowest growth, one division per
-            # stretch: the same number as min(growth / peak - 1) day by day (the lanes' way), as x / peak
-            # and y - 1 are monotone in floating point too. (Comparisons, not max()/min(): numba calls
-            # those out of line on scalars.)
+        if i > 0:  # (comparisons, not max()/min(): numba calls those out of line on scalars)
             g = g * (1.0 + r)
-            if g > peak:
-                if low < peak:
-                    fall = low / peak - 1.0
-                    if fall < worst:  # noqa: PLR1730
-                        worst = fall
+            if g > peak:  # noqa: PLR1730
                 peak = g
-                low = g
-            elif g < low:
-                low = g
+            fall = g / peak - 1.0
+            if fall < worst:  # noqa: PLR1730
+                worst = fall
         change = t == start
         if sg_mode != 0:
             if t == start:
@@ -520,10 +511,6 @@ def _rotate_single(setup, tcs, decays, m, out):  # pragma: no cover - compiled
             last_trade = t
             bonus = hysteresis if new != cash else 0.0
             due[(t + delay + 1) & 1] = new
-    if low < peak:  # the stretch since the last peak
-        fall = low / peak - 1.0
-        if fall < worst:  # noqa: PLR1730
-            worst = fall
     switches[m] = max(trades - 1, 0)  # the first trade is the initial buy, not a switch
     last_targets[m, 0] = target
     growth[m] = g
