@@ -93,12 +93,12 @@ class Signal:
                   else f"hold {self.held}")
         rows: list[tuple[str, Any, str]] = [
             ("Action", action, "what a follower of the strategy does next"),
-            ("As of", self.as_of.to_pydatetime(), "the data's last close"),
+            ("As of", _cell_time(self.as_of), "the data's last close"),
             ("Held now", self.held, f"position after the last close (decided {self.delay} close(s) earlier)"),
             ("Target", self.target, "fund decided at the last close"),
-            ("Trade at the close of", self.effective.to_pydatetime(), f"delay {self.delay}: decision at a close, "
+            ("Trade at the close of", _cell_time(self.effective), f"delay {self.delay}: decision at a close, "
              f"trade {self.delay} market day(s) later"),
-            ("Next decision day", self.next_decision.to_pydatetime(), f"schedule: {self.schedule} "
+            ("Next decision day", _cell_time(self.next_decision), f"schedule: {self.schedule} "
              "(market days after the data: NYSE sessions, or weekdays for data on another calendar)"),
             ("Runner-up", self.runner_up or "n/a", "best other fund of the universe in force"),
             ("Margin (trend units)", self.margin, "hurdle minus the runner-up's trend: what it must gain to "
@@ -174,4 +174,9 @@ def _stormguard(result: BacktestResult) -> StormGuardReading | None:
         f"on any day once the last trade is {strategy.aqr_days} market days old"
     return StormGuardReading(mode=strategy.stormguard, bull=state, indicator=level, shift=strategy.shift,
                              distance=distance, applies=applies)
+
+
+def _cell_time(stamp: pd.Timestamp) -> dt.datetime:
+    """A timestamp as a cell holds it: whole microseconds (a worksheet has no nanoseconds)."""
+    return stamp.floor("us").to_pydatetime()
 
