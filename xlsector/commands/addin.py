@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         from xlsector.addin.lite import build_lite
 
         written.extend(build_lite(Path(addin).parent / "lite", wheel_url=args.wheel_url))
+    _warm_up()
     if args.json:
         print_json({"command": "addin build", "written": [str(path) for path in written]})
     else:
@@ -104,6 +105,7 @@ def run_install(args: argparse.Namespace) -> int:
     from xlsector.addin.libreoffice.install import install_extension
 
     done = install_extension(args.profile, soffice=args.soffice, python=args.python)
+    _warm_up()
     if args.json:
         print_json({"command": "addin install-libreoffice", "identifier": done.identifier, "version": done.version,
                     "functions": done.functions, "profile": str(done.profile), "site_dirs": list(done.site_dirs)})
@@ -112,3 +114,12 @@ def run_install(args: argparse.Namespace) -> int:
           f"profile {done.profile}; LibreOffice's Python imports xlsector from {', '.join(done.site_dirs)}. "
           "Restart LibreOffice to use it.", file=sys.stdout)
     return 0
+
+
+def _warm_up() -> None:
+    # The first call in a spreadsheet should not be the one that compiles the kernels (seconds, once per
+    # install): compile them now, into numba's on-disk cache, which the add-in's Python then loads.
+    from xlsector._kernels import warm_up
+
+    warm_up()
+
