@@ -141,8 +141,9 @@ def naive_fwpt(prices: pd.DataFrame, *, born_on, retune_days: int, tcs, defer: b
         return int(np.argmax(values))
 
     def pick(i: int, t: int):
-        """Target tc i decides at the close of t: its holding on day t + delay + 1 (None if beyond the data)."""
-        return full[tcs[i]].holdings.iloc[t + lag] if t + lag < n else None
+        """Target tc i decides at the close of t: its holding on day t + delay + 1, or on the last closes
+        (whose holding is beyond the data) the target its backtest records."""
+        return full[tcs[i]].holdings.iloc[t + lag] if t + lag < n else full[tcs[i]].targets.iloc[t]
 
     events = []
     current = best_at(t0)
@@ -158,8 +159,6 @@ def naive_fwpt(prices: pd.DataFrame, *, born_on, retune_days: int, tcs, defer: b
                 action = "kept"
             elif not defer:
                 action = "adopted"
-            elif pick(best, t) is None or pick(current, t) is None:
-                action = "pending"
             elif pick(best, t) == pick(current, t):
                 action = "adopted"
             else:

@@ -229,7 +229,7 @@ else:  # pragma: no cover
     _growth_stats = _growth_stats_py
     _fwpt_walk = _fwpt_walk_py
 
-EVENT_KINDS = {0: "initial", 1: "kept", 2: "adopted", 3: "deferred", 4: "pending"}
+EVENT_KINDS = {0: "initial", 1: "kept", 2: "adopted", 3: "deferred"}
 
 
 # ----------------------------------------------------------------------------------------------- scores
@@ -506,8 +506,8 @@ class FwptResult:
     earliest_born_on : the earliest allowed born-on date (five years after the oldest fund's first price).
     retunes : DataFrame (date, best_tc, action, tc, tries) of every tuning: "initial", "kept" (best =
         current), "adopted", "deferred" (the new tc would force an immediate trade; consecutive re-tries
-        with the same best tc are one row, ``tries`` counts them), "pending" (the new tc's pick is not
-        known yet: the last days of the data); ``tc`` is the tc in force after that close.
+        with the same best tc are one row, ``tries`` counts them); ``tc`` is the tc in force after that
+        close.
     tc : Series (out-of-sample dates) of the tc whose path gives the holding earning each day's return.
     holdings, returns, equity : walk-forward path over the out-of-sample days.
     trades : DataFrame (date, from, to) of the walk-forward's switches.
@@ -582,8 +582,8 @@ class FwptResult:
     def next_retune(self, schedule: str) -> tuple[pd.Timestamp, str]:
         """(date of the next retune, how it was found) after the last data date: ``retune_days`` market days
         after the last completed tuning (initial, kept or adopted), on the next decision day of
-        ``schedule`` (market days after the data as in :mod:`xlsector.calendar`). A deferred or pending
-        retune is re-tried on the next decision day."""
+        ``schedule`` (market days after the data as in :mod:`xlsector.calendar`). A deferred retune is
+        re-tried on the next decision day."""
         from xlsector.calendar import market_days, market_days_after
         from xlsector.rotation import next_decision_day
 
@@ -593,7 +593,7 @@ class FwptResult:
         done = self.retunes[self.retunes["action"].isin(["initial", "kept", "adopted"])]
         last_done = pd.Timestamp(done["date"].iloc[-1])
         since = int((dates > last_done).sum())
-        waiting = self.retunes["action"].iloc[-1] in ("deferred", "pending")
+        waiting = self.retunes["action"].iloc[-1] == "deferred"
         remaining = 0 if waiting else max(self.retune_days - since, 0)
         due = last if remaining <= 1 else pd.Timestamp(market_days_after(last, remaining - 1, calendar)[-1])
         when = next_decision_day(due, schedule, calendar)

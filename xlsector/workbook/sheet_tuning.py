@@ -99,7 +99,7 @@ def write_fwpt(w: SheetWriter, calls: Calls) -> Block:
     metrics = w.array(row, col, calls("FWPT_TABLE", part=Quoted("metrics")), [None, "0.0000", "0.0000", "0.0000"])
     row = metrics.last_row + 3
     w.text(row - 1, col, "Retunes: initial (born on), kept (best = current), adopted, deferred (the new tc would "
-           "force an immediate trade; re-tried on each decision day), pending (its pick not known yet)", "subtitle")
+           "force an immediate trade; re-tried on each decision day)", "subtitle")
     w.array(row, col, calls("FWPT_TABLE", part=None), [style.DATE, "0", None, "0"])
     if series.ok:
         anchor_col = L(col + 6)
