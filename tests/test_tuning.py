@@ -157,9 +157,7 @@ def naive_fwpt(prices: pd.DataFrame, *, born_on, retune_days: int, tcs, defer: b
             best = best_at(t)
             if best == current:
                 action = "kept"
-            elif not defer:
-                action = "adopted"
-            elif pick(best, t) == pick(current, t):
+            elif not defer or pick(best, t) == pick(current, t):
                 action = "adopted"
             else:
                 action = "deferred"

@@ -33,6 +33,7 @@ import pandas as pd
 from xlsector import _kernels
 from xlsector._kernels import HAVE_NUMBA, NO_WALK, Walk
 from xlsector.errors import ParameterError
+from xlsector.params import Schedule
 
 __all__ = [
     "SCORE_DEFINITIONS",
@@ -349,11 +350,10 @@ class TrendChart:
 
     def facts(self) -> list[tuple[str, Any]]:
         """The peak and plateau as (label, value) rows."""
-        peak = self.table.loc[self.peak_tc]
         return [
             ("Peak tc", self.peak_tc),
             ("Peak score", self.peak_score),
-            ("CAGR at the peak", float(peak["CAGR"])),
+            ("CAGR at the peak", float(self.table["CAGR"].loc[self.peak_tc])),
             ("Peak on the grid's edge", "YES: widen the grid" if self.peak_on_edge else "no"),
             ("Plateau from tc", self.plateau[0]),
             ("Plateau to tc", self.plateau[1]),
@@ -579,7 +579,7 @@ class FwptResult:
         """The tc in force after the last close (the one to use for the next decision)."""
         return float(self.retunes["tc"].iloc[-1])
 
-    def next_retune(self, schedule: str) -> tuple[pd.Timestamp, str]:
+    def next_retune(self, schedule: Schedule) -> tuple[pd.Timestamp, str]:
         """(date of the next retune, how it was found) after the last data date: ``retune_days`` market days
         after the last completed tuning (initial, kept or adopted), on the next decision day of
         ``schedule`` (market days after the data as in :mod:`xlsector.calendar`). A deferred retune is
@@ -618,7 +618,7 @@ class FwptResult:
             **{f"Holds {n}": (held == n).astype(float) for n in order},
         }, index=self.returns.index)
 
-    def facts(self, schedule: str = "daily") -> list[tuple[str, Any]]:
+    def facts(self, schedule: Schedule = "daily") -> list[tuple[str, Any]]:
         """The walk-forward's key figures as (label, value) rows."""
         start, end = self.period
         when, _ = self.next_retune(schedule)

@@ -425,7 +425,7 @@ def strip_sheet_rows(xlsx: bytes, sheet: str) -> bytes:
 def rows_xml(table: pd.DataFrame, date_style: str | None) -> str:
     """XML of rows 2.. for ``table`` (dates in A as serial numbers with ``date_style``)."""
     letters = [col_letters(j + 2) for j in range(table.shape[1])]
-    serials = ((table.index - pd.Timestamp(_EXCEL_EPOCH)) / pd.Timedelta(days=1)).to_numpy()
+    serials = ((pd.DatetimeIndex(table.index) - pd.Timestamp(_EXCEL_EPOCH)) / pd.Timedelta(days=1)).to_numpy()
     values = table.to_numpy(dtype=float)
     s_attr = f' s="{date_style}"' if date_style else ""
     parts = []
@@ -446,7 +446,9 @@ def inject_rows_xml(xml: str, table: pd.DataFrame) -> str:
     replaced.
     """
     match = _ROWS_RE.search(xml)
-    body = match.group(2) or "" if match else ""
+    if match is None:  # openpyxl always writes the element, even empty
+        raise ValueError("the Data sheet's XML has no sheetData element")
+    body = match.group(2) or ""
     rows = list(ROW_RE.finditer(body))
     date_style = None
     for row in rows:

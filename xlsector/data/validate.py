@@ -63,7 +63,7 @@ def _as_date_index(frame: pd.DataFrame) -> pd.DataFrame:
     if isinstance(frame.index, pd.DatetimeIndex):
         if frame.index.tz is not None:
             frame = frame.copy()
-            frame.index = frame.index.tz_localize(None)
+            frame.index = pd.DatetimeIndex(frame.index).tz_localize(None)
         return frame
     try:
         index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601"))
@@ -132,7 +132,7 @@ def jump_flags(
             flags.append(
                 (
                     str(prices.columns[j]),
-                    prices.index[i],
+                    prices.index[int(i)],
                     float(np.expm1(returns[i, j])),
                     float(np.expm1(centre[i])),
                 )
@@ -148,7 +148,7 @@ def compare_returns(
     Only tickers and consecutive date pairs present in both frames are compared (levels may differ by a
     constant factor: adjusted closes are rescaled at every download).
     """
-    out = []
+    out: list[tuple[str, pd.Timestamp, float, float]] = []
     common = [c for c in prices.columns if c in reference.columns]
     dates = prices.index.intersection(reference.index)
     if len(dates) < 2 or not common:
@@ -161,7 +161,7 @@ def compare_returns(
     diff = np.abs(r_ours - r_theirs)
     rows, cols = np.nonzero(np.nan_to_num(diff) > tolerance)
     for i, j in sorted(zip(rows, cols), key=lambda x: (x[1], x[0])):
-        out.append((str(common[j]), dates[i + 1], float(r_ours[i, j]), float(r_theirs[i, j])))
+        out.append((str(common[j]), dates[int(i) + 1], float(r_ours[i, j]), float(r_theirs[i, j])))
     return out
 
 

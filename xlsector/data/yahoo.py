@@ -205,7 +205,7 @@ def _write_cache(
         "start": f"{start:%Y-%m-%d}",
         "fetched_at": fetched.isoformat(timespec="seconds"),
         "dates": pd.DatetimeIndex(series.index).strftime("%Y-%m-%d").tolist(),
-        "adj_close": np.where(np.isnan(values), None, values).tolist(),
+        "adj_close": [None if np.isnan(value) else value for value in values.tolist()],
     }
     path = _cache_file(folder, ticker)
     try:

@@ -111,6 +111,6 @@ def table_grid(table: pd.DataFrame) -> list[list[Any]]:
     header = ["Date"] + [str(c) for c in table.columns]
     values = table.to_numpy(dtype=float)
     rows: list[list[Any]] = [header]
-    for date, line in zip(table.index.to_pydatetime(), values.tolist()):
+    for date, line in zip(pd.DatetimeIndex(table.index).to_pydatetime(), values.tolist()):
         rows.append([date] + [None if math.isnan(v) else v for v in line])
     return rows
