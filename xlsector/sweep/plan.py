@@ -233,9 +233,8 @@ def check_spec(prices: pd.DataFrame, spec: SweepSpec) -> SweepSpec:
 
 def _first_dates(prices: pd.DataFrame, funds: Sequence[str]) -> pd.Series:
     present = prices[list(funds)].notna().to_numpy()
-    has = present.any(axis=0).tolist()
-    if not all(has):
-        empty = [f for f, h in zip(funds, has) if not h]
+    empty = [f for f, column in zip(funds, present.T) if not column.any()]
+    if empty:
         raise DataError(f"funds names {empty[0]!r}, which has no price in the data")
     return pd.Series(prices.index[present.argmax(axis=0)], index=list(funds))
 
