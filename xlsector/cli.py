@@ -33,6 +33,7 @@ COMMANDS = [
     "runs",
     "signal",
     "addin",
+    "sweep",
 ]
 
 

@@ -88,8 +88,9 @@ class SweepRow:
     ``adopted`` (retunes that changed the tc). The in-sample best tc (hindsight, whole period) over the same
     out-of-sample days: ``is_tc``, ``is_cagr``, ``is_sharpe``, ``is_max_drawdown``, ``is_trades``; the
     benchmark over them: ``bench_cagr``, ``bench_sharpe``. Per-day statistics of the walk-forward's returns
-    for the Deflated Sharpe Ratio: ``sr`` (per-period Sharpe), ``skew``, ``kurtosis`` (raw). ``holdings``:
-    the walk-forward's holdings, run-length encoded (see the module docstring).
+    for the Deflated Sharpe Ratio: ``sr`` (per-period Sharpe), ``skew``, ``kurtosis`` (raw). ``holdings`` and
+    ``tc_path``: the walk-forward's holdings and the tc whose path gives each day's holding, run-length
+    encoded (see the module docstring).
     """
 
     id: int
@@ -122,6 +123,7 @@ class SweepRow:
     skew: float
     kurtosis: float
     holdings: str
+    tc_path: str
 
     @property
     def combination(self) -> Combination:
@@ -147,10 +149,11 @@ class BatchResult:
     numba_threads: int
 
 
-def _runs(names: np.ndarray) -> str:
-    """Run-length encoding of a holdings path: ``"offset:asset"`` at day 0 and at every change."""
-    change = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
-    return " ".join(f"{int(i)}:{names[i]}" for i in change)
+def _runs(values: np.ndarray) -> str:
+    """Run-length encoding of a daily path: ``"offset:value"`` at day 0 and at every change."""
+    change = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return " ".join(f"{int(i)}:{float(values[i])!r}" if isinstance(values[i], float | np.floating) else
+                    f"{int(i)}:{values[i]}" for i in change)
 
 
 def returns_from_runs(runs: str, asset_returns: pd.DataFrame, cost_bp: float) -> pd.Series:
@@ -238,6 +241,7 @@ def evaluate(data: SweepData, combo_id: int, funds: Combination) -> SweepRow:
         skew=float(skew),
         kurtosis=float(kurt),
         holdings=_runs(walk.holdings.to_numpy()),
+        tc_path=_runs(walk.tc.to_numpy(dtype=float)),
     )
 
 

@@ -171,7 +171,7 @@ class SweepStore:
     def add(self, rows: Iterable[SweepRow]) -> int:
         """Store rows in one transaction; a row whose id is stored already is skipped. Returns rows added."""
         names = [name for name, _ in row_fields()]
-        values = [tuple(_sql(getattr(row, n)) for n in names) for row in rows]
+        values = (tuple(_sql(getattr(row, n)) for n in names) for row in rows)  # read inside the transaction
         marks = ", ".join("?" for _ in names)
         with _transaction(self._db):
             before = self._db.total_changes
