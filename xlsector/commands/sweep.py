@@ -156,11 +156,11 @@ def _check_output(path: str | None, flag: str) -> None:
     if flag == "output" and target.suffix.lower() not in (".csv", ".parquet"):
         raise ParameterError(f"--output must name a .csv or .parquet file, got {path!r}")
     if flag == "output" and target.suffix.lower() == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
             raise ParameterError("--output FILE.parquet needs pyarrow: pip install 'xlsector[parquet]' (or write "
-                                 ".csv)") from None
+                                 ".csv)")
     if flag == "workbook" and not target.is_file():
         raise ParameterError(f"--workbook {path}: no such workbook")
     check_writable(target)
