@@ -157,13 +157,13 @@ def write_added_sheet(path: str | Path, name: str, fill: Callable[[Any], None]) 
                     restore[new] = chart_xml[old]
         for item in written.infolist():
             data = written.read(item.filename)
-            sheet_name = members.get(item.filename)
-            if sheet_name is not None and sheet_name != name:
+            owner = members.get(item.filename)
+            if owner is not None and owner != name:
                 xml = data.decode("utf-8")
-                if sheet_name in keep:
-                    xml, _ = patch_sheet(xml, {}, keep[sheet_name])
-                if sheet_name in marks:
-                    xml = _mark(xml, marks[sheet_name])
+                if owner in keep:
+                    xml, _ = patch_sheet(xml, {}, keep[owner])
+                if owner in marks:
+                    xml = _mark(xml, marks[owner])
                 data = xml.encode("utf-8")
             elif item.filename in restore:
                 data = restore[item.filename]
