@@ -34,6 +34,7 @@ COMMANDS = [
     "signal",
     "addin",
     "sweep",
+    "portfolio",
 ]
 
 
