@@ -1,0 +1,197 @@
+"""Speed of the sweep (issue 13): strategies per second per core, scaling over Dask workers, memory, and the Dask
+overheads the scale simulation in docs/sweep.md uses. Medians and the spread (min..max) over --repeat runs.
+
+    python benchmarks/bench_sweep.py [--repeat 3] [--choose 4] [--skip-cluster]
+
+Work: the sector ETFs of ../shared/data (XLB XLE XLF XLI XLK XLP XLU XLV XLY XLC XLRE SPY, 1993-2025), all
+combinations of --choose of them (12 choose 4 = 495), the full grid tc 2..200 (199 tcs), FWPT with the
+default born-on date and 125-day retunes, hysteresis 0.01 (the default strategy).
+
+(a) plain loop: one process, one numba thread, each combination through the public functions
+    (run_backtest_grid, trend_chart, fwpt) and the figures a sweep row holds;
+(b) the sweep's own evaluation in one process (xlsector.sweep.evaluate_batch: with the shared per-fund trends
+    where the kernel has them);
+(c) xlsector.sweep.run_sweep on a LocalCluster of 1 and of 2 worker processes (one thread each): throughput
+    from the first stored batch to the last (cluster start and warm-up excluded, reported separately), the
+    scaling efficiency rate(2) / (2 x rate(1)), and each worker's resident memory after the sweep;
+Dask overheads: the round trip of an empty task, the size and broadcast time of the scattered data, the
+    cluster start and the per-worker warm-up.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # per-core figures: this process's numba on one thread
+
+import argparse  # noqa: E402
+import pickle  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from itertools import combinations  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("XLSECTOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FUNDS = ("XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY", "XLC", "XLRE", "SPY")
+
+
+def spread(values: list[float], unit: str = "", digits: int = 1) -> str:
+    return (f"{statistics.median(values):.{digits}f}{unit} (min {min(values):.{digits}f}, max "
+            f"{max(values):.{digits}f}, n={len(values)})")
+
+
+def plain_loop(prices, combos) -> float:
+    """(a): seconds for every combination through the public functions."""
+    from xlsector.backtesting import run_backtest_grid
+    from xlsector.measures import cagr, count_trades, max_drawdown, sharpe_ratio
+    from xlsector.tuning import fwpt, trend_chart
+
+    start = time.perf_counter()
+    for funds in combos:
+        data = prices[list(funds)]
+        grid = run_backtest_grid(data, range(2, 201))
+        trend_chart(data, grid=grid)
+        walk = fwpt(data, grid=grid)
+        for series in (walk.returns, walk.in_sample_returns):
+            cagr(series), sharpe_ratio(series), max_drawdown(series)
+        count_trades(walk.holdings)
+    return time.perf_counter() - start
+
+
+def sweep_in_process(prices, spec, combos) -> float:
+    """(b): seconds for the sweep's own evaluation of every combination in this process."""
+    from xlsector.sweep.evaluate import SweepData, evaluate_batch
+
+    data = SweepData.from_spec(prices, spec)
+    start = time.perf_counter()
+    evaluate_batch(data, list(enumerate(combos)))
+    return time.perf_counter() - start
+
+
+def cluster_run(prices, spec, workers: int, batch: int) -> dict[str, float]:
+    """(c): one sweep on a fresh LocalCluster of ``workers`` processes."""
+    from xlsector.sweep import ClusterOptions, run_sweep
+    from xlsector.sweep.cluster import connect, workers_info
+
+    times: list[float] = []
+    busy: list[float] = []
+    started = time.perf_counter()
+    cpu = time.process_time()
+    with connect(ClusterOptions(workers=workers), spec.strategy) as (client, _):
+        ready = time.perf_counter()
+        info = workers_info(client)
+        with tempfile.TemporaryDirectory() as folder:
+            run_sweep(prices, spec, store=Path(folder) / "s.sqlite", progress=False,
+                      cluster=ClusterOptions(client=client, batch=batch),
+                      on_batch=lambda result: (times.append(time.perf_counter()), busy.append(result.seconds)))
+        rss = [w.rss for w in workers_info(client)]
+    first_batch = batch  # combinations in the first stored batch (the clock starts when it arrives)
+    n_after = len(times) and (spec_count(spec) - first_batch)
+    steady = n_after / (times[-1] - times[0]) if len(times) > 1 else float("nan")
+    return {"start": ready - started, "warm": max(w.warm_seconds for w in info), "rate": steady,
+            "wall": time.perf_counter() - started, "rss_mb": max(rss) / 2**20,
+            "task_ms": 1e3 * sum(busy) / spec_count(spec), "driver_cpu": time.process_time() - cpu,
+            "busy": sum(busy[1:]) / (workers * (times[-1] - times[0])) if len(times) > 1 else float("nan")}
+
+
+def spec_count(spec) -> int:
+    from xlsector.sweep.plan import count_combinations
+
+    return count_combinations(len(spec.funds), spec.choose)
+
+
+def dask_overheads(prices, spec, repeat: int) -> dict[str, list[float]]:
+    """Round trip of an empty task, scatter size and broadcast time, on a 2-worker LocalCluster."""
+    from distributed import wait
+
+    from xlsector.sweep import ClusterOptions
+    from xlsector.sweep.cluster import connect
+    from xlsector.sweep.evaluate import SweepData
+
+    data = SweepData.from_spec(prices, spec)
+    out: dict[str, list[float]] = {"latency_ms": [], "scatter_ms": [], "throughput_per_s": []}
+    with connect(ClusterOptions(workers=2), spec.strategy) as (client, _):
+        for _ in range(repeat):
+            samples = []
+            for _ in range(50):
+                t0 = time.perf_counter()
+                client.submit(int, 1, pure=False).result()
+                samples.append(time.perf_counter() - t0)
+            out["latency_ms"].append(1e3 * statistics.median(samples))
+            t0 = time.perf_counter()
+            futures = client.map(int, range(2000), pure=False)
+            wait(futures)
+            out["throughput_per_s"].append(2000 / (time.perf_counter() - t0))
+            del futures
+            t0 = time.perf_counter()
+            shared = client.scatter(data, broadcast=True, hash=False)
+            wait(shared)
+            out["scatter_ms"].append(1e3 * (time.perf_counter() - t0))
+            client.cancel([shared])
+    out["scatter_mb"] = [len(pickle.dumps(data, protocol=5)) / 2**20]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--choose", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--skip-cluster", action="store_true")
+    args = parser.parse_args()
+    if not (SHARED / "etf_adjclose_daily.csv").is_file():
+        print(f"needs the sector ETFs at {SHARED} (set XLSECTOR_SHARED_DATA)", file=sys.stderr)
+        return 1
+    from xlsector.data import load_prices
+    from xlsector.sweep import SweepSpec
+    from xlsector.sweep.cluster import warm_up
+
+    prices = load_prices(SHARED / "etf_adjclose_daily.csv").prices
+    spec = SweepSpec(funds=FUNDS, choose=(args.choose,))
+    combos = list(combinations(FUNDS, args.choose))
+    n = len(combos)
+    print(f"work: {len(FUNDS)} sector ETFs choose {args.choose} = {n} combinations, tc 2..200 (199), FWPT "
+          f"(125-day retunes), {len(prices)} days; {os.cpu_count()} cores; NUMBA_NUM_THREADS="
+          f"{os.environ['NUMBA_NUM_THREADS']} in this process")
+    warm_up({})
+    plain_loop(prices, combos[:5])  # warm the public path too
+    rates_a = [n / plain_loop(prices, combos) for _ in range(args.repeat)]
+    print(f"(a) plain loop, one process, one core:            {spread(rates_a, ' strategies/s')}; "
+          f"{1e3 / statistics.median(rates_a):.1f} ms a strategy")
+    rates_b = [n / sweep_in_process(prices, spec, combos) for _ in range(args.repeat)]
+    print(f"(b) sweep evaluation, one process, one core:       {spread(rates_b, ' strategies/s')}; "
+          f"{statistics.median(rates_b) / statistics.median(rates_a):.2f}x (a)")
+    if args.skip_cluster:
+        return 0
+    runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    for _ in range(args.repeat):
+        for workers in (1, 2):
+            runs[workers].append(cluster_run(prices, spec, workers, args.batch))
+    for workers, found in runs.items():
+        rates = [r["rate"] for r in found]
+        print(f"(c) LocalCluster, {workers} worker(s) x 1 thread:        {spread(rates, ' strategies/s')} "
+              f"= {statistics.median(rates) / workers:.1f} per core; wall incl. start "
+              f"{spread([r['wall'] for r in found], ' s')}; in the worker "
+              f"{statistics.median([r['task_ms'] for r in found]):.1f} ms a strategy")
+    eff = [r2["rate"] / (2 * r1["rate"]) for r1, r2 in zip(runs[1], runs[2])]
+    busy = [100 * r["busy"] for r in runs[2]]
+    print(f"    workers busy (task time / workers x wall), 2:  {spread(busy, ' %')}")
+    print(f"    driver CPU (scheduler, store, client), 2 w.:   {spread([r['driver_cpu'] for r in runs[2]], ' s', 2)}")
+    print(f"    scaling efficiency 2 workers vs 1:             {spread([100 * e for e in eff], ' %')}")
+    everything = runs[1] + runs[2]
+    print(f"    cluster start (processes up, plugin warm-up):  {spread([r['start'] for r in everything], ' s', 2)}")
+    print(f"    per-worker warm-up (numba cache load):         {spread([r['warm'] for r in everything], ' s', 2)}")
+    print(f"    memory per worker after the sweep (RSS):       {spread([r['rss_mb'] for r in everything], ' MB', 0)}")
+    over = dask_overheads(prices, spec, args.repeat)
+    print(f"Dask: empty-task round trip                        {spread(over['latency_ms'], ' ms', 2)}")
+    print(f"Dask: empty tasks through 2 workers                {spread(over['throughput_per_s'], '/s', 0)}")
+    print(f"Dask: scattered data {over['scatter_mb'][0]:.2f} MB, broadcast to 2 workers "
+          f"{spread(over['scatter_ms'], ' ms', 1)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
