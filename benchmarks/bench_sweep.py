@@ -24,14 +24,14 @@ import os
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # per-core figures: this process's numba on one thread
 
-import argparse  # noqa: E402
-import pickle  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from itertools import combinations  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import pickle
+import statistics
+import sys
+import tempfile
+import time
+from itertools import combinations
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("XLSECTOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
