@@ -124,7 +124,8 @@ def test_pyodide_install_has_only_packages_with_a_pure_or_pyodide_wheel(python):
 def test_desktop_install_is_unchanged(system):
     direct = resolve(desktop_environment(system))
     assert set(direct) == {"numpy", "pandas", "openpyxl", "xlwings", "yfinance", "numba", "defusedxml", "filelock",
-                           "exchange-calendars"}
+                           "exchange-calendars", "dask"}
+    assert direct["dask"].extras == {"distributed"}  # xlsector sweep runs on Dask distributed (issue 13)
     assert str(direct["xlwings"].specifier) == "==0.37.8"  # the version whose VBA the .xlam carries
     assert direct["yfinance"].specifier.contains("1.7.0") and direct["numba"].specifier.contains("0.61.0")
 
