@@ -135,13 +135,50 @@ def dask_overheads(prices, spec, repeat: int) -> dict[str, list[float]]:
     return out
 
 
+def simulate(cost_ms: float, latency_ms: float, scatter_mb: float, warm_s: float, *, combos: int = 142_506,
+             batch: int = 20, scheduler_tasks_per_s: float = 2000.0, remote_start_s: float = 120.0,
+             net_gb_s: float = 1.0, price_core_hour: float = 0.05) -> list[str]:
+    """Predicted wall time and cost of a sweep of ``combos`` combinations on P cores (see docs/sweep.md)."""
+    lines = [f"scale model: {combos:,} combinations x {cost_ms:.1f} ms = {combos * cost_ms / 3.6e6:.2f} core-hours; "
+             f"batch {batch} ({batch * cost_ms / 1e3:.2f} s a task); task overhead {latency_ms:.1f} ms; scheduler "
+             f"<= {scheduler_tasks_per_s:,.0f} tasks/s; data {scatter_mb:.2f} MB at {net_gb_s:g} GB/s; warm-up "
+             f"{warm_s:.2f} s; remote cluster start {remote_start_s:.0f} s; {price_core_hour:g} $/core-hour"]
+    compute = combos * cost_ms / 1e3  # core-seconds
+    for cores in (2, 16, 64, 256):
+        size = batch
+        while cores / (size * cost_ms / 1e3) > scheduler_tasks_per_s:  # the scheduler must keep up
+            size *= 2
+        task = size * cost_ms / 1e3
+        efficiency = task / (task + latency_ms / 1e3)
+        start = (0.0 if cores <= 2 else remote_start_s) + cores * scatter_mb / 1e3 / net_gb_s + warm_s
+        tail = task  # the last wave: at most one task's time with some cores idle
+        wall = start + compute / (cores * efficiency) + tail
+        dollars = cores * wall / 3600 * price_core_hour
+        lines.append(f"  {cores:>3} cores: batch {size:>4}, wall {wall / 60:7.1f} min (start {start:5.1f} s, "
+                     f"efficiency {100 * efficiency:5.1f} %), {cores * wall / 3600:6.2f} core-hours paid, "
+                     f"${dollars:6.2f}")
+    local = 8  # a laptop's cores
+    # crossover: local wall N*c/local = remote start + N*c/remote  ->  N = start / (c * (1/local - 1/remote))
+    for remote in (16, 64, 256):
+        n_cross = remote_start_s / (cost_ms / 1e3 * (1 / local - 1 / remote))
+        lines.append(f"  crossover {local}-core laptop vs {remote}-core cluster: {n_cross:,.0f} combinations "
+                     f"({n_cross * cost_ms / 1e3 / local / 60:.1f} min on the laptop)")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--choose", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--skip-cluster", action="store_true")
+    parser.add_argument("--simulate", metavar="COST_MS,LATENCY_MS,SCATTER_MB,WARM_S",
+                        help="only print the scale model for these figures (no measurement)")
     args = parser.parse_args()
+    if args.simulate:
+        cost, latency, size, warm = (float(x) for x in args.simulate.split(","))
+        print("\n".join(simulate(cost, latency, size, warm)))
+        return 0
     if not (SHARED / "etf_adjclose_daily.csv").is_file():
         print(f"needs the sector ETFs at {SHARED} (set XLSECTOR_SHARED_DATA)", file=sys.stderr)
         return 1
@@ -190,6 +227,9 @@ def main() -> int:
     print(f"Dask: empty tasks through 2 workers                {spread(over['throughput_per_s'], '/s', 0)}")
     print(f"Dask: scattered data {over['scatter_mb'][0]:.2f} MB, broadcast to 2 workers "
           f"{spread(over['scatter_ms'], ' ms', 1)}")
+    cost_ms = 1e3 / statistics.median(rates_b)
+    warm = statistics.median([r["warm"] for r in everything])
+    print("\n".join(simulate(cost_ms, statistics.median(over["latency_ms"]), over["scatter_mb"][0], warm)))
     return 0
 
 
