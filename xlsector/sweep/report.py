@@ -210,7 +210,12 @@ def _pbo(frame: pd.DataFrame, prices: pd.DataFrame, spec: dict[str, Any], blocks
         notes.append(f"PBO on a random subset of {pbo_max:,} of the {len(frame):,} combinations (seed "
                      f"{spec.get('seed') or 0}), to bound the days x combinations matrix")
     matrix = oos_returns(chosen, prices, spec)
-    start = pd.Timestamp(pd.to_datetime(chosen["born_on"]).max())
+    born = pd.to_datetime(chosen["born_on"])
+    start = pd.Timestamp(born.max())
+    if len(matrix) < 0.5 * float(chosen["oos_days"].median()):
+        late = int((born > born.min()).sum())
+        notes.append(f"PBO covers only {len(matrix):,} days (from {start:%Y-%m-%d}): the days every combination has "
+                     f"out of sample; {late:,} combination(s) start later than {born.min():%Y-%m-%d} (young funds)")
     try:
         result = pbo(matrix, blocks=blocks)
     except (DataError, ParameterError) as exc:
