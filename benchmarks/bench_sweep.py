@@ -7,10 +7,12 @@ Work: the sector ETFs of ../shared/data (XLB XLE XLF XLI XLK XLP XLU XLV XLY XLC
 combinations of --choose of them (12 choose 4 = 495), the full grid tc 2..200 (199 tcs), FWPT with the
 default born-on date and 125-day retunes, hysteresis 0.01 (the default strategy).
 
-(a) plain loop: one process, one numba thread, each combination through the public functions
-    (run_backtest_grid, trend_chart, fwpt) and the figures a sweep row holds;
-(b) the sweep's own evaluation in one process (xlsector.sweep.evaluate_batch: with the shared per-fund trends
-    where the kernel has them);
+(a) plain loop: one process, one thread, each combination alone through the public functions as a user runs
+    it: trend_chart(prices[funds]) and fwpt(prices[funds]).metrics() (what a sweep row reports, no sharing);
+(a') the same with one grid shared by the trend chart and FWPT (run_backtest_grid once, then
+    trend_chart(grid=) and fwpt(grid=)): the best the public functions allow;
+(b) the sweep's own evaluation in one process (xlsector.sweep.evaluate.evaluate_batch on batches of --batch
+    combinations: the shared-trend kernel, FWPT walked inside it);
 (c) xlsector.sweep.run_sweep on a LocalCluster of 1 and of 2 worker processes (one thread each): throughput
     from the first stored batch to the last (cluster start and warm-up excluded, reported separately), the
     scaling efficiency rate(2) / (2 x rate(1)), and each worker's resident memory after the sweep;
@@ -44,9 +46,20 @@ def spread(values: list[float], unit: str = "", digits: int = 1) -> str:
 
 
 def plain_loop(prices, combos) -> float:
-    """(a): seconds for every combination through the public functions."""
+    """(a): seconds for every combination alone through the public functions."""
+    from xlsector.tuning import fwpt, trend_chart
+
+    start = time.perf_counter()
+    for funds in combos:
+        data = prices[list(funds)]
+        trend_chart(data)
+        fwpt(data).metrics()
+    return time.perf_counter() - start
+
+
+def shared_grid_loop(prices, combos) -> float:
+    """(a'): seconds for every combination with one grid for its trend chart and FWPT."""
     from xlsector.backtesting import run_backtest_grid
-    from xlsector.measures import cagr, count_trades, max_drawdown, sharpe_ratio
     from xlsector.tuning import fwpt, trend_chart
 
     start = time.perf_counter()
@@ -54,20 +67,19 @@ def plain_loop(prices, combos) -> float:
         data = prices[list(funds)]
         grid = run_backtest_grid(data, range(2, 201))
         trend_chart(data, grid=grid)
-        walk = fwpt(data, grid=grid)
-        for series in (walk.returns, walk.in_sample_returns):
-            cagr(series), sharpe_ratio(series), max_drawdown(series)
-        count_trades(walk.holdings)
+        fwpt(data, grid=grid).metrics()
     return time.perf_counter() - start
 
 
-def sweep_in_process(prices, spec, combos) -> float:
-    """(b): seconds for the sweep's own evaluation of every combination in this process."""
+def sweep_in_process(prices, spec, combos, batch: int) -> float:
+    """(b): seconds for the sweep's own evaluation of every combination in this process, batch by batch."""
     from xlsector.sweep.evaluate import SweepData, evaluate_batch
 
     data = SweepData.from_spec(prices, spec)
+    todo = list(enumerate(combos))
     start = time.perf_counter()
-    evaluate_batch(data, list(enumerate(combos)))
+    for first in range(0, len(todo), batch):
+        evaluate_batch(data, todo[first:first + batch])
     return time.perf_counter() - start
 
 
@@ -195,12 +207,22 @@ def main() -> int:
           f"{os.environ['NUMBA_NUM_THREADS']} in this process")
     warm_up({})
     plain_loop(prices, combos[:5])  # warm the public path too
-    rates_a = [n / plain_loop(prices, combos) for _ in range(args.repeat)]
-    print(f"(a) plain loop, one process, one core:            {spread(rates_a, ' strategies/s')}; "
+    shared_grid_loop(prices, combos[:5])
+    sweep_in_process(prices, spec, combos[:5], args.batch)
+    rates_a, rates_g, rates_b = [], [], []
+    for _ in range(args.repeat):  # interleaved, so that a busy spell of the machine hits all three
+        rates_a.append(n / plain_loop(prices, combos))
+        rates_g.append(n / shared_grid_loop(prices, combos))
+        rates_b.append(n / sweep_in_process(prices, spec, combos, args.batch))
+    ratio = [b / a for a, b in zip(rates_a, rates_b)]
+    ratio_g = [b / g for g, b in zip(rates_g, rates_b)]
+    print(f"(a)  plain loop, one process, one core:           {spread(rates_a, ' strategies/s')}; "
           f"{1e3 / statistics.median(rates_a):.1f} ms a strategy")
-    rates_b = [n / sweep_in_process(prices, spec, combos) for _ in range(args.repeat)]
-    print(f"(b) sweep evaluation, one process, one core:       {spread(rates_b, ' strategies/s')}; "
-          f"{statistics.median(rates_b) / statistics.median(rates_a):.2f}x (a)")
+    print(f"(a') one grid for chart and FWPT, one core:       {spread(rates_g, ' strategies/s')}; "
+          f"{1e3 / statistics.median(rates_g):.1f} ms a strategy")
+    print(f"(b)  sweep, shared trends, one process, one core: {spread(rates_b, ' strategies/s')}; "
+          f"{1e3 / statistics.median(rates_b):.1f} ms a strategy")
+    print(f"     (b) / (a) per run: {spread(ratio, 'x', 2)};  (b) / (a'): {spread(ratio_g, 'x', 2)}")
     if args.skip_cluster:
         return 0
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}

@@ -190,7 +190,7 @@ def _row(i: int, **changes) -> SweepRow:
               "oos_end": "2010-01-04", "oos_days": 1000, "oos_cagr": 0.05, "oos_sharpe": 0.5,
               "oos_max_drawdown": -0.2, "oos_trades": 10, "current_tc": 50.0, "tunings": 12, "adopted": 3,
               "is_tc": 55.0, "is_cagr": 0.07, "is_sharpe": 0.6, "is_max_drawdown": -0.18, "is_trades": 8,
-              "bench_cagr": 0.04, "bench_sharpe": 0.4, "sr": 0.03, "skew": -0.1, "kurtosis": 5.0,
+              "bench_cagr": 0.04, "bench_sharpe": 0.4, "sr": 0.03,
               "holdings": "0:A", "tc_path": "0:50.0"}
     return SweepRow(**(values | changes))
 

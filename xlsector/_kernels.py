@@ -622,6 +622,346 @@ def rotate_numpy(setup: RotationSetup, tcs: np.ndarray, decays: np.ndarray, walk
     return RotationPaths(holdings, net, switches, last_targets, growth, worst)
 
 
+# --------------------------------------------------------------------------------- sweep: shared trends
+#
+# A sweep (xlsector.sweep) runs the same strategy over many combinations of funds out of one universe of
+# candidates. A fund's trend for a tc does not depend on the other funds, so the sweep kernel runs a batch of
+# combinations in lockstep, day by day: each universe fund's EMA/EMA2 for every tc is computed once a day
+# (in registers and L1, as the lane kernel does) and read by every combination that holds the fund; a
+# combination then costs its selection loop. Precomputing the trends into memory instead (12 funds x 199 tcs
+# x 8000 days = 150 MB, 50 MB read per 4-fund combination) was measured at twice the time of recomputing them:
+# the kernel is bound by memory traffic, not by the EMA's arithmetic.
+#
+# The sweep kernel keeps no days x tcs paths (a combination's row needs none of them): per combination it
+# carries each tc's growth of 1, drawdown and switches (the trend chart), and walks FWPT on the fly (as the
+# lane kernel's :class:`Walk`), keeping the walk-forward's holding and net return of each day.
+#
+# Twins: the compiled kernel, the same loop as plain Python (:func:`sweep_python`), and the numpy fallback
+# (:func:`sweep_numpy`: per combination, the numpy rotation and the FWPT walk and stitching of
+# :mod:`xlsector.tuning`). The tests check the three against each other and against xlsector.tuning.fwpt.
+
+
+class SweepBatch(NamedTuple):
+    """Combinations of one universe run together (the universe is a :class:`RotationSetup` whose funds are
+    every candidate, then the bear funds). Combination b's assets are its ``n_bull[b]`` funds (universe rows
+    ``rows[b, :n_bull[b]]``), then the bear funds (``rows[b, n_bull[b]:n_funds[b]]``), then cash: the order
+    a rotation of those funds alone numbers them."""
+
+    rows: np.ndarray  # B × F int64: universe rows of each combination's funds and bear funds (padded with 0)
+    n_bull: np.ndarray  # B int64
+    n_funds: np.ndarray  # B int64: bull + bear
+    start: np.ndarray  # B int64: the first day of each combination's period (universe day row)
+    t0: np.ndarray  # B int64: FWPT's born-on day, a row of the combination's period (>= 0)
+
+
+class SweepPaths(NamedTuple):
+    """What the sweep kernels return per combination b (days are rows of b's period: day 0 = start[b])."""
+
+    growth: np.ndarray  # B × n float64: growth of 1 of each tc over the period
+    drawdown: np.ndarray  # B × n float64: maximum drawdown of each tc (<= 0)
+    switches: np.ndarray  # B × n int64: trades after the initial buy
+    active: np.ndarray  # B × days int64: the tc column in force after each day's close (from the walk)
+    events: np.ndarray  # B × 3 × days int64: FWPT's tunings: day, best column, kind (0 initial, 1 kept,
+    # 2 adopted, 3 deferred)
+    n_events: np.ndarray  # B int64
+    hold: np.ndarray  # B × days int64: the walk-forward's holding of each day from t0 on (asset of b)
+    net: np.ndarray  # B × days float64: its net return (0 on t0; a change of holding pays the cost)
+
+
+def sweep_outputs(n_combos: int, n_tcs: int, n_days: int) -> SweepPaths:
+    return SweepPaths(np.ones((n_combos, n_tcs)), np.zeros((n_combos, n_tcs)), np.zeros((n_combos, n_tcs), np.int64),
+                      np.zeros((n_combos, n_days), np.int64), np.zeros((n_combos, 3, n_days), np.int64),
+                      np.zeros(n_combos, np.int64), np.zeros((n_combos, n_days), np.int64),
+                      np.zeros((n_combos, n_days)))
+
+
+def combination_setup(setup: RotationSetup, batch: SweepBatch, b: int) -> RotationSetup:
+    """The rotation record of combination b alone (what :func:`xlsector.backtesting.prepare` builds from its
+    funds and bear funds), sliced from the universe's."""
+    rows = batch.rows[b, : batch.n_funds[b]]
+    return setup._replace(returns=np.ascontiguousarray(setup.returns[rows]), opens=setup.opens[rows],
+                          closes=setup.closes[rows], n_bull=int(batch.n_bull[b]), start=int(batch.start[b]))
+
+
+def _sweep_lanes(setup, batch, tcs, decays, retune_days, defer, out):  # pragma: no cover - compiled
+    """Every combination of ``batch`` over every tc, day by day (see the section comment): the rules of
+    :func:`_rotate_lanes` with ``walk`` for each combination, the trends shared."""
+    growth, drawdown, switches, active, events, n_events, hold, wnet = out
+    returns, cash_returns, opens, closes = setup.returns, setup.cash, setup.opens, setup.closes
+    k, hysteresis, decision, month_end, sg_bull = setup.k, setup.hysteresis, setup.decision, setup.month_end, setup.sg_bull
+    sg_mode, aqr_days, min_hold, delay, cost = setup.sg_mode, setup.aqr_days, setup.min_hold, setup.delay, setup.cost
+    rows, n_bulls, n_funds_of, starts, t0s = batch.rows, batch.n_bull, batch.n_funds, batch.start, batch.t0
+    n_universe, n_days = returns.shape
+    n_combos, width = rows.shape
+    n = len(tcs)
+    a = np.empty(n)
+    keep = np.empty(n)
+    ak = np.empty(n)
+    fade = np.empty(n)
+    for lane in range(n):
+        a[lane] = 1.0 / tcs[lane]
+        keep[lane] = 1.0 - a[lane]
+        ak[lane] = a[lane] * k
+        fade[lane] = math.exp(-1.0 / decays[lane])
+    s1 = np.zeros((n_universe, n))
+    s2 = np.zeros((n_universe, n))
+    row = np.empty((n_combos, width + 1))  # each combination's day returns of its assets (cash last)
+    today = np.empty(n)
+    top_bull = np.empty(n)
+    top_bear = np.empty(n)
+    flipped = np.zeros(n, np.bool_)
+    held = np.empty((n_combos, n), np.int64)
+    target = np.empty((n_combos, n), np.int64)
+    bonus = np.zeros((n_combos, n))
+    last_trade = np.full((n_combos, n), -(1 << 30), np.int64)
+    trades = np.zeros((n_combos, n), np.int64)
+    bull = np.ones((n_combos, n), np.bool_)
+    due_lane = np.empty((n_combos, 2, n), np.int64)
+    due_asset = np.empty((n_combos, 2, n), np.int64)
+    n_due = np.zeros((n_combos, 2), np.int64)
+    g = np.ones((n_combos, n))
+    peak = np.ones((n_combos, n))
+    worst = np.zeros((n_combos, n))
+    all_from = np.zeros(n_combos, np.int64)
+    all_until = np.full(n_combos, n_days, np.int64)
+    current = np.zeros(n_combos, np.int64)
+    retune_due = np.zeros(n_combos, np.bool_)
+    last_retune = np.zeros(n_combos, np.int64)
+    n_ev = np.zeros(n_combos, np.int64)
+    for b in range(n_combos):
+        for lane in range(n):
+            held[b, lane] = n_funds_of[b]
+            target[b, lane] = n_funds_of[b]
+        for j in range(n_funds_of[b]):
+            all_from[b] = max(all_from[b], opens[rows[b, j]])
+            all_until[b] = min(all_until[b], closes[rows[b, j]])
+        last_retune[b] = t0s[b]
+    used = np.zeros(n_universe, np.bool_)  # the universe funds some combination of the batch holds
+    for b in range(n_combos):
+        for j in range(n_funds_of[b]):
+            used[rows[b, j]] = True
+    members = np.flatnonzero(used)
+    keep_cost = 1.0 - cost
+    for t in range(n_days + 1):
+        if t < n_days:
+            for u in members:  # each fund's trends, once for all the combinations that hold it
+                x = returns[u, t]
+                for lane in range(n):
+                    e = ak[lane] * x + keep[lane] * s1[u, lane]
+                    s1[u, lane] = e
+                    s2[u, lane] = a[lane] * e + keep[lane] * s2[u, lane]
+        for b in range(n_combos):
+            start = starts[b]
+            t0 = t0s[b]
+            n_funds = n_funds_of[b]
+            n_bull = n_bulls[b]
+            cash = n_funds
+            d = t - 1 - start
+            if d >= t0:  # ---- FWPT walk at the close of day t - 1 (see _rotate_lanes)
+                check = d == t0
+                if d > t0:
+                    if not retune_due[b] and d - last_retune[b] >= retune_days:
+                        retune_due[b] = True
+                    check = retune_due[b] and decision[t - 1]
+                if check:
+                    best = 0
+                    score = np.log(g[b, 0])
+                    for lane in range(1, n):
+                        value = np.log(g[b, lane])
+                        if value > score:
+                            score = value
+                            best = lane
+                    if d == t0:
+                        current[b] = best
+                        for q in range(d):
+                            active[b, q] = best
+                        kind = 0
+                    elif best == current[b]:
+                        kind = 1
+                    elif not defer or target[b, best] == target[b, current[b]]:
+                        kind = 2
+                    else:
+                        kind = 3
+                    if kind == 2:
+                        current[b] = best
+                    if kind == 1 or kind == 2:
+                        retune_due[b] = False
+                        last_retune[b] = d
+                    events[b, 0, n_ev[b]] = d
+                    events[b, 1, n_ev[b]] = best
+                    events[b, 2, n_ev[b]] = kind
+                    n_ev[b] += 1
+                active[b, d] = current[b]
+                # day d's holding of the tc in force at the close delay + 1 days before (row[b] still
+                # holds day d's returns, held[b] day d's holdings)
+                h = held[b, active[b, max(d - delay - 1, t0)]]
+                hold[b, d] = h
+                if d == t0:
+                    wnet[b, d] = 0.0
+                elif h != hold[b, d - 1]:
+                    wnet[b, d] = (1.0 + row[b, h]) * keep_cost - 1.0
+                else:
+                    wnet[b, d] = row[b, h]
+            if t == n_days or t < start:
+                continue
+            i = t - start
+            for j in range(n_funds):
+                row[b, j] = returns[rows[b, j], t]
+            row[b, cash] = cash_returns[t]
+            for lane in range(n):  # ---- holding: day t's return of what is held
+                today[lane] = row[b, held[b, lane]]
+                bonus[b, lane] *= fade[lane]
+            slot = t & 1
+            for q in range(n_due[b, slot]):  # a new holding pays the cost on its first day
+                lane = due_lane[b, slot, q]
+                h = due_asset[b, slot, q]
+                held[b, lane] = h
+                today[lane] = (1.0 + row[b, h]) * keep_cost - 1.0
+                trades[b, lane] += 1
+            n_due[b, slot] = 0
+            if i > 0:  # (day 0 of the period is the start point: return 0)
+                for lane in range(n):
+                    g[b, lane] = g[b, lane] * (1.0 + today[lane])
+                    peak[b, lane] = max(peak[b, lane], g[b, lane])
+                    worst[b, lane] = min(worst[b, lane], g[b, lane] / peak[b, lane] - 1.0)
+            # ---- decision at day t's close: StormGuard's state, then the rotation
+            any_flip = False
+            if sg_mode != 0:
+                if t == start:
+                    for lane in range(n):
+                        bull[b, lane] = sg_bull[t]
+                elif sg_mode == 1:
+                    if month_end[t]:
+                        for lane in range(n):
+                            flipped[lane] = bull[b, lane] != sg_bull[t]
+                            bull[b, lane] = sg_bull[t]
+                            any_flip = any_flip or flipped[lane]
+                else:
+                    for lane in range(n):
+                        flipped[lane] = bull[b, lane] != sg_bull[t] and t - last_trade[b, lane] >= aqr_days
+                        if flipped[lane]:
+                            bull[b, lane] = sg_bull[t]
+                            any_flip = True
+            if not (decision[t] or t == start or any_flip):
+                continue
+            every = all_from[b] <= t < all_until[b]
+            has_bull = False
+            for j in range(n_bull):
+                u = rows[b, j]
+                if every or opens[u] <= t < closes[u]:
+                    if has_bull:
+                        for lane in range(n):
+                            top_bull[lane] = max(top_bull[lane], s2[u, lane])
+                    else:
+                        has_bull = True
+                        for lane in range(n):
+                            top_bull[lane] = s2[u, lane]
+            has_bear = False
+            if sg_mode != 0:
+                for j in range(n_bull, n_funds):
+                    u = rows[b, j]
+                    if every or opens[u] <= t < closes[u]:
+                        if has_bear:
+                            for lane in range(n):
+                                top_bear[lane] = max(top_bear[lane], s2[u, lane])
+                        else:
+                            has_bear = True
+                            for lane in range(n):
+                                top_bear[lane] = s2[u, lane]
+            quick = every and sg_mode == 0 and t != start and has_bull
+            for lane in range(n):
+                tg = target[b, lane]
+                if quick:  # the common case: only the bull universe, all eligible, no regime change
+                    top = top_bull[lane]
+                    if tg != cash and not (top > s2[rows[b, tg], lane] + bonus[b, lane]
+                                           and t - last_trade[b, lane] >= min_hold):
+                        continue
+                    new = 0
+                    while s2[rows[b, new], lane] != top:  # the first fund with the top trend
+                        new += 1
+                else:
+                    change = t == start or (any_flip and flipped[lane])
+                    if not (change or decision[t]):
+                        continue
+                    in_bull = bull[b, lane]
+                    lo = 0 if in_bull else n_bull
+                    hi = n_bull if in_bull else n_funds
+                    top = top_bull[lane] if in_bull else top_bear[lane]
+                    new = tg
+                    if not (has_bull if in_bull else has_bear):
+                        new = cash
+                    elif (change or tg == cash or tg < lo or tg >= hi
+                          or not (opens[rows[b, tg]] <= t < closes[rows[b, tg]])
+                          or (top > s2[rows[b, tg], lane] + bonus[b, lane] and t - last_trade[b, lane] >= min_hold)):
+                        for j in range(lo, hi):  # the first eligible fund with the top trend
+                            u = rows[b, j]
+                            if (every or opens[u] <= t < closes[u]) and s2[u, lane] == top:
+                                new = j
+                                break
+                if new != tg:
+                    target[b, lane] = new
+                    last_trade[b, lane] = t
+                    bonus[b, lane] = hysteresis if new != cash else 0.0
+                    due = (t + delay + 1) & 1
+                    due_lane[b, due, n_due[b, due]] = lane
+                    due_asset[b, due, n_due[b, due]] = new
+                    n_due[b, due] += 1
+    for b in range(n_combos):
+        for lane in range(n):
+            switches[b, lane] = max(trades[b, lane] - 1, 0)  # the first trade is the initial buy, not a switch
+            growth[b, lane] = g[b, lane]
+            drawdown[b, lane] = worst[b, lane]
+        n_events[b] = n_ev[b]
+
+
+def sweep_python(setup: RotationSetup, batch: SweepBatch, tcs: np.ndarray, decays: np.ndarray, retune_days: int,
+                 defer: bool) -> SweepPaths:
+    """The compiled sweep loop run as plain Python (slow): the tests check the other twins against it."""
+    out = sweep_outputs(len(batch.start), len(tcs), setup.returns.shape[1])
+    _sweep_lanes(setup, batch, tcs, decays, int(retune_days), bool(defer), out)
+    return out
+
+
+def sweep_numpy(setup: RotationSetup, batch: SweepBatch, tcs: np.ndarray, decays: np.ndarray, retune_days: int,
+                defer: bool) -> SweepPaths:
+    """The sweep without sharing (numba-free twin): each combination's rotation by :func:`rotate_numpy`, then the
+    FWPT walk and the stitched walk-forward path of :mod:`xlsector.tuning` over its paths."""
+    from xlsector.tuning import _fwpt_walk_py, _stitch
+
+    out = sweep_outputs(len(batch.start), len(tcs), setup.returns.shape[1])
+    for b in range(len(batch.start)):
+        alone = combination_setup(setup, batch, b)
+        paths = rotate_numpy(alone, tcs, decays)
+        n_days = paths.holdings.shape[0]
+        t0 = int(batch.t0[b])
+        lag = alone.delay + 1
+        active, ev_day, ev_best, ev_kind, _ = _fwpt_walk_py(paths.net, paths.holdings, paths.last_targets, lag,
+                                                             alone.decision[alone.start:], t0, retune_days, defer)
+        governing = np.empty(n_days, np.int64)
+        governing[:lag] = active[0]
+        governing[lag:] = active[:-lag]
+        governing[: t0 + 1] = active[t0]
+        returns = asset_returns(alone, alone.start)
+        returns[0] = 0.0
+        stitched, net = _stitch(paths.holdings, governing, returns, alone.cost, t0)
+        out.growth[b], out.drawdown[b], out.switches[b] = paths.growth, paths.drawdown, paths.switches
+        out.active[b, :n_days] = active
+        count = len(ev_day)
+        out.events[b, :, :count] = np.stack([ev_day, ev_best, ev_kind])
+        out.n_events[b] = count
+        out.hold[b, t0:n_days] = stitched[t0:]
+        out.net[b, t0:n_days] = net[t0:]
+    return out
+
+
+def _sample_sweep() -> tuple:
+    setup = _sample_setup()
+    tcs = np.array([2.0, 5.0, 9.0])
+    batch = SweepBatch(rows=np.array([[0, 1]], np.int64), n_bull=np.array([2], np.int64),
+                       n_funds=np.array([2], np.int64), start=np.array([1], np.int64), t0=np.array([1], np.int64))
+    return (setup, batch, tcs, tcs, 2, True, sweep_outputs(1, len(tcs), setup.returns.shape[1]))
+
+
 # ---------------------------------------------------------------------------------- compiled kernels
 #
 # numba keeps compiled code on disk (cache=True: next to this file in __pycache__, or in numba's user-wide
@@ -802,3 +1142,18 @@ else:
     ema_pair = _ema_numpy
 
     rotate = rotate_numpy
+
+
+if HAVE_NUMBA:  # pragma: no cover - depends on the runtime
+    _sweep_lanes_compiled = jit(_sweep_lanes, "sweep: combinations sharing their trends", _sample_sweep,
+                                error_model="numpy", nogil=True)
+
+    def sweep(setup: RotationSetup, batch: SweepBatch, tcs: np.ndarray, decays: np.ndarray, retune_days: int,
+              defer: bool) -> SweepPaths:
+        """Run a batch of combinations on this thread (see the sweep section above)."""
+        ready()
+        out = sweep_outputs(len(batch.start), len(tcs), setup.returns.shape[1])
+        _sweep_lanes_compiled(setup, batch, tcs, decays, int(retune_days), bool(defer), out)
+        return out
+else:
+    sweep = sweep_numpy

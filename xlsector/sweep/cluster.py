@@ -1,10 +1,9 @@
 """Running the sweep's tasks on Dask distributed: a LocalCluster by default, or a cluster's scheduler.
 
 * **Workers.** The LocalCluster has one worker process per core, one thread each, and its workers start with
-  ``NUMBA_NUM_THREADS`` set to their thread count (numba reads it when it loads; unset, a worker's numba
-  would use every core while Dask runs one task per core). Each task also sets numba's thread count to 1
-  for its own thread (:func:`xlsector.sweep.evaluate.evaluate_batch`), which covers workers of a cluster
-  started elsewhere.
+  ``NUMBA_NUM_THREADS`` set to their thread count: the shared-trend kernel runs a task on the task's own
+  thread, and the numba-free or public-function paths would otherwise start a thread per core for a grid of
+  trend constants in every worker (oversubscribing the cores Dask already fills).
 * **Warm-up.** A worker plugin (:class:`SweepPlugin`) runs once in every worker, including one that joins
   or restarts later: it loads the compiled kernels from numba's on-disk cache (compiling them once on a
   fresh install) by evaluating a small synthetic combination, and makes the worker process ignore SIGINT,

@@ -31,8 +31,11 @@ __all__ = [
     "BatchResult",
     "SweepData",
     "SweepRow",
+    "Walked",
     "evaluate",
     "evaluate_batch",
+    "make_row",
+    "per_day_sharpe",
     "returns_from_runs",
     "row_fields",
 ]
@@ -54,6 +57,7 @@ class SweepData:
     retune_days: int
     defer: bool
     plateau: float
+    shared: bool = True  # with numba: a batch runs on the shared-trend kernel (xlsector.sweep.shared)
 
     @classmethod
     def from_spec(cls, prices: pd.DataFrame, spec: SweepSpec) -> SweepData:
@@ -87,8 +91,9 @@ class SweepRow:
     ``tunings`` (every tuning of the walk: the first, each retune, each re-try of a deferred one),
     ``adopted`` (retunes that changed the tc). The in-sample best tc (hindsight, whole period) over the same
     out-of-sample days: ``is_tc``, ``is_cagr``, ``is_sharpe``, ``is_max_drawdown``, ``is_trades``; the
-    benchmark over them: ``bench_cagr``, ``bench_sharpe``. Per-day statistics of the walk-forward's returns
-    for the Deflated Sharpe Ratio: ``sr`` (per-period Sharpe), ``skew``, ``kurtosis`` (raw). ``holdings`` and
+    benchmark over them: ``bench_cagr``, ``bench_sharpe``. ``sr``: the per-day Sharpe ratio of the walk-forward's
+    returns (``mean / std(ddof=1)``, as :func:`xlsector.overfitting.sharpe_stats`), for the DSR's variance of the
+    trials' Sharpe ratios. ``holdings`` and
     ``tc_path``: the walk-forward's holdings and the tc whose path gives each day's holding, run-length
     encoded (see the module docstring).
     """
@@ -120,8 +125,6 @@ class SweepRow:
     bench_cagr: float
     bench_sharpe: float
     sr: float
-    skew: float
-    kurtosis: float
     holdings: str
     tc_path: str
 
@@ -181,35 +184,44 @@ def returns_from_runs(runs: str, asset_returns: pd.DataFrame, cost_bp: float) ->
     return pd.Series(net, index=asset_returns.index, name="walk_forward")
 
 
-def _limit_numba_threads() -> int:
-    """One numba thread for this task's thread (numba's setting is per thread): a worker runs one task per
-    thread, so its numba threads never outnumber its task threads. Returns the count in force."""
+def _have_numba() -> bool:
     from xlsector import _kernels
 
-    if not _kernels.HAVE_NUMBA:
-        return 0
-    import numba
-
-    numba.set_num_threads(1)
-    return int(numba.get_num_threads())
+    return bool(_kernels.HAVE_NUMBA)
 
 
-def evaluate(data: SweepData, combo_id: int, funds: Combination) -> SweepRow:
-    """The sweep's row of one combination (see :class:`SweepRow`)."""
-    from xlsector.backtesting import run_backtest_grid
-    from xlsector.measures import cagr, count_trades, max_drawdown, sharpe_ratio
-    from xlsector.overfitting import sharpe_stats
-    from xlsector.tuning import fwpt, trend_chart
+def _kernel_threads() -> int:
+    """Threads a grid of trend constants would use in this process (``NUMBA_NUM_THREADS``; 0 without numba).
+    The shared-trend kernel runs each task on its own thread whatever this says."""
+    from xlsector import _kernels
 
-    prices = data.prices[list(funds)]
-    grid = run_backtest_grid(prices, data.tcs, **data.side_kwargs(), **data.strategy)
-    chart = trend_chart(prices, grid=grid, plateau=data.plateau)
-    walk = fwpt(prices, born_on=data.born_on, retune_days=data.retune_days, defer=data.defer, grid=grid)
-    oos = walk.returns
-    ins = walk.in_sample_returns
-    bench = walk.benchmark_returns
-    sr, _, skew, kurt = sharpe_stats(oos.to_numpy()[1:]) if len(oos) > 2 else (math.nan, 0, math.nan, math.nan)
-    retunes = walk.retunes
+    return int(getattr(_kernels, "THREADS", 0))
+
+
+@dataclass(frozen=True)
+class Walked:
+    """What a row is made of, however it was computed: the trend chart, and FWPT's out-of-sample series (every
+    Series on the out-of-sample dates, the first being the born-on day, return 0)."""
+
+    chart: Any  # xlsector.tuning.TrendChart over the whole period
+    returns: pd.Series  # the walk-forward's net returns
+    holdings: np.ndarray  # the walk-forward's asset names, day by day
+    tc_path: np.ndarray  # the tc whose path gives each day's holding
+    current_tc: float
+    tunings: int  # every tuning event: the first, retunes, re-tries of deferred retunes
+    adopted: int
+    in_sample_tc: float
+    in_sample_returns: pd.Series
+    in_sample_holdings: np.ndarray
+    benchmark_returns: pd.Series
+
+
+def make_row(combo_id: int, funds: Combination, walked: Walked) -> SweepRow:
+    """The sweep's row from a combination's :class:`Walked` figures."""
+    from xlsector.measures import cagr, max_drawdown, sharpe_ratio
+
+    chart = walked.chart
+    oos, ins, bench = walked.returns, walked.in_sample_returns, walked.benchmark_returns
     return SweepRow(
         id=int(combo_id),
         funds=",".join(funds),
@@ -220,34 +232,75 @@ def evaluate(data: SweepData, combo_id: int, funds: Combination) -> SweepRow:
         plateau_count=int(chart.plateau_count),
         peak_on_edge=bool(chart.peak_on_edge),
         peak_cagr=float(chart.table["CAGR"].to_numpy()[int(np.argmax(chart.table.index == chart.peak_tc))]),
-        born_on=f"{walk.born_on:%Y-%m-%d}",
+        born_on=f"{oos.index[0]:%Y-%m-%d}",
         oos_end=f"{oos.index[-1]:%Y-%m-%d}",
         oos_days=len(oos) - 1,
         oos_cagr=float(cagr(oos)),
         oos_sharpe=float(sharpe_ratio(oos)),
         oos_max_drawdown=float(max_drawdown(oos)),
-        oos_trades=int(count_trades(walk.holdings)),
-        current_tc=float(walk.current_tc),
-        tunings=int(retunes["tries"].sum()),
-        adopted=int((retunes["action"] == "adopted").sum()),
-        is_tc=float(walk.in_sample_tc),
+        oos_trades=_changes(walked.holdings),
+        current_tc=float(walked.current_tc),
+        tunings=int(walked.tunings),
+        adopted=int(walked.adopted),
+        is_tc=float(walked.in_sample_tc),
         is_cagr=float(cagr(ins)),
         is_sharpe=float(sharpe_ratio(ins)),
         is_max_drawdown=float(max_drawdown(ins)),
-        is_trades=int(count_trades(walk.in_sample_holdings)),
+        is_trades=_changes(walked.in_sample_holdings),
         bench_cagr=float(cagr(bench)),
         bench_sharpe=float(sharpe_ratio(bench)),
-        sr=float(sr),
-        skew=float(skew),
-        kurtosis=float(kurt),
-        holdings=_runs(walk.holdings.to_numpy()),
-        tc_path=_runs(walk.tc.to_numpy(dtype=float)),
+        sr=per_day_sharpe(oos.to_numpy()[1:]),
+        holdings=_runs(walked.holdings),
+        tc_path=_runs(np.asarray(walked.tc_path, dtype=float)),
     )
+
+
+def per_day_sharpe(returns: np.ndarray) -> float:
+    """``mean / std(ddof=1)`` of the return days, computed as :func:`xlsector.overfitting.sharpe_stats` does (the
+    same numpy calls, so the same bits); NaN for fewer than two returns or a (numerically) constant series."""
+    if returns.size < 2 or not np.isfinite(returns).all():
+        return math.nan
+    mean = float(returns.mean())
+    std = float(returns.std(ddof=1))
+    if std <= 1e-10 * abs(mean):
+        return math.nan
+    return mean / std
+
+
+def _changes(names: np.ndarray) -> int:
+    """Days whose holding differs from the previous day's (as :func:`xlsector.measures.count_trades`)."""
+    return int(np.count_nonzero(names[1:] != names[:-1]))
+
+
+def evaluate(data: SweepData, combo_id: int, funds: Combination) -> SweepRow:
+    """The sweep's row of one combination through the public functions (run_backtest_grid, trend_chart, fwpt):
+    the reference the shared-trend path (:mod:`xlsector.sweep.shared`) is checked against, and the path where
+    numba is missing."""
+    from xlsector.backtesting import run_backtest_grid
+    from xlsector.tuning import fwpt, trend_chart
+
+    prices = data.prices[list(funds)]
+    grid = run_backtest_grid(prices, data.tcs, **data.side_kwargs(), **data.strategy)
+    chart = trend_chart(prices, grid=grid, plateau=data.plateau)
+    walk = fwpt(prices, born_on=data.born_on, retune_days=data.retune_days, defer=data.defer, grid=grid)
+    retunes = walk.retunes
+    return make_row(combo_id, funds, Walked(
+        chart=chart, returns=walk.returns, holdings=walk.holdings.to_numpy(), tc_path=walk.tc.to_numpy(dtype=float),
+        current_tc=walk.current_tc, tunings=int(retunes["tries"].sum()),
+        adopted=int((retunes["action"] == "adopted").sum()), in_sample_tc=walk.in_sample_tc,
+        in_sample_returns=walk.in_sample_returns, in_sample_holdings=walk.in_sample_holdings.to_numpy(),
+        benchmark_returns=walk.benchmark_returns,
+    ))
 
 
 def evaluate_batch(data: SweepData, batch: Sequence[tuple[int, Combination]]) -> BatchResult:
     """Evaluate a batch of (id, combination) pairs in this process: one task of the sweep."""
-    threads = _limit_numba_threads()
+    threads = _kernel_threads()
     start = time.perf_counter()
-    rows = [evaluate(data, combo_id, funds) for combo_id, funds in batch]
+    if data.shared and _have_numba():
+        from xlsector.sweep.shared import evaluate_shared
+
+        rows = evaluate_shared(data, batch)
+    else:
+        rows = [evaluate(data, combo_id, funds) for combo_id, funds in batch]
     return BatchResult(rows=rows, seconds=time.perf_counter() - start, pid=os.getpid(), numba_threads=threads)

@@ -8,7 +8,8 @@ out-of-sample result, and the Probability of Backtest Overfitting across combina
   deferred retune), and the sweep then looked at every combination. When every walk tunes equally often this
   is *combinations × tcs × tunings*. (docs/overfitting.md, "Counting N": over-counting costs little, the
   expected maximum grows like the square root of log N.)
-* **DSR** of the best row: its per-day Sharpe ratio, skewness and raw kurtosis over its out-of-sample days,
+* **DSR** of the best row: its per-day Sharpe ratio, skewness and raw kurtosis over its out-of-sample days
+  (:func:`xlsector.overfitting.sharpe_stats` of its returns, rebuilt from its stored holdings),
   ``n_trials = N``, and ``trials_sr_var`` = the variance (ddof 1) of the per-day out-of-sample Sharpe ratios
   of all the combinations (the trials the ranking compared).
 * **PBO** by CSCV (:func:`xlsector.overfitting.pbo`, Sharpe metric, S blocks) on the matrix of out-of-sample
@@ -149,11 +150,14 @@ def trial_count(frame: pd.DataFrame, n_tcs: int) -> TrialCount:
     return TrialCount(combinations=len(frame), tcs=n_tcs, tunings=tunings, trials=n_tcs * tunings)
 
 
-def _deflated(best: pd.Series, frame: pd.DataFrame, trials: TrialCount) -> DeflatedBest:
-    from xlsector.overfitting import deflated_sharpe, expected_max_sharpe, probabilistic_sharpe
+def _deflated(best: pd.Series, frame: pd.DataFrame, trials: TrialCount, prices: pd.DataFrame,
+              spec: dict[str, Any]) -> DeflatedBest:
+    from xlsector.overfitting import deflated_sharpe, expected_max_sharpe, probabilistic_sharpe, sharpe_stats
 
     var = float(np.var(frame["sr"].to_numpy(dtype=float), ddof=1))
-    sr, n, skew, kurt = (float(best["sr"]), int(best["oos_days"]), float(best["skew"]), float(best["kurtosis"]))
+    born = pd.Timestamp(best["born_on"])
+    returns = oos_returns(best.to_frame().T, prices, spec, start=born)  # its own out-of-sample days
+    sr, n, skew, kurt = sharpe_stats(returns.iloc[:, 0].to_numpy())
     return DeflatedBest(
         funds=str(best["funds"]), oos_sharpe=float(best["oos_sharpe"]), sr=sr, n_obs=n, skew=skew, kurtosis=kurt,
         n_trials=trials.trials, trials_sr_var=var, expected_max_sr=expected_max_sharpe(trials.trials, var),
@@ -237,7 +241,7 @@ def build_report(frame: pd.DataFrame, prices: pd.DataFrame, spec: dict[str, Any]
     trials = trial_count(frame, n_tcs)
     best = None
     if len(table) >= 2 and math.isfinite(float(table["sr"].iloc[0])):
-        best = _deflated(table.iloc[0], table, trials)
+        best = _deflated(table.iloc[0], table, trials, prices, spec)
     else:
         notes.append("DSR needs at least two combinations with an out-of-sample Sharpe ratio")
     figures = _pbo(frame, prices, spec, pbo_blocks, pbo_max, notes)
