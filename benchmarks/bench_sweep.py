@@ -90,6 +90,7 @@ def cluster_run(prices, spec, workers: int, batch: int) -> dict[str, float]:
 
     times: list[float] = []
     busy: list[float] = []
+    cpus: list[float] = []  # this process's CPU clock at each stored batch
     started = time.perf_counter()
     cpu = time.process_time()
     with connect(ClusterOptions(workers=workers), spec.strategy) as (client, _):
@@ -98,7 +99,8 @@ def cluster_run(prices, spec, workers: int, batch: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as folder:
             run_sweep(prices, spec, store=Path(folder) / "s.sqlite", progress=False,
                       cluster=ClusterOptions(client=client, batch=batch),
-                      on_batch=lambda result: (times.append(time.perf_counter()), busy.append(result.seconds)))
+                      on_batch=lambda result: (times.append(time.perf_counter()), busy.append(result.seconds),
+                                               cpus.append(time.process_time())))
         rss = [w.rss for w in workers_info(client)]
     first_batch = batch  # combinations in the first stored batch (the clock starts when it arrives)
     n_after = len(times) and (spec_count(spec) - first_batch)
@@ -106,6 +108,7 @@ def cluster_run(prices, spec, workers: int, batch: int) -> dict[str, float]:
     return {"start": ready - started, "warm": max(w.warm_seconds for w in info), "rate": steady,
             "wall": time.perf_counter() - started, "rss_mb": max(rss) / 2**20,
             "task_ms": 1e3 * sum(busy) / spec_count(spec), "driver_cpu": time.process_time() - cpu,
+            "driver_ms_row": 1e3 * (cpus[-1] - cpus[0]) / n_after if n_after else float("nan"),
             "busy": sum(busy[1:]) / (workers * (times[-1] - times[0])) if len(times) > 1 else float("nan")}
 
 
@@ -148,13 +151,14 @@ def dask_overheads(prices, spec, repeat: int) -> dict[str, list[float]]:
 
 
 def simulate(cost_ms: float, latency_ms: float, scatter_mb: float, warm_s: float, *, combos: int = 142_506,
-             batch: int = 20, scheduler_tasks_per_s: float = 2000.0, remote_start_s: float = 120.0,
-             net_gb_s: float = 1.0, price_core_hour: float = 0.05) -> list[str]:
+             batch: int = 20, scheduler_tasks_per_s: float = 650.0, driver_ms_row: float = 0.1,
+             remote_start_s: float = 120.0, net_gb_s: float = 1.0, price_core_hour: float = 0.05) -> list[str]:
     """Predicted wall time and cost of a sweep of ``combos`` combinations on P cores (see docs/sweep.md)."""
     lines = [f"scale model: {combos:,} combinations x {cost_ms:.1f} ms = {combos * cost_ms / 3.6e6:.2f} core-hours; "
              f"batch {batch} ({batch * cost_ms / 1e3:.2f} s a task); task overhead {latency_ms:.1f} ms; scheduler "
              f"<= {scheduler_tasks_per_s:,.0f} tasks/s; data {scatter_mb:.2f} MB at {net_gb_s:g} GB/s; warm-up "
-             f"{warm_s:.2f} s; remote cluster start {remote_start_s:.0f} s; {price_core_hour:g} $/core-hour"]
+             f"{warm_s:.2f} s; driver {driver_ms_row:.3f} ms a stored combination; remote cluster start "
+             f"{remote_start_s:.0f} s (assumed); {price_core_hour:g} $/core-hour (assumed)"]
     compute = combos * cost_ms / 1e3  # core-seconds
     for cores in (2, 16, 64, 256):
         size = batch
@@ -164,10 +168,12 @@ def simulate(cost_ms: float, latency_ms: float, scatter_mb: float, warm_s: float
         efficiency = task / (task + latency_ms / 1e3)
         start = (0.0 if cores <= 2 else remote_start_s) + cores * scatter_mb / 1e3 / net_gb_s + warm_s
         tail = task  # the last wave: at most one task's time with some cores idle
-        wall = start + compute / (cores * efficiency) + tail
+        run = max(compute / (cores * efficiency), combos * driver_ms_row / 1e3)  # the driver stores every row
+        wall = start + run + tail
         dollars = cores * wall / 3600 * price_core_hour
+        bound = "driver-bound" if combos * driver_ms_row / 1e3 > compute / (cores * efficiency) else "compute-bound"
         lines.append(f"  {cores:>3} cores: batch {size:>4}, wall {wall / 60:7.1f} min (start {start:5.1f} s, "
-                     f"efficiency {100 * efficiency:5.1f} %), {cores * wall / 3600:6.2f} core-hours paid, "
+                     f"efficiency {100 * efficiency:5.1f} %, {bound}), {cores * wall / 3600:6.2f} core-hours paid, "
                      f"${dollars:6.2f}")
     local = 8  # a laptop's cores
     # crossover: local wall N*c/local = remote start + N*c/remote  ->  N = start / (c * (1/local - 1/remote))
@@ -184,12 +190,12 @@ def main() -> int:
     parser.add_argument("--choose", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--skip-cluster", action="store_true")
-    parser.add_argument("--simulate", metavar="COST_MS,LATENCY_MS,SCATTER_MB,WARM_S",
+    parser.add_argument("--simulate", metavar="COST_MS,LATENCY_MS,SCATTER_MB,WARM_S,TASKS_PER_S,DRIVER_MS",
                         help="only print the scale model for these figures (no measurement)")
     args = parser.parse_args()
     if args.simulate:
-        cost, latency, size, warm = (float(x) for x in args.simulate.split(","))
-        print("\n".join(simulate(cost, latency, size, warm)))
+        cost, latency, size, warm, rate, driver = (float(x) for x in args.simulate.split(","))
+        print("\n".join(simulate(cost, latency, size, warm, scheduler_tasks_per_s=rate, driver_ms_row=driver)))
         return 0
     if not (SHARED / "etf_adjclose_daily.csv").is_file():
         print(f"needs the sector ETFs at {SHARED} (set XLSECTOR_SHARED_DATA)", file=sys.stderr)
@@ -238,7 +244,10 @@ def main() -> int:
     eff = [r2["rate"] / (2 * r1["rate"]) for r1, r2 in zip(runs[1], runs[2])]
     busy = [100 * r["busy"] for r in runs[2]]
     print(f"    workers busy (task time / workers x wall), 2:  {spread(busy, ' %')}")
-    print(f"    driver CPU (scheduler, store, client), 2 w.:   {spread([r['driver_cpu'] for r in runs[2]], ' s', 2)}")
+    print(f"    driver CPU, whole run incl. cluster start, 2 w.: {spread([r['driver_cpu'] for r in runs[2]], ' s', 2)}")
+    print(f"    driver CPU per stored combination (steady):     "
+          f"{spread([r['driver_ms_row'] for r in runs[1] + runs[2]], ' ms', 3)} (LocalCluster: the scheduler runs "
+          "here too)")
     print(f"    scaling efficiency 2 workers vs 1:             {spread([100 * e for e in eff], ' %')}")
     everything = runs[1] + runs[2]
     print(f"    cluster start (processes up, plugin warm-up):  {spread([r['start'] for r in everything], ' s', 2)}")
@@ -251,7 +260,10 @@ def main() -> int:
           f"{spread(over['scatter_ms'], ' ms', 1)}")
     cost_ms = 1e3 / statistics.median(rates_b)
     warm = statistics.median([r["warm"] for r in everything])
-    print("\n".join(simulate(cost_ms, statistics.median(over["latency_ms"]), over["scatter_mb"][0], warm)))
+    driver = statistics.median([r["driver_ms_row"] for r in everything])
+    print("\n".join(simulate(cost_ms, statistics.median(over["latency_ms"]), over["scatter_mb"][0], warm,
+                             scheduler_tasks_per_s=statistics.median(over["throughput_per_s"]),
+                             driver_ms_row=driver)))
     return 0
 
 
