@@ -210,6 +210,7 @@ def main() -> int:
     parser.add_argument("--choose", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--skip-cluster", action="store_true")
+    parser.add_argument("--cluster-only", action="store_true", help="only (c) and the Dask overheads")
     parser.add_argument("--simulate", metavar="COST_MS,LATENCY_MS,SCATTER_MB,WARM_S,TASKS_PER_S,DRIVER_MS",
                         help="only print the scale model for these figures (no measurement)")
     args = parser.parse_args()
@@ -230,25 +231,28 @@ def main() -> int:
     n = len(combos)
     print(f"work: {len(FUNDS)} sector ETFs choose {args.choose} = {n} combinations, tc 2..200 (199), FWPT "
           f"(125-day retunes), {len(prices)} days; {os.cpu_count()} cores; NUMBA_NUM_THREADS="
-          f"{os.environ['NUMBA_NUM_THREADS']} in this process")
-    warm_up({})
-    plain_loop(prices, combos[:5])  # warm the public path too
-    shared_grid_loop(prices, combos[:5])
-    sweep_in_process(prices, spec, combos[:5], args.batch)
-    rates_a, rates_g, rates_b = [], [], []
-    for _ in range(args.repeat):  # interleaved, so that a busy spell of the machine hits all three
-        rates_a.append(n / plain_loop(prices, combos))
-        rates_g.append(n / shared_grid_loop(prices, combos))
-        rates_b.append(n / sweep_in_process(prices, spec, combos, args.batch))
-    ratio = [b / a for a, b in zip(rates_a, rates_b)]
-    ratio_g = [b / g for g, b in zip(rates_g, rates_b)]
-    print(f"(a)  plain loop, one process, one core:           {spread(rates_a, ' strategies/s')}; "
-          f"{1e3 / statistics.median(rates_a):.1f} ms a strategy")
-    print(f"(a') one grid for chart and FWPT, one core:       {spread(rates_g, ' strategies/s')}; "
-          f"{1e3 / statistics.median(rates_g):.1f} ms a strategy")
-    print(f"(b)  sweep, shared trends, one process, one core: {spread(rates_b, ' strategies/s')}; "
-          f"{1e3 / statistics.median(rates_b):.1f} ms a strategy")
-    print(f"     (b) / (a) per run: {spread(ratio, 'x', 2)};  (b) / (a'): {spread(ratio_g, 'x', 2)}")
+          f"{os.environ['NUMBA_NUM_THREADS']} in this process; load average {os.getloadavg()[0]:.2f} (other work on the "
+          "machine slows every figure)")
+    rates_b = []
+    if not args.cluster_only:
+        warm_up({})
+        plain_loop(prices, combos[:5])  # warm the public path too
+        shared_grid_loop(prices, combos[:5])
+        sweep_in_process(prices, spec, combos[:5], args.batch)
+        rates_a, rates_g, rates_b = [], [], []
+        for _ in range(args.repeat):  # interleaved, so that a busy spell of the machine hits all three
+            rates_a.append(n / plain_loop(prices, combos))
+            rates_g.append(n / shared_grid_loop(prices, combos))
+            rates_b.append(n / sweep_in_process(prices, spec, combos, args.batch))
+        ratio = [b / a for a, b in zip(rates_a, rates_b)]
+        ratio_g = [b / g for g, b in zip(rates_g, rates_b)]
+        print(f"(a)  plain loop, one process, one core:           {spread(rates_a, ' strategies/s')}; "
+              f"{1e3 / statistics.median(rates_a):.1f} ms a strategy")
+        print(f"(a') one grid for chart and FWPT, one core:       {spread(rates_g, ' strategies/s')}; "
+              f"{1e3 / statistics.median(rates_g):.1f} ms a strategy")
+        print(f"(b)  sweep, shared trends, one process, one core: {spread(rates_b, ' strategies/s')}; "
+              f"{1e3 / statistics.median(rates_b):.1f} ms a strategy")
+        print(f"     (b) / (a) per run: {spread(ratio, 'x', 2)};  (b) / (a'): {spread(ratio_g, 'x', 2)}")
     if args.skip_cluster:
         return 0
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
@@ -280,9 +284,10 @@ def main() -> int:
     print(f"Dask: empty tasks through 2 workers                {spread(over['throughput_per_s'], '/s', 0)}")
     print(f"Dask: scattered data {over['scatter_mb'][0]:.2f} MB, broadcast to 2 workers "
           f"{spread(over['scatter_ms'], ' ms', 1)}")
-    cost_ms = 1e3 / statistics.median(rates_b)
+    cost_ms = 1e3 / statistics.median(rates_b) if rates_b else statistics.median([r["task_ms"] for r in runs[1]])
     warm = statistics.median([r["warm"] for r in everything])
     driver = statistics.median(row_ms)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print("\n".join(simulate(cost_ms, statistics.median(over["latency_ms"]), over["scatter_mb"][0], warm,
                              scheduler_tasks_per_s=statistics.median(over["throughput_per_s"]),
                              driver_ms_row=driver)))
