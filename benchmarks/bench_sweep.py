@@ -178,15 +178,15 @@ def simulate(cost_ms: float, latency_ms: float, scatter_mb: float, warm_s: float
              f"batch {batch} ({batch * cost_ms / 1e3:.2f} s a task); task overhead {latency_ms:.1f} ms; scheduler "
              f"<= {scheduler_tasks_per_s:,.0f} tasks/s; data {scatter_mb:.2f} MB at {net_gb_s:g} GB/s; warm-up "
              f"{warm_s:.2f} s; driver {driver_ms_row:.3f} ms a stored combination; remote cluster start "
-             f"{remote_start_s:.0f} s (assumed); {price_core_hour:g} $/core-hour (assumed)"]
+             f"{remote_start_s:.0f} s; {price_core_hour:g} $/core-hour (assumed)"]
     compute = combos * cost_ms / 1e3  # core-seconds
-    for cores in (2, 16, 64, 256):
+    for cores in (2, 8, 16, 64, 256):  # 2 and 8: a LocalCluster (this VM, a laptop); more: a remote cluster
         size = batch
         while cores / (size * cost_ms / 1e3) > scheduler_tasks_per_s:  # the scheduler must keep up
             size *= 2
         task = size * cost_ms / 1e3
         efficiency = task / (task + latency_ms / 1e3)
-        start = (0.0 if cores <= 2 else remote_start_s) + cores * scatter_mb / 1e3 / net_gb_s + warm_s
+        start = (0.0 if cores <= 8 else remote_start_s) + cores * scatter_mb / 1e3 / net_gb_s + warm_s
         tail = task  # the last wave: at most one task's time with some cores idle
         run = max(compute / (cores * efficiency), combos * driver_ms_row / 1e3)  # the driver stores every row
         wall = start + run + tail
@@ -211,12 +211,13 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--skip-cluster", action="store_true")
     parser.add_argument("--cluster-only", action="store_true", help="only (c) and the Dask overheads")
-    parser.add_argument("--simulate", metavar="COST_MS,LATENCY_MS,SCATTER_MB,WARM_S,TASKS_PER_S,DRIVER_MS",
+    parser.add_argument("--simulate", metavar="COST_MS,LATENCY_MS,SCATTER_MB,WARM_S,TASKS_PER_S,DRIVER_MS,START_S",
                         help="only print the scale model for these figures (no measurement)")
     args = parser.parse_args()
     if args.simulate:
-        cost, latency, size, warm, rate, driver = (float(x) for x in args.simulate.split(","))
-        print("\n".join(simulate(cost, latency, size, warm, scheduler_tasks_per_s=rate, driver_ms_row=driver)))
+        cost, latency, size, warm, rate, driver, start = (float(x) for x in args.simulate.split(","))
+        print("\n".join(simulate(cost, latency, size, warm, scheduler_tasks_per_s=rate, driver_ms_row=driver,
+                                 remote_start_s=start)))
         return 0
     if not (SHARED / "etf_adjclose_daily.csv").is_file():
         print(f"needs the sector ETFs at {SHARED} (set XLSECTOR_SHARED_DATA)", file=sys.stderr)
