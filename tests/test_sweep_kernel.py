@@ -137,14 +137,14 @@ SHARED_MIXES = [
                  {}, id="stormguard-two-bear-funds"),
     pytest.param({"strategy": {"stormguard": "quick", "min_hold": 10, "schedule": "week", "delay": 0}, "index": "SPY"},
                  {}, id="quick-week-delay0"),
-    pytest.param({"tuning": {"born_on": "2021-01-04", "retune_days": 60, "defer": False, "tc_min": 5,
+    pytest.param({"tuning": {"born_on": "2023-07-03", "retune_days": 40, "defer": False, "tc_min": 5,
                              "tc_max": 150, "tc_step": 5}, "benchmark": "SPY"}, {}, id="born-on-benchmark"),
 ]
 
 
 @pytest.mark.parametrize(("changes", "_"), SHARED_MIXES)
 def test_shared_rows_equal_the_public_functions_row_by_row(etf, changes, _):
-    """Combinations of K = 2..3 with young funds (XLC from 2018, XLRE from 2015: later periods and born-on
+    """Combinations of K = 1..3 with young funds (XLC from 2018, XLRE from 2015: later periods and born-on
     days) in one batch: every field of every row is the public path's (floats to 1e-12)."""
     from xlsector.params import TuningParams
     from xlsector.sweep import SweepSpec
@@ -154,10 +154,10 @@ def test_shared_rows_equal_the_public_functions_row_by_row(etf, changes, _):
 
     tuning = TuningParams(**changes.get("tuning", {}))
     funds = ("XLE", "XLK", "XLU", "XLC", "XLRE")
-    spec = check_spec(etf, SweepSpec(funds=funds, choose=(2, 3), tuning=tuning,
+    spec = check_spec(etf, SweepSpec(funds=funds, choose=(1, 2, 3), tuning=tuning,
                                      **{k: v for k, v in changes.items() if k != "tuning"}))
     data = SweepData.from_spec(etf, spec)
-    batch = [(i, c) for i, c in enumerate(c for k in (2, 3) for c in combinations(funds, k))][::3]
+    batch = [(i, c) for i, c in enumerate(c for k in (1, 2, 3) for c in combinations(funds, k))][1::3]
     shared = evaluate_shared(data, batch)
     for (combo_id, combo), row in zip(batch, shared):
         alone = evaluate(data, combo_id, combo)

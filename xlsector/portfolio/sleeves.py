@@ -136,12 +136,17 @@ def sleeve_from_sweep(store: str | os.PathLike[str], prices: pd.DataFrame, *, ra
                       funds: list[str] | None = None) -> Sleeve:
     """A sweep's row (``rank`` out of sample, default 1; or the combination ``funds``) as a sleeve: the FWPT
     walk-forward of its funds with the sweep's strategy, tuning and side columns, on ``prices``."""
-    from xlsector.sweep import open_report
+    from xlsector.sweep.report import rank_rows
+    from xlsector.sweep.store import SweepStore
 
-    report = open_report(store, prices)
-    table = report.table
+    with SweepStore.open(store) as opened:  # the stored rows and spec (no report: no PBO to compute here)
+        spec = opened.spec()
+        table = rank_rows(opened.frame())
+    if table.empty:
+        raise ParameterError(f"the sweep {store} has no finished combination yet")
     if funds is not None:
-        key = ",".join(sorted(funds, key=lambda f: report.spec["funds"].index(f) if f in report.spec["funds"] else 0))
+        order = spec["funds"]
+        key = ",".join(sorted(funds, key=lambda f: order.index(f) if f in order else len(order)))
         chosen = table[table["funds"] == key]
         if chosen.empty:
             raise ParameterError(f"the sweep {store} has no combination {','.join(funds)}")
@@ -151,7 +156,6 @@ def sleeve_from_sweep(store: str | os.PathLike[str], prices: pd.DataFrame, *, ra
             raise ParameterError(f"rank must be from 1 to {len(table)} (the sweep's combinations), got {rank}")
         chosen = table[table["rank"] == rank]
     row = chosen.iloc[0]
-    spec = report.spec
     tuning = spec["tuning"]
     stormguard = spec["strategy"].get("stormguard") not in (None, "off")
     from xlsector.params import TuningParams

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlsector.errors import DataError
 from xlsector.sweep.evaluate import SweepData, SweepRow, Walked, make_row
 from xlsector.sweep.plan import Combination
 
@@ -94,6 +95,7 @@ def _prepare(data: SweepData, found: Universe, funds: Combination) -> _Alone:
     start = _first_day_with(min(2, len(cols)), setup.opens[cols], setup.closes[cols], n_days)
     if start < 0:  # too few rows: prepared alone, it says so
         GridSetup.prepare(data.prices[list(funds)], data.tcs, **data.side_kwargs(), **data.strategy)
+        raise DataError(f"prices has too few rows for the combination {','.join(funds)}")
     dates = found.inputs.dates[start:]
     key = (tuple(sorted(zip(found.first[cols].tolist(), found.last[cols].tolist()))), start)
     t0 = found.born.get(key) if not found.gaps[cols].any() else None
