@@ -196,3 +196,16 @@ def test_ctrl_c_on_the_command_line_keeps_what_is_done_and_resume_finishes(share
     pd.testing.assert_frame_equal(_stored(store), reference[0], check_exact=True)
     table = pd.read_csv(csv)
     assert list(table["funds"]) == list(reference[1].table["funds"]) and list(table["rank"]) == list(range(1, 21))
+
+
+def test_a_running_cluster_by_its_scheduler_address(etf, client, reference, tmp_path):
+    """--scheduler tcp://...: a new client to a running cluster (here the module's), the same rows."""
+    spec = SweepSpec(funds=SIX, choose=(3,), tuning=SHORT_GRID, sample=4, seed=2)
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    report = run_sweep(etf, spec, store=tmp_path / "s.sqlite", cluster=ClusterOptions(scheduler=address, batch=1))
+    frame = _stored(tmp_path / "s.sqlite")
+    expected = reference[0].set_index("funds").loc[frame["funds"]].reset_index()
+    pd.testing.assert_frame_equal(frame.drop(columns="id"), expected.drop(columns="id")[frame.drop(columns="id").columns],
+                                  check_exact=True)
+    assert report.done == 4
