@@ -353,3 +353,16 @@ def test_cli_too_little_data_for_fwpt_is_an_error_before_any_work(cli, etf, tmp_
     assert err.startswith("Error: fewer than five years of data for FWPT in 2 combination(s): the first, XLC,XLRE, "
                           "has prices of two funds from 2018-06-19 and the data end 2022-06-30")
     assert err.count("\n") == 1 and not (tmp_path / "s.sqlite").exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_output_table_round_trips_every_ranked_row(small_sweep, tmp_path, suffix):
+    """--output writes the ranked table (CSV, or parquet through pyarrow, which the test extra installs)."""
+    from xlsector.commands.sweep import _write_table
+
+    table = small_sweep[1].table
+    path = tmp_path / f"table{suffix}"
+    _write_table(table, path)
+    back = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    assert list(back["funds"]) == list(table["funds"]) and len(back) == 6
+    np.testing.assert_allclose(back["oos_sharpe"].to_numpy(float), table["oos_sharpe"].to_numpy(float), rtol=1e-15)
