@@ -176,7 +176,7 @@ def _text(result: Any, allocation: Any, source: str) -> str:
         lines += [f"Allocation of {allocation.amount:,.2f} ({'whole' if allocation.whole_shares else 'fractional'} "
                   "shares at the last prices; each strategy's money goes to the fund it decided at the last close):",
                   format_table(shown, formats={"target": ",.2f", "price": ",.2f", "value": ",.2f", "weight": "%",
-                                               "shares": ",.4g"}, index=False), ""]
+                                               "shares": ",.8g"}, index=False), ""]
     lines.append("Definitions: " + "; ".join(f"{k}: {v}" for k, v in metrics["definition"].items()
                                             if k in ("CAGR", "Sharpe ratio", "Max drawdown")))
     return "\n".join(lines)
