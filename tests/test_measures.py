@@ -1,4 +1,4 @@
-"""Tests of xlsector.metrics (SPEC section 5).
+"""Tests of xlsector.measures (SPEC section 5).
 
 Each formula is checked twice: on a hand-sized series whose answer is worked out in the comments, and
 against an independent implementation (a plain Python loop, a brute force, pandas groupby, or an
@@ -31,6 +31,8 @@ from xlsector.measures import (
     count_trades,
     exposure,
     max_drawdown,
+    metrics_after_start,
+    metrics_from_prices,
     metrics_table,
     sharpe_ratio,
     sortino_ratio,
@@ -48,27 +50,30 @@ from xlsector.measures import (
 SQRT252 = math.sqrt(252)
 
 # ----------------------------------------------------------------------------------------------------
-# the hand example
-#   dates    2020-12-30  2020-12-31  2021-01-04  2021-12-31
-#   r        0 (start)   +0.10       -0.50       +0.20
-#   V        1           1.10        0.55        0.66
-#   peak     1           1.10        1.10        1.10
-#   dd       0           0           -0.50       -0.40
-#   holding  A           A           B           CASH
+# the hand example: every row is a return; the start point (V = 1) is the close of 2020-12-30
+#   dates    (2020-12-30)  2020-12-31  2021-01-04  2021-12-31
+#   r        (start)       +0.10       -0.50       +0.20
+#   V        1             1.10        0.55        0.66
+#   peak     1             1.10        1.10        1.10
+#   dd       0             0           -0.50       -0.40
+#   holding                A           B           CASH
 # calendar days = 2020-12-30 -> 2021-12-31 = 366
 # ----------------------------------------------------------------------------------------------------
-DATES = pd.to_datetime(["2020-12-30", "2020-12-31", "2021-01-04", "2021-12-31"])
-R = pd.Series([0.0, 0.1, -0.5, 0.2], index=DATES)
-HOLD = pd.Series(["A", "A", "B", "CASH"], index=DATES)
-X = [0.1, -0.5, 0.2]  # the return days
+START = pd.Timestamp("2020-12-30")
+DATES = pd.to_datetime(["2020-12-31", "2021-01-04", "2021-12-31"])
+R = pd.Series([0.1, -0.5, 0.2], index=DATES)
+HOLD = pd.Series(["A", "B", "CASH"], index=DATES)
+X = [0.1, -0.5, 0.2]  # the returns
 
 
 def test_hand_total_return_and_cagr():
     # V_end = 1.1 * 0.5 * 1.2 = 0.66 -> total return -0.34
     assert total_return(R) == pytest.approx(-0.34, abs=1e-15)
     # CAGR = 0.66^(365.25 / 366) - 1 = -0.339438 (0.66^0.997951 = exp(-0.415515 * 0.997951) = 0.660562)
-    assert cagr(R) == pytest.approx(0.66 ** (365.25 / 366) - 1, rel=1e-14)
-    assert cagr(R) == pytest.approx(-0.339438, abs=1e-6)
+    assert cagr(R, start=START) == pytest.approx(0.66 ** (365.25 / 366) - 1, rel=1e-14)
+    assert cagr(R, start=START) == pytest.approx(-0.339438, abs=1e-6)
+    # without start= the start point is the weekday before the first return: 2020-12-30 here too
+    assert cagr(R) == cagr(R, start=START)
 
 
 def test_hand_volatility_sharpe_sortino():
@@ -88,22 +93,22 @@ def test_hand_drawdowns():
     # ulcer = sqrt((0^2 + 50^2 + 40^2) / 3) = sqrt(1366.667) = 36.968455 (percent)
     assert ulcer_index(R) == pytest.approx(36.968455, rel=1e-7)
     # Calmar = CAGR / 0.5
-    assert calmar_ratio(R) == pytest.approx((0.66 ** (365.25 / 366) - 1) / 0.5, rel=1e-14)
+    assert calmar_ratio(R, start=START) == pytest.approx((0.66 ** (365.25 / 366) - 1) / 0.5, rel=1e-14)
 
 
 def test_hand_win_rates_trades_exposure():
     # positive days: +0.1 and +0.2 out of 3 return days
     assert win_rate_days(R) == pytest.approx(2 / 3)
-    # spells on the return days: A (+10 %, a win), B (-50 %, a loss), CASH (ignored) -> 1 / 2
+    # spells: A (+10 %, a win), B (-50 %, a loss), CASH (ignored) -> 1 / 2
     assert win_rate_spells(R, HOLD) == 0.5
-    # A -> A no trade, A -> B trade, B -> CASH trade
+    # A -> B trade, B -> CASH trade
     assert count_trades(HOLD) == 2
-    # return days held: A, B, CASH -> 2 of 3 invested
+    # days held: A, B, CASH -> 2 of 3 invested
     assert exposure(HOLD) == pytest.approx(2 / 3)
     # 2 trades in 366 calendar days
-    assert turnover(2, R) == pytest.approx(2 * 365.25 / 366)
-    # the first (start) row is not used: mean of 2 and 3
-    assert average_leverage(pd.Series([9.0, 2.0, 3.0], index=DATES[:3])) == 2.5
+    assert turnover(2, R, start=START) == pytest.approx(2 * 365.25 / 366)
+    # every row is a day's leverage: mean of 2 and 3
+    assert average_leverage(pd.Series([2.0, 3.0], index=DATES[:2])) == 2.5
 
 
 def test_hand_yearly_returns():
@@ -117,8 +122,8 @@ def test_hand_yearly_returns():
 
 
 def test_start_on_december_31_adds_no_year():
-    # the start date 2020-12-31 has no return day in 2020, so 2020 has no entry; its +0.10 is the
-    # move into the start and is not used: 2021 = 0.5 * 1.2 - 1 = -0.40
+    # returns from 2021-01-04 on (start point 2020-12-31): 2020 holds no return, so no entry;
+    # 2021 = 0.5 * 1.2 - 1 = -0.40
     r = R.iloc[1:]
     assert list(yearly_returns(r).index) == [2021]
     assert yearly_returns(r).iloc[0] == pytest.approx(0.5 * 1.2 - 1)
@@ -131,19 +136,19 @@ def test_hand_bps():
 
 
 def test_hand_table():
-    table = metrics_table(R, holdings=HOLD)
+    table = metrics_table(R, holdings=HOLD, start=START)
     assert list(table.columns) == ["strategy", "definition"]
     assert table.index.name == "metric"
     s = table["strategy"]
     assert s["Days"] == 3
     assert s["Years"] == pytest.approx(366 / 365.25)
-    assert s["CAGR"] == pytest.approx(cagr(R), rel=1e-15)
+    assert s["CAGR"] == pytest.approx(cagr(R, start=START), rel=1e-15)
     assert s["Max drawdown"] == -0.5
     assert s["Win rate (spells)"] == 0.5
     assert s["Trades"] == 2
     assert s["Exposure"] == pytest.approx(2 / 3)
     assert s["Best year"] == pytest.approx(0.1)
-    assert s["BPS"] == pytest.approx(bps(sharpe_ratio(R), cagr(R), 2 / 3, -0.5), rel=1e-14)
+    assert s["BPS"] == pytest.approx(bps(sharpe_ratio(R), cagr(R, start=START), 2 / 3, -0.5), rel=1e-14)
     assert "Average leverage" not in s.index  # only when leverage is given
     # every label has its definition text, in DEFINITIONS order
     assert all(table.loc[label, "definition"] == DEFINITIONS[label] for label in table.index)
@@ -152,8 +157,8 @@ def test_hand_table():
 
 
 def test_table_switches_win_over_holdings_and_leverage_row():
-    lev = pd.Series([1.0, 1.0, 2.0, 1.0], index=DATES)
-    table = metrics_table(R, holdings=HOLD, switches=5, leverage=lev)
+    lev = pd.Series([1.0, 2.0, 1.0], index=DATES)
+    table = metrics_table(R, holdings=HOLD, switches=5, leverage=lev, start=START)
     assert table.loc["Trades", "strategy"] == 5
     assert table.loc["Turnover (trades/yr)", "strategy"] == pytest.approx(5 * 365.25 / 366)
     assert table.loc["Average leverage", "strategy"] == pytest.approx(4 / 3)
@@ -193,7 +198,7 @@ def _loop_ulcer(x):
 def seeded():
     rng = np.random.default_rng(20261121)
     x = rng.normal(0.0004, 0.012, 400)
-    r = _series(np.concatenate(([0.0], x)), start="2003-06-02")
+    r = _series(x, start="2003-06-02")
     return r, list(x)
 
 
@@ -226,15 +231,14 @@ def test_drawdown_and_ulcer_against_loops(seeded):
 def test_cagr_of_a_constant_daily_return_is_its_compounding():
     # every calendar day +0.03 %: V_end = 1.0003^n over n calendar days -> CAGR = 1.0003^365.25 - 1
     c, n = 0.0003, 1000
-    r = _series([0.0] + [c] * n, freq="D")
-    assert cagr(r) == pytest.approx((1 + c) ** 365.25 - 1, rel=1e-10)
+    r = _series([c] * n, start="2001-03-02", freq="D")
+    assert cagr(r, start="2001-03-01") == pytest.approx((1 + c) ** 365.25 - 1, rel=1e-10)
     assert total_return(r) == pytest.approx((1 + c) ** n - 1, rel=1e-10)
 
 
 def test_yearly_returns_against_pandas_groupby(seeded):
     r, _ = seeded
-    days = r.iloc[1:]
-    expected = (1 + days).groupby(days.index.year).prod() - 1
+    expected = (1 + r).groupby(r.index.year).prod() - 1
     got = yearly_returns(r)
     assert list(got.index) == list(expected.index)
     assert got.to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
@@ -248,8 +252,8 @@ def test_spells_trades_exposure_against_groupby_loop():
     r = _series(rng.normal(0.0, 0.01, names.size))
     h = pd.Series(names, index=r.index)
     wins = spells = 0
-    position = 1  # spells over the return days (row 0 is the start)
-    for name, run in itertools.groupby(names[1:]):
+    position = 0  # spells over every row (each row is a return)
+    for name, run in itertools.groupby(names):
         n = len(list(run))
         growth = math.prod(1 + v for v in r.iloc[position : position + n])
         position += n
@@ -258,11 +262,11 @@ def test_spells_trades_exposure_against_groupby_loop():
             wins += growth > 1
     assert win_rate_spells(r, h) == wins / spells
     assert count_trades(h) == sum(a != b for a, b in itertools.pairwise(names))
-    assert exposure(h) == sum(n != "CASH" for n in names[1:]) / (names.size - 1)
+    assert exposure(h) == sum(n != "CASH" for n in names) / names.size
 
 
 def test_win_rate_days_counts_zero_days_as_not_winning():
-    r = _series([0.0, 0.01, 0.0, 0.0, -0.01])
+    r = _series([0.01, 0.0, 0.0, -0.01])
     assert win_rate_days(r) == 0.25
 
 
@@ -271,10 +275,12 @@ def test_win_rate_days_counts_zero_days_as_not_winning():
 # ----------------------------------------------------------------------------------------------------
 
 
-def test_single_date_gives_nan_and_flat_series_gives_zero():
-    one = _series([0.0])
+def test_no_return_gives_nan_and_flat_series_gives_zero():
+    none = _series([])
     for f in (total_return, cagr, volatility, sharpe_ratio, sortino_ratio, max_drawdown, ulcer_index):
-        assert math.isnan(f(one)), f.__name__
+        assert math.isnan(f(none)), f.__name__
+    one = _series([0.01])  # one return: no volatility, but a growth
+    assert math.isnan(volatility(one)) and total_return(one) == pytest.approx(0.01)
     flat = _series([0.0] * 30)
     assert cagr(flat) == 0.0
     assert max_drawdown(flat) == 0.0
@@ -283,12 +289,12 @@ def test_single_date_gives_nan_and_flat_series_gives_zero():
     assert math.isnan(sharpe_ratio(flat))  # zero std
     assert math.isnan(sortino_ratio(flat))  # no downside
     assert math.isnan(calmar_ratio(flat))  # no drawdown
-    assert yearly_returns(one).empty and math.isnan(best_year(one))
+    assert yearly_returns(none).empty and math.isnan(best_year(none))
 
 
 def test_constant_cash_rate_has_no_sharpe():
     # 100 % in cash at a constant daily rate: std is rounding noise, not risk
-    r = _series([0.0] + [0.0001] * 500)
+    r = _series([0.0001] * 500)
     assert math.isnan(sharpe_ratio(r))
     assert math.isnan(sharpe_ratio(r, rf=0.02))
 
@@ -296,7 +302,7 @@ def test_constant_cash_rate_has_no_sharpe():
 def test_nan_returns_and_total_loss():
     assert math.isnan(cagr(_series([0.0, 0.01, np.nan, 0.02])))
     assert math.isnan(max_drawdown(_series([0.0, np.nan])))
-    lost = _series([0.0, 0.5, -1.0, 0.1])
+    lost = _series([0.5, -1.0, 0.1])
     assert cagr(lost) == -1.0
     assert max_drawdown(lost) == -1.0
     metrics_table(lost)  # no warning, no exception
@@ -325,11 +331,17 @@ def test_bad_input_messages():
     with pytest.raises(ParameterError, match="holdings must have exactly the same dates as returns"):
         metrics_table(R, holdings=HOLD.iloc[1:])
     with pytest.raises(ParameterError, match="holdings must name the asset held on every date"):
-        metrics_table(R, holdings=pd.Series(["A", None, "B", "B"], index=DATES))
+        metrics_table(R, holdings=pd.Series(["A", None, "B"], index=DATES))
     with pytest.raises(ParameterError, match="switches must be a number >= 0, got -1"):
         metrics_table(R, switches=-1)
     with pytest.raises(ParameterError, match="switches must be a number >= 0"):
         turnover("many", R)
+    with pytest.raises(ParameterError, match="start must be before the first return's date 2020-12-31"):
+        cagr(R, start="2020-12-31")
+    with pytest.raises(ParameterError, match="start must be a date"):
+        metrics_table(R, start="soon")
+    with pytest.raises(ParameterError, match="benchmarks labels must be texts other than strategy"):
+        metrics_table(R, benchmarks={"strategy": R})
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -344,16 +356,21 @@ def test_benchmark_uses_exactly_the_strategy_days(seeded):
     bench = pd.Series(rng.normal(0.0003, 0.01, wide.size), index=wide)
     table = metrics_table(r, benchmark=bench)
     assert list(table.columns) == ["strategy", "benchmark", "definition"]
-    same_days = bench.loc[r.index]  # its value on the start date is not used, as for the strategy
+    same_days = bench.loc[r.index]  # the same returns and the same start point as the strategy
     expected = metrics_table(same_days)["strategy"]
     pd.testing.assert_series_equal(table["benchmark"], expected, check_names=False)
     # and it differs from the benchmark's whole history
     assert table.loc["CAGR", "benchmark"] != pytest.approx(cagr(bench))
-    assert table.loc["Days", "benchmark"] == len(r) - 1
+    assert table.loc["Days", "benchmark"] == len(r)
+    # more benchmarks: one labelled column each, by the same rules
+    more = metrics_table(r, benchmark=bench, benchmarks={"half": bench / 2, "zero": bench * 0})
+    assert list(more.columns) == ["strategy", "benchmark", "half", "zero", "definition"]
+    pd.testing.assert_series_equal(more["half"], metrics_table(same_days / 2)["strategy"], check_names=False)
+    assert more.loc["Total return", "zero"] == 0.0
 
 
 def test_benchmark_on_another_calendar_warns_and_gives_nan():
-    bench = pd.Series(0.01, index=DATES[[0, 1, 3]])  # lacks 2021-01-04
+    bench = pd.Series(0.01, index=DATES[[0, 2]])  # lacks 2021-01-04
     with pytest.warns(DataQualityWarning, match="benchmark has no return on 1 of the strategy's 3"):
         table = metrics_table(R, benchmark=bench, holdings=HOLD)
     assert math.isnan(table.loc["CAGR", "benchmark"])
@@ -361,11 +378,37 @@ def test_benchmark_on_another_calendar_warns_and_gives_nan():
 
 
 def test_benchmark_missing_only_on_start_date_is_fine():
-    bench = pd.Series([0.01, 0.02, 0.03], index=DATES[1:])
+    # a backtest's returns carry their start point as a first row (return 0): metrics_after_start
+    r0 = pd.Series([0.0, *X], index=pd.DatetimeIndex([START, *DATES]))
+    bench = pd.Series([0.01, 0.02, 0.03], index=DATES)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        table = metrics_table(R, benchmark=bench)
+        table = metrics_after_start(r0, benchmark=bench)
     assert table.loc["Total return", "benchmark"] == pytest.approx(1.01 * 1.02 * 1.03 - 1)
+
+
+def test_three_doors_to_the_same_figures():
+    # returns (every row), returns after a start row, and prices (or equity): one table
+    r0 = pd.Series([0.0, *X], index=pd.DatetimeIndex([START, *DATES]))
+    h0 = pd.Series(["A", *HOLD], index=r0.index)
+    direct = metrics_table(R, start=START, holdings=HOLD)
+    after = metrics_after_start(r0, holdings=h0)
+    prices = metrics_from_prices(100 * (1 + r0).cumprod(), holdings=h0)
+    pd.testing.assert_frame_equal(after, direct)
+    pd.testing.assert_frame_equal(prices, direct, rtol=1e-12)
+    # the old count: a change of holding from the start date to the first return day is a trade
+    moved = pd.Series(["B", *HOLD], index=r0.index)
+    assert metrics_after_start(r0, holdings=moved).loc["Trades", "strategy"] == 3
+
+
+def test_deprecated_metrics_keeps_the_start_row_convention():
+    import xlsector
+
+    r0 = pd.Series([0.0, *X], index=pd.DatetimeIndex([START, *DATES]))
+    with pytest.warns(DeprecationWarning, match="xlsector.metrics is deprecated; use xlsector.metrics_table"):
+        old = xlsector.metrics
+    pd.testing.assert_frame_equal(old(r0), metrics_table(R, start=START))
+    assert metrics_table(r0).loc["Days", "strategy"] == 4  # the new door counts that row as a return
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -378,7 +421,7 @@ daily = st.floats(min_value=-0.5, max_value=0.5, allow_nan=False, allow_subnorma
 @settings(max_examples=200, deadline=None)
 @given(st.lists(daily, min_size=1, max_size=80))
 def test_drawdown_and_ulcer_bounds(x):
-    r = _series([0.0] + x)
+    r = _series(x)
     mdd = max_drawdown(r)
     assert -1.0 < mdd <= 0.0
     assert ulcer_index(r) >= 0.0
@@ -390,7 +433,7 @@ def test_drawdown_and_ulcer_bounds(x):
 def test_permuting_days_keeps_order_free_figures(x, random):
     shuffled = list(x)
     random.shuffle(shuffled)
-    a, b = _series([0.0] + x), _series([0.0] + shuffled)
+    a, b = _series(x), _series(shuffled)
     assert volatility(b) == pytest.approx(volatility(a), rel=1e-9, abs=1e-15)
     assert total_return(b) == pytest.approx(total_return(a), rel=1e-9, abs=1e-12)
     assert win_rate_days(b) == win_rate_days(a)
@@ -403,17 +446,18 @@ def test_permuting_days_keeps_order_free_figures(x, random):
 )
 def test_rescaling_prices_leaves_every_metric_unchanged(prices, scale):
     p = _series(prices)
-    to_returns = lambda q: (q / q.shift() - 1).fillna(0.0)
-    a = metrics_table(to_returns(p))["strategy"].to_numpy()
-    b = metrics_table(to_returns(p * scale))["strategy"].to_numpy()
+    a = metrics_from_prices(p)["strategy"].to_numpy()
+    b = metrics_from_prices(p * scale)["strategy"].to_numpy()
     np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9, equal_nan=True)
+    c = metrics_table(p.pct_change().dropna(), start=p.index[0])["strategy"].to_numpy()
+    np.testing.assert_allclose(c, a, rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(daily, min_size=2, max_size=80), st.floats(min_value=0.01, max_value=100.0))
 def test_sharpe_does_not_depend_on_the_scale_of_returns(x, k):
     # mean and std both scale by k > 0 (without a risk-free rate)
-    a, b = sharpe_ratio(_series([0.0] + x)), sharpe_ratio(_series([0.0] + [k * v for v in x]))
+    a, b = sharpe_ratio(_series(x)), sharpe_ratio(_series([k * v for v in x]))
     if math.isnan(a):
         return
     assert b == pytest.approx(a, rel=1e-6, abs=1e-9)
@@ -422,7 +466,7 @@ def test_sharpe_does_not_depend_on_the_scale_of_returns(x, k):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(daily, min_size=0, max_size=80), st.sampled_from(["D", "B", "W"]))
 def test_years_compound_to_the_whole_period_and_table_never_warns(x, freq):
-    r = _series([0.0] + x, start="1999-11-15", freq=freq)
+    r = _series(x, start="1999-11-15", freq=freq)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         table = metrics_table(r, holdings=pd.Series("A", index=r.index), leverage=pd.Series(1.0, index=r.index))
@@ -438,9 +482,7 @@ def test_years_compound_to_the_whole_period_and_table_never_warns(x, freq):
 
 
 def _returns_from_prices(prices: pd.Series) -> pd.Series:
-    r = prices / prices.shift() - 1
-    r.iloc[0] = 0.0  # the first date is the start point
-    return r
+    return prices.pct_change().iloc[1:]  # every row a return; the first date is the start point
 
 
 def test_spy_buy_and_hold_cagr_matches_its_prices(etf_prices):
@@ -449,7 +491,8 @@ def test_spy_buy_and_hold_cagr_matches_its_prices(etf_prices):
     # independent: straight from the first and last adjusted closes and the calendar
     years = (spy.index[-1] - spy.index[0]).days / 365.25
     direct = (spy.iloc[-1] / spy.iloc[0]) ** (1 / years) - 1
-    assert cagr(r) == pytest.approx(direct, rel=1e-9)
+    assert cagr(r, start=spy.index[0]) == pytest.approx(direct, rel=1e-9)
+    assert cagr(r) == cagr(r, start=spy.index[0])  # the weekday before 1999-01-05 is the start point
     # plausible: the S&P 500 with dividends returned about 8 % a year over 1999-2024
     assert 0.06 < cagr(r) < 0.10
     assert metrics_table(r).loc["CAGR", "strategy"] == cagr(r)
@@ -590,3 +633,16 @@ def test_momentum_switches_equal_count_switches():
     assert result.holdings.iloc[0] == CASH
     assert result.switches == count_switches(result.holdings) == len(result.trades) - 1
     assert result.metrics().loc["Trades", "strategy"] == result.switches
+
+
+def test_spy_2020_2024_from_pct_change_drops_no_day(etf_prices):
+    # issue 16: the usual prices.pct_change().dropna() is every row a return. The old convention (first row
+    # = the start) dropped 2020-01-03's -0.76 % and gave 14.43 %; from the prices directly it is 14.25 %.
+    spy = etf_prices["SPY"].loc["2020-01-01":"2024-12-31"].dropna()
+    direct = (spy.iloc[-1] / spy.iloc[0]) ** (365.25 / (spy.index[-1] - spy.index[0]).days) - 1
+    assert direct == pytest.approx(0.1425, abs=5e-5)
+    returns = spy.pct_change().dropna()
+    assert metrics_table(returns).loc["CAGR", "strategy"] == pytest.approx(direct, rel=1e-12)
+    assert metrics_from_prices(spy).loc["CAGR", "strategy"] == pytest.approx(direct, rel=1e-12)
+    assert metrics_table(returns).loc["Days", "strategy"] == len(spy) - 1
+    assert metrics_after_start(returns).loc["CAGR", "strategy"] == pytest.approx(0.1443, abs=5e-5)  # the old way

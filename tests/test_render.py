@@ -520,7 +520,7 @@ def test_cash_rate_setting_reaches_every_table(tmp_path, sample):
     core = run_backtest(sample[FUNDS], tc=50, stormguard="standard", index=sample["^GSPC"],
                         cash_rate=table["RATE"] / 100.0)
     metrics = _block(openpyxl.load_workbook(path, data_only=True)["Summary"], "Metric")
-    assert metrics["CAGR"][0] == pytest.approx(cagr(core.returns), rel=1e-12)
+    assert metrics["CAGR"][0] == pytest.approx(cagr(core.returns.iloc[1:], start=core.returns.index[0]), rel=1e-12)
     from udfs import xlsector_udfs as u
     from xlsector.data.workbook import read_data_sheet
 

@@ -695,7 +695,8 @@ def BACKTEST_CAGR(prices, tc, hysteresis=None, index=None, stormguard=None, as_o
 
     rotation = _rotation(locals())
     _need_dates(rotation.prices, "BACKTEST_CAGR")
-    return _cell(cagr(_backtest(rotation).returns))
+    returns = _backtest(rotation).returns  # its first row is the start point (return 0)
+    return _cell(cagr(returns.iloc[1:], start=returns.index[0]))
 
 
 @_register

@@ -89,6 +89,11 @@ _DEPRECATED: dict[str, str] = {
     "refresh": "refresh_file",
 }
 
+# old names whose new name behaves differently: the old one keeps its behaviour for that release.
+# xlsector.metrics took returns whose first row is the start point (ignored); metrics_table takes every row
+# as a return, so the old name stays on the old convention instead of silently counting that row.
+_KEPT: dict[str, tuple[str, str]] = {"metrics": ("xlsector.measures", "metrics_after_start")}
+
 __all__ = sorted(_EXPORTS) + ["__version__"]  # noqa: PLE0605 - generated from _EXPORTS, the one list
 
-export_lazily(__name__, _EXPORTS, _DEPRECATED)
+export_lazily(__name__, _EXPORTS, _DEPRECATED, _KEPT)

@@ -362,11 +362,11 @@ class BacktestResult:
 
     def metrics(self) -> pd.DataFrame:
         """SPEC §5 metrics of the strategy and the benchmark over the same days, each with its definition."""
-        from xlsector.measures import metrics_table
+        from xlsector.measures import metrics_after_start
 
         rf = self.cash_returns if self.inputs.cash_returns.any() else None
-        return metrics_table(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
-                             benchmark=self.benchmark_returns)
+        return metrics_after_start(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
+                                   benchmark=self.benchmark_returns)
 
 
 def run_backtest(

@@ -3,26 +3,33 @@
 Conventions shared by every function here
 -----------------------------------------
 * ``returns`` is a :class:`pandas.Series` of daily *simple* returns (0.01 = +1 %), indexed by date and
-  sorted ascending, as produced by ``BacktestResult.returns``.
-* **The first row is the start point.** The period runs from the close of the first date to the close of
-  the last date. Equity is ``V_0 = 1`` on the first date and ``V_t = V_{t-1} * (1 + r_t)`` after it, so
-  the first row's return value is *not used* (the backtest writes 0.0 there). Every metric uses the
-  *return days*, i.e. every date after the first; ``N`` below is their number. Series given with the
-  returns (holdings, leverage, rf, benchmark) follow the same rule: their first-date value is not used.
-* Calendar days = last date - first date (in days, fractional for intraday stamps); years = calendar
+  sorted ascending. **Every row is a return**, as in ffn, quantstats and empyrical: the usual
+  ``prices.pct_change().dropna()`` is a valid input and no day is dropped. ``N`` below is the number of
+  rows. Equity is ``V_start = 1`` at the close before the first return (the *start point*) and
+  ``V_t = V_{t-1} * (1 + r_t)`` after it. Series given with the returns (holdings, leverage, rf,
+  benchmarks) cover the same dates, one value per return.
+* **The start point** (the date of the close the first return is measured from) is ``start=`` where a
+  metric needs the calendar (CAGR, Calmar, turnover, the table's "Years"); by default it is the weekday
+  before the first return's date (``numpy.busday_offset(first, -1)``: the previous market day unless a
+  holiday falls between, which adds a day or so to the calendar). Prices or equity (the first row is
+  the start point, its value V_start) go through :func:`metrics_from_prices`; a backtest's own returns,
+  whose first row is the start point with the return 0, through :func:`metrics_after_start` (what
+  ``BacktestResult.metrics()`` and the deprecated ``xlsector.metrics`` use).
+* Calendar days = last date - start point (in days, fractional for intraday stamps); years = calendar
   days / 365.25. Annualisation of daily statistics uses 252 market days a year.
 * Results are plain ``float`` fractions (0.12 = 12 %) except the ulcer index, which is in percent as in
   its original definition. Degenerate input (too few days, zero standard deviation, no drawdown, NaN in the
   data) gives ``nan``: never an exception and never a ``RuntimeWarning``. Wrong *types* (not a Series,
   no DatetimeIndex where dates are needed, unsorted dates) raise :class:`~xlsector.errors.ParameterError`.
 
-:data:`DEFINITIONS` maps each label of the :func:`metrics` table to its formula text, so the workbook, the
-CLI and the docs show the same words.
+:data:`DEFINITIONS` maps each label of the :func:`metrics_table` table to its formula text, so the
+workbook, the CLI and the docs show the same words.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import cast
 
 import numpy as np
@@ -43,6 +50,8 @@ __all__ = [
     "count_trades",
     "exposure",
     "max_drawdown",
+    "metrics_after_start",
+    "metrics_from_prices",
     "metrics_table",
     "sharpe_ratio",
     "sortino_ratio",
@@ -64,10 +73,10 @@ CALENDAR_YEAR = 365.25
 #: Holding name of the out-of-market cash position.
 CASH = "CASH"
 
-#: Label -> definition of every figure :func:`metrics` can report, in table order.
+#: Label -> definition of every figure :func:`metrics_table` can report, in table order.
 DEFINITIONS: dict[str, str] = {
-    "Days": "N = number of return days: every date after the first (the first date is the start, V = 1)",
-    "Years": "calendar days / 365.25, calendar days = last date - first date",
+    "Days": "N = number of daily returns (the start point, V = 1, is the close before the first of them)",
+    "Years": "calendar days / 365.25, calendar days = last date - start point",
     "Total return": "V_end / V_start - 1, V = equity compounded from the daily returns, V_start = 1",
     "CAGR": "(V_end / V_start)^(365.25 / calendar days) - 1",
     "Volatility": "sample std(r) * sqrt(252), r = daily returns of the N return days",
@@ -125,9 +134,9 @@ def _floats(values: pd.Series, name: str) -> np.ndarray:
 
 
 def _return_days(returns: object, name: str = "returns", *, dates: bool = False) -> np.ndarray:
-    """Validate ``returns`` and give the float array of its return days (every row after the first)."""
+    """Validate ``returns`` and give the float array of its returns (every row is a return)."""
     series = _check_series(returns, name, dates=dates)
-    return _floats(series, name)[1:]
+    return _floats(series, name)
 
 
 def _dates(series: pd.Series) -> pd.DatetimeIndex:
@@ -135,11 +144,37 @@ def _dates(series: pd.Series) -> pd.DatetimeIndex:
     return cast(pd.DatetimeIndex, series.index)
 
 
-def _calendar_days(index: pd.DatetimeIndex) -> float:
-    if len(index) < 2:
+def _start_point(index: pd.DatetimeIndex, start: object = None) -> pd.Timestamp | None:
+    """The start point of returns dated ``index``: ``start``, or the weekday before the first date."""
+    if start is None:
+        if not len(index):
+            return None
+        first = pd.Timestamp(index[0])
+        day = np.datetime64(first.date(), "D")
+        gap = int((day - np.busday_offset(day, -1, roll="forward")) / np.timedelta64(1, "D"))
+        return first - pd.Timedelta(days=gap)
+    try:
+        point = pd.Timestamp(start)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"start must be a date (the close before the first return), got {start!r}") from None
+    if pd.isna(point):
+        raise ParameterError(f"start must be a date (the close before the first return), got {start!r}")
+    if index.tz is not None and point.tz is None:
+        point = point.tz_localize(index.tz)
+    if len(index) and point >= index[0]:
+        raise ParameterError(
+            f"start must be before the first return's date {index[0]:%Y-%m-%d} (it is the close the first "
+            f"return is measured from), got {point:%Y-%m-%d}"
+        )
+    return point
+
+
+def _calendar_days(index: pd.DatetimeIndex, start: object = None) -> float:
+    """Calendar days from the start point to the last return's date; NaN without returns."""
+    point = _start_point(index, start)
+    if point is None or not len(index):
         return _NAN
-    values = index.values
-    return float((values[-1] - values[0]) / np.timedelta64(1, "D"))
+    return float((index[-1] - point) / pd.Timedelta(days=1))
 
 
 def _aligned(values: object, index: pd.Index, name: str) -> pd.Series:
@@ -165,7 +200,7 @@ def _daily_rf(rf: float | pd.Series | None, returns: pd.Series) -> np.ndarray | 
     if rf is None:
         return 0.0
     if isinstance(rf, pd.Series):
-        aligned = rf.reindex(returns.index[1:])
+        aligned = rf.reindex(returns.index)
         values = _floats(aligned, "rf")
         missing = int(np.isnan(values).sum())
         if missing:
@@ -195,7 +230,7 @@ def _holding_codes(holdings: pd.Series, name: str = "holdings") -> tuple[np.ndar
 
 
 # ----------------------------------------------------------------------------------------------------
-# array kernels: x = float array of the N return days (row 0 already dropped)
+# array kernels: x = float array of the N returns
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -204,7 +239,7 @@ def _bad(x: np.ndarray, minimum: int = 1) -> bool:
 
 
 def _equity(x: np.ndarray) -> np.ndarray:
-    """Equity at the close of each return day (V_start = 1 on the first date is not included)."""
+    """Equity at the close of each return day (V_start = 1 at the start point is not included)."""
     with np.errstate(over="ignore"):
         return np.cumprod(1.0 + x)
 
@@ -288,7 +323,7 @@ def _win_rate_days(x: np.ndarray) -> float:
 
 
 def _win_rate_spells(x: np.ndarray, codes: np.ndarray, invested: np.ndarray) -> float:
-    """codes/invested of the N return days; a spell = a run of equal codes."""
+    """codes/invested of the N returns; a spell = a run of equal codes."""
     if _bad(x):
         return _NAN
     change = np.ones(codes.size, dtype=bool)
@@ -303,12 +338,12 @@ def _win_rate_spells(x: np.ndarray, codes: np.ndarray, invested: np.ndarray) -> 
 
 
 def _trades(codes: np.ndarray) -> int:
-    """codes of all dates, the start date included."""
+    """codes of every date of the series."""
     return int(np.count_nonzero(codes[1:] != codes[:-1]))
 
 
 def _switches(codes: np.ndarray, invested: np.ndarray) -> int:
-    """codes and invested flags of all dates, the start date included."""
+    """codes and invested flags of every date of the series."""
     return int(switch_counts(codes, cash=-1 if not len(codes) or invested[0] else int(codes[0]))[0])
 
 
@@ -319,7 +354,7 @@ def _turnover(trades: float, days: float) -> float:
 
 
 def _exposure(invested: np.ndarray) -> float:
-    """invested flags of the N return days."""
+    """invested flags of the N returns."""
     if invested.size == 0:
         return _NAN
     return float(np.count_nonzero(invested)) / invested.size
@@ -332,25 +367,20 @@ def _mean(x: np.ndarray) -> float:
 
 
 def _yearly(equity: np.ndarray, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Calendar years holding a return day and their compounded returns.
+    """Calendar years holding a return and their compounded returns.
 
-    ``equity`` is V at the close of each return day (index[1:]); a year's base is V at the last close
-    before its first return day (the previous year end, or V_start = 1 on the first date).
+    ``equity`` is V at the close of each return's date (``index``); a year's base is V at the last close
+    before its first return (the previous year's last return, or V_start = 1 at the start point).
     """
     if equity.size == 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    first, last = index[1].year, index[-1].year
-    years = np.arange(first, last + 1)
-    starts = np.array([f"{y}-01-01" for y in years[1:]], dtype="datetime64[D]")
-    # number of return days before each 1 January after the first year
-    cut = np.searchsorted(index.values[1:], starts.astype(index.values.dtype), side="left")
-    ends = np.append(cut, equity.size) - 1  # last return day of each year (-1 before = none)
-    begins = np.concatenate(([-1], cut - 1))  # last return day before the year (-1 = the start date)
-    keep = ends > begins
+    year_of = np.asarray(index.year, dtype=np.int64)
+    ends = np.append(np.flatnonzero(np.diff(year_of)), equity.size - 1)  # last return of each year
+    begins = np.concatenate(([-1], ends[:-1]))  # last return before the year (-1 = the start point)
     full = np.concatenate(([1.0], equity))
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = full[ends[keep] + 1] / full[begins[keep] + 1] - 1.0
-    return years[keep], values
+        values = full[ends + 1] / full[begins + 1] - 1.0
+    return year_of[ends], values
 
 
 def _bps(sharpe: float, growth_rate: float, win_days: float, mdd: float) -> float:
@@ -358,7 +388,7 @@ def _bps(sharpe: float, growth_rate: float, win_days: float, mdd: float) -> floa
 
 
 # ----------------------------------------------------------------------------------------------------
-# public metrics, one small function each
+# public metrics, one small function each (every row of ``returns`` is a return)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -368,35 +398,37 @@ def total_return(returns: pd.Series) -> float:
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns; the first row is the start point (V = 1) and its value is not used.
+        Daily simple returns, every row a return.
 
     Returns
     -------
     float
-        ``prod(1 + r_t) - 1`` over the return days (every date after the first); NaN if there is no
-        return day or a return is NaN.
+        ``prod(1 + r_t) - 1``; NaN without returns or with a NaN return.
     """
     return _total_return(_growth(_equity(_return_days(returns))))
 
 
-def cagr(returns: pd.Series) -> float:
+def cagr(returns: pd.Series, *, start: object = None) -> float:
     """Compound annual growth rate: ``(V_end / V_start)^(365.25 / calendar days) - 1``.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns with a DatetimeIndex. The first date is the start point: ``V_start = 1`` at
-        its close and its return value is not used; ``V_end = prod(1 + r_t)`` over every later date.
+        Daily simple returns with a DatetimeIndex, every row a return; ``V_start = 1`` at the start point
+        and ``V_end = prod(1 + r_t)``.
+    start : date, optional
+        The start point: the date of the close the first return is measured from. Default: the weekday
+        before the first return's date (see the module docstring).
 
     Returns
     -------
     float
-        Calendar days = last date - first date. A flat series (all returns 0) gives 0.0. NaN for a
-        single date (0 calendar days) or any NaN return. -1.0 when the equity reaches zero or below
-        (total loss); inf when the annualised growth overflows (a huge gain over a few days).
+        Calendar days = last date - start point. A flat series (all returns 0) gives 0.0. NaN without
+        returns or with any NaN return. -1.0 when the equity reaches zero or below (total loss); inf when
+        the annualised growth overflows (a huge gain over a few days).
     """
     x = _return_days(returns, dates=True)
-    return _cagr(_growth(_equity(x)), _calendar_days(_dates(returns)))
+    return _cagr(_growth(_equity(x)), _calendar_days(_dates(returns), start))
 
 
 def volatility(returns: pd.Series) -> float:
@@ -405,13 +437,12 @@ def volatility(returns: pd.Series) -> float:
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns; the first row is the start point and is not used.
+        Daily simple returns, every row a return.
 
     Returns
     -------
     float
-        Standard deviation with ``ddof=1`` of the return days times ``sqrt(252)``; NaN with fewer than
-        two return days or any NaN.
+        Standard deviation with ``ddof=1`` times ``sqrt(252)``; NaN with fewer than two returns or any NaN.
     """
     return _volatility(_return_days(returns))
 
@@ -422,16 +453,16 @@ def sharpe_ratio(returns: pd.Series, rf: float | pd.Series | None = None) -> flo
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns with a DatetimeIndex; the first row is the start point and is not used.
+        Daily simple returns, every row a return (a DatetimeIndex when ``rf`` is a Series).
     rf : None, float or pandas.Series, optional
         Risk-free rate. None: 0. A float: an *annual* rate as a fraction (0.02 = 2 % a year), used as the
         daily return ``rf / 252``. A Series: *daily* risk-free returns by date; it must have a value on
-        every return date (extra dates are ignored), else ParameterError.
+        every date of ``returns`` (extra dates are ignored), else ParameterError.
 
     Returns
     -------
     float
-        NaN with fewer than two return days, any NaN, or zero standard deviation (a standard deviation
+        NaN with fewer than two returns, any NaN, or zero standard deviation (a standard deviation
         below 1e-10 * |mean|, the rounding noise of a constant series such as cash at a fixed rate,
         counts as zero).
     """
@@ -445,15 +476,15 @@ def sortino_ratio(returns: pd.Series, rf: float | pd.Series | None = None) -> fl
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns; the first row is the start point and is not used.
+        Daily simple returns, every row a return.
     rf : None, float or pandas.Series, optional
         As in :func:`sharpe_ratio` (float = annual rate, Series = daily returns).
 
     Returns
     -------
     float
-        The downside deviation averages the squared negative excess returns over *all* return days
-        (days with a positive excess count as 0). NaN when there is no negative excess day or any NaN.
+        The downside deviation averages the squared negative excess returns over *all* returns (days
+        with a positive excess count as 0). NaN when there is no negative excess day or any NaN.
     """
     x = _return_days(returns, dates=isinstance(rf, pd.Series))
     return _sortino(x - _daily_rf(rf, returns))
@@ -465,23 +496,25 @@ def max_drawdown(returns: pd.Series) -> float:
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns; the first row is the start point (V = 1, which starts the running max).
+        Daily simple returns, every row a return; V_start = 1 at the start point starts the running max.
 
     Returns
     -------
     float
-        0.0 for a series that never falls; NaN without return days or with any NaN.
+        0.0 for a series that never falls; NaN without returns or with any NaN.
     """
     return _max_drawdown(_drawdowns(_equity(_return_days(returns))))
 
 
-def calmar_ratio(returns: pd.Series) -> float:
+def calmar_ratio(returns: pd.Series, *, start: object = None) -> float:
     """Calmar ratio: ``CAGR / |max drawdown|`` over the whole period.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns with a DatetimeIndex; the first row is the start point.
+        Daily simple returns with a DatetimeIndex, every row a return.
+    start : date, optional
+        The start point, as in :func:`cagr`.
 
     Returns
     -------
@@ -490,7 +523,7 @@ def calmar_ratio(returns: pd.Series) -> float:
     """
     x = _return_days(returns, dates=True)
     equity = _equity(x)
-    return _calmar(_cagr(_growth(equity), _calendar_days(_dates(returns))), _max_drawdown(_drawdowns(equity)))
+    return _calmar(_cagr(_growth(equity), _calendar_days(_dates(returns), start)), _max_drawdown(_drawdowns(equity)))
 
 
 def ulcer_index(returns: pd.Series) -> float:
@@ -499,30 +532,30 @@ def ulcer_index(returns: pd.Series) -> float:
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns; the first row is the start point (V = 1).
+        Daily simple returns, every row a return (V_start = 1 at the start point).
 
     Returns
     -------
     float
-        Root mean square of the percent drawdowns at the close of each return day (the start day, whose
-        drawdown is 0 by definition, is not in the mean), so 5.0 means 5 %. >= 0; NaN without return days.
+        Root mean square of the percent drawdowns at the close of each return's date (the start point,
+        whose drawdown is 0 by definition, is not in the mean), so 5.0 means 5 %. >= 0; NaN without returns.
     """
     return _ulcer(_drawdowns(_equity(_return_days(returns))))
 
 
 def win_rate_days(returns: pd.Series) -> float:
-    """Share of winning days: days with ``r > 0`` divided by all return days.
+    """Share of winning days: returns ``r > 0`` divided by all returns.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns; the first row is the start point and is not used.
+        Daily simple returns, every row a return.
 
     Returns
     -------
     float
         A fraction in [0, 1]. Days with a return of exactly 0 (e.g. in cash at no rate) count in the
-        denominator as non-winning days. NaN without return days or with any NaN.
+        denominator as non-winning days. NaN without returns or with any NaN.
     """
     return _win_rate_days(_return_days(returns))
 
@@ -530,15 +563,15 @@ def win_rate_days(returns: pd.Series) -> float:
 def win_rate_spells(returns: pd.Series, holdings: pd.Series) -> float:
     """Share of winning holding spells.
 
-    A spell is a run of consecutive return days with the same holding: from the day the new holding
-    first earns its return (after the switch in) to the last day before the switch out. Its return is
-    the compounded net return ``prod(1 + r) - 1`` over its days (trading costs included, as they are in
+    A spell is a run of consecutive returns with the same holding: from the day the new holding first
+    earns its return (after the switch in) to the last day before the switch out. Its return is the
+    compounded net return ``prod(1 + r) - 1`` over its days (trading costs included, as they are in
     ``r``). CASH spells are ignored; a spell still open on the last day counts.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple net returns; the first row is the start point and is not used.
+        Daily simple net returns, every row a return.
     holdings : pandas.Series
         Name of the asset held on each date ("CASH" for cash), with exactly the dates of ``returns``;
         ``holdings[t]`` is the asset whose return is ``returns[t]``.
@@ -550,7 +583,7 @@ def win_rate_spells(returns: pd.Series, holdings: pd.Series) -> float:
     """
     x = _return_days(returns)
     codes, invested = _holding_codes(_aligned(holdings, returns.index, "holdings"))
-    return _win_rate_spells(x, codes[1:], invested[1:])
+    return _win_rate_spells(x, codes, invested)
 
 
 def count_trades(holdings: pd.Series) -> int:
@@ -606,7 +639,7 @@ def switch_counts(holdings: np.ndarray, cash: int) -> np.ndarray:
     return (changes - initial_buy).astype(np.int64)
 
 
-def turnover(switches: int, returns: pd.Series) -> float:
+def turnover(switches: int, returns: pd.Series, *, start: object = None) -> float:
     """Switches per year: ``switches / (calendar days / 365.25)``.
 
     Parameters
@@ -614,12 +647,15 @@ def turnover(switches: int, returns: pd.Series) -> float:
     switches : int
         Number of switches (trades) made during the period.
     returns : pandas.Series
-        Daily returns with a DatetimeIndex; only its first and last dates are used.
+        Daily returns with a DatetimeIndex, every row a return; only its last date is used, with the
+        start point.
+    start : date, optional
+        The start point, as in :func:`cagr`.
 
     Returns
     -------
     float
-        NaN for a single date (0 calendar days).
+        NaN without returns.
     """
     _check_series(returns, "returns", dates=True)
     try:
@@ -628,25 +664,24 @@ def turnover(switches: int, returns: pd.Series) -> float:
         raise ParameterError(f"switches must be a number >= 0, got {switches!r}") from None
     if not count >= 0:
         raise ParameterError(f"switches must be a number >= 0, got {switches!r}")
-    return _turnover(count, _calendar_days(_dates(returns)))
+    return _turnover(count, _calendar_days(_dates(returns), start))
 
 
 def exposure(holdings: pd.Series) -> float:
-    """Share of days invested: return days whose holding is not "CASH".
+    """Share of days invested: dates whose holding is not "CASH".
 
     Parameters
     ----------
     holdings : pandas.Series
-        Name of the asset held on each date. The first row is the start point and is not used, as for
-        the returns (so exposure weighs exactly the days that earn a return).
+        Name of the asset held on each date of the returns (every row is a day that earns a return).
 
     Returns
     -------
     float
-        A fraction in [0, 1]; NaN without return days.
+        A fraction in [0, 1]; NaN without rows.
     """
     _, invested = _holding_codes(_check_series(holdings, "holdings", dates=False))
-    return _exposure(invested[1:])
+    return _exposure(invested)
 
 
 def average_leverage(leverage: pd.Series) -> float:
@@ -655,12 +690,12 @@ def average_leverage(leverage: pd.Series) -> float:
     Parameters
     ----------
     leverage : pandas.Series
-        Leverage applied on each date; the first row is the start point and is not used.
+        Leverage applied on each date of the returns.
 
     Returns
     -------
     float
-        Plain mean over the return days; NaN without return days or with any NaN.
+        Plain mean; NaN without rows or with any NaN.
     """
     return _mean(_return_days(leverage, "leverage"))
 
@@ -671,15 +706,15 @@ def yearly_returns(returns: pd.Series) -> pd.Series:
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns with a DatetimeIndex; the first row is the start point.
+        Daily simple returns with a DatetimeIndex, every row a return.
 
     Returns
     -------
     pandas.Series
-        Indexed by year (int), value ``V(last return day of the year) / V(last close before it) - 1``:
-        the base is the previous year's last close, or the start date's close for the first year. A year
-        has an entry only if it holds at least one return day, so the first and the last year may be
-        partial (a start on 31 December adds no entry for that year).
+        Indexed by year (int), value ``V(last return of the year) / V(last close before it) - 1``: the
+        base is the previous year's last close, or V_start = 1 (the start point) for the first year. A
+        year has an entry only if it holds at least one return, so the first and the last year may be
+        partial.
     """
     x = _return_days(returns, dates=True)
     years, values = _yearly(_equity(x), _dates(returns))
@@ -722,6 +757,8 @@ def bps(sharpe: float, cagr: float, win_rate_days: float, max_dd: float) -> floa
 # the labelled table
 # ----------------------------------------------------------------------------------------------------
 
+_RESERVED = ("strategy", "benchmark", "definition")
+
 
 def _table(
     x: np.ndarray,
@@ -734,7 +771,7 @@ def _table(
     trades: float | None,
     lev: np.ndarray | None,
 ) -> dict[str, float]:
-    """All figures of one return array (row 0 dropped); codes/invested/lev cover all dates."""
+    """All figures of one return array; codes/invested/lev cover the same rows."""
     equity = _equity(x)
     dd = _drawdowns(equity)
     growth = _growth(equity)
@@ -756,14 +793,14 @@ def _table(
     win_days = _win_rate_days(x)
     out["Win rate (days)"] = win_days
     if codes is not None and invested is not None:
-        out["Win rate (spells)"] = _win_rate_spells(x, codes[1:], invested[1:])
+        out["Win rate (spells)"] = _win_rate_spells(x, codes, invested)
     if trades is not None:
         out["Trades"] = float(trades)
         out["Turnover (trades/yr)"] = _turnover(trades, days)
     if invested is not None:
-        out["Exposure"] = _exposure(invested[1:])
+        out["Exposure"] = _exposure(invested)
     if lev is not None:
-        out["Average leverage"] = _mean(lev[1:])
+        out["Average leverage"] = _mean(lev)
     _, yearly = _yearly(equity, index)
     out["Best year"] = _NAN if yearly.size == 0 else float(yearly.max())
     out["Worst year"] = _NAN if yearly.size == 0 else float(yearly.min())
@@ -771,25 +808,61 @@ def _table(
     return out
 
 
+def _switch_count(switches: object) -> float:
+    try:
+        trades = float(switches)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"switches must be a number >= 0, got {switches!r}") from None
+    if not trades >= 0:
+        raise ParameterError(f"switches must be a number >= 0, got {switches!r}")
+    return trades
+
+
+def _benchmark_figures(
+    series: object, name: str, index: pd.DatetimeIndex, days: float, rf_daily: np.ndarray | float,
+    labels: list[str],
+) -> np.ndarray:
+    """One benchmark's figures on exactly the strategy's dates (NaN, with a warning, where it has none)."""
+    checked = _check_series(series, name, dates=True)
+    b = _on_dates(checked, index)
+    missing = int(np.isnan(b).sum())
+    if missing:
+        warnings.warn(
+            f"{name} has no return on {missing} of the strategy's {b.size} return days; its figures are NaN",
+            DataQualityWarning,
+            stacklevel=4,
+        )
+    figures = _table(b, index, days, rf_daily, codes=None, invested=None, trades=None, lev=None)
+    return np.array([figures.get(label, _NAN) for label in labels])
+
+
 def metrics_table(
     returns: pd.Series,
     *,
+    start: object = None,
     rf: float | pd.Series | None = None,
     holdings: pd.Series | None = None,
     switches: int | None = None,
     leverage: pd.Series | None = None,
     benchmark: pd.Series | None = None,
+    benchmarks: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Every SPEC section 5 metric of a daily return series, labelled with its definition.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple net returns of the strategy with a sorted DatetimeIndex; the first date is the
-        start point (V = 1) and its return value is not used (see the module docstring).
+        Daily simple net returns of the strategy with a sorted DatetimeIndex, **every row a return**
+        (``prices.pct_change().dropna()``; see the module docstring). For prices or equity use
+        :func:`metrics_from_prices`; for a backtest's returns with their start row,
+        :func:`metrics_after_start`.
+    start : date, optional
+        The start point: the date of the close the first return is measured from (CAGR, Calmar,
+        turnover and "Years" count calendar days from it). Default: the weekday before the first
+        return's date.
     rf : None, float or pandas.Series, optional
         Risk-free rate for Sharpe and Sortino: None = 0, float = annual rate (fraction, used as
-        ``rf / 252`` a day), Series = daily risk-free returns covering every return date.
+        ``rf / 252`` a day), Series = daily risk-free returns covering every date of ``returns``.
     holdings : pandas.Series, optional
         Asset held on each date ("CASH" for cash), with exactly the dates of ``returns``. Adds
         "Win rate (spells)", "Exposure" and (unless ``switches`` is given) "Trades" (its
@@ -800,22 +873,25 @@ def metrics_table(
         Daily leverage with exactly the dates of ``returns``; adds "Average leverage".
     benchmark : pandas.Series, optional
         Daily simple returns of a benchmark (e.g. buy-and-hold SPY) by date, possibly longer than the
-        strategy. It is aligned on the strategy's dates (``benchmark.reindex(returns.index)``), so both
-        columns measure exactly the same days: the same start date (whose benchmark return is not used)
-        and the same return days. Missing benchmark dates make its figures NaN, with a
-        :class:`~xlsector.errors.DataQualityWarning`. Holdings-based rows are NaN for the benchmark.
+        strategy. It is aligned on the strategy's dates, so both columns measure exactly the same days and
+        the same start point. Missing benchmark dates make its figures NaN, with a
+        :class:`~xlsector.errors.DataQualityWarning`. Holdings-based rows are NaN for a benchmark.
+    benchmarks : mapping of label -> pandas.Series, optional
+        More benchmarks, each a column named by its label after ``benchmark`` (the same rules); the
+        labels must not be "strategy", "benchmark" or "definition".
 
     Returns
     -------
     pandas.DataFrame
         Index: metric labels (the keys of :data:`DEFINITIONS`, in that order, only those that apply).
-        Columns: ``strategy`` (float), ``benchmark`` (float, only if a benchmark is given) and
-        ``definition`` (str). Fractions, not percent, except "Ulcer index (%)".
+        Columns: ``strategy`` (float), ``benchmark`` (float, only if a benchmark is given), one column
+        per entry of ``benchmarks``, and ``definition`` (str). Fractions, not percent, except
+        "Ulcer index (%)".
     """
     _check_series(returns, "returns", dates=True)
     index = _dates(returns)
-    x = _floats(returns, "returns")[1:]
-    days = _calendar_days(index)
+    x = _floats(returns, "returns")
+    days = _calendar_days(index, start)
     rf_daily = _daily_rf(rf, returns)
 
     codes = invested = None
@@ -824,12 +900,7 @@ def metrics_table(
         codes, invested = _holding_codes(_aligned(holdings, index, "holdings"))
         trades = _switches(codes, invested)
     if switches is not None:
-        try:
-            trades = float(switches)
-        except (TypeError, ValueError):
-            raise ParameterError(f"switches must be a number >= 0, got {switches!r}") from None
-        if not trades >= 0:
-            raise ParameterError(f"switches must be a number >= 0, got {switches!r}")
+        trades = _switch_count(switches)
     lev = None
     if leverage is not None:
         lev = _floats(_aligned(leverage, index, "leverage"), "leverage")
@@ -837,20 +908,73 @@ def metrics_table(
     strategy = _table(x, index, days, rf_daily, codes=codes, invested=invested, trades=trades, lev=lev)
     labels = list(strategy)
     columns: dict[str, object] = {"strategy": np.fromiter(strategy.values(), float, len(labels))}
-
     if benchmark is not None:
-        _check_series(benchmark, "benchmark", dates=True)
-        b = _on_dates(benchmark, index)[1:]
-        missing = int(np.isnan(b).sum())
-        if missing:
-            warnings.warn(
-                f"benchmark has no return on {missing} of the strategy's {b.size} return days; "
-                "its figures are NaN",
-                DataQualityWarning,
-                stacklevel=2,
+        columns["benchmark"] = _benchmark_figures(benchmark, "benchmark", index, days, rf_daily, labels)
+    for label, series in (benchmarks or {}).items():
+        if not isinstance(label, str) or label in _RESERVED or label in columns:
+            raise ParameterError(
+                f"benchmarks labels must be texts other than {', '.join(_RESERVED)} and unique, got {label!r}"
             )
-        figures = _table(b, index, days, rf_daily, codes=None, invested=None, trades=None, lev=None)
-        columns["benchmark"] = np.array([figures.get(label, _NAN) for label in labels])
-
+        columns[label] = _benchmark_figures(series, label, index, days, rf_daily, labels)
     columns["definition"] = [DEFINITIONS[label] for label in labels]
     return pd.DataFrame(columns, index=pd.Index(labels, name="metric"))
+
+
+def metrics_after_start(
+    returns: pd.Series,
+    *,
+    rf: float | pd.Series | None = None,
+    holdings: pd.Series | None = None,
+    switches: int | None = None,
+    leverage: pd.Series | None = None,
+    benchmark: pd.Series | None = None,
+    benchmarks: Mapping[str, pd.Series] | None = None,
+) -> pd.DataFrame:
+    """:func:`metrics_table` of returns whose **first row is the start point** (``BacktestResult.returns``).
+
+    The first date is the start point (V = 1 at its close); its return value is not used, and neither
+    are the first values of ``holdings`` and ``leverage`` (same dates as ``returns``), except that the
+    "Trades" counted from ``holdings`` (when ``switches`` is not given) include a change of holding
+    from the start date to the first return day. This is the convention of xlsector's backtest results
+    and of the deprecated ``xlsector.metrics``.
+    """
+    series = _check_series(returns, "returns", dates=True)
+    start = series.index[0] if len(series) else None
+    if holdings is not None:
+        held = _aligned(holdings, series.index, "holdings")
+        if switches is None:
+            switches = count_switches(held)
+        holdings = held.iloc[1:]
+    if leverage is not None:
+        leverage = _aligned(leverage, series.index, "leverage").iloc[1:]
+    return metrics_table(series.iloc[1:], start=start, rf=rf, holdings=holdings, switches=switches,
+                         leverage=leverage, benchmark=benchmark, benchmarks=benchmarks)
+
+
+def metrics_from_prices(
+    prices: pd.Series,
+    *,
+    rf: float | pd.Series | None = None,
+    holdings: pd.Series | None = None,
+    switches: int | None = None,
+    leverage: pd.Series | None = None,
+    benchmark: pd.Series | None = None,
+    benchmarks: Mapping[str, pd.Series] | None = None,
+) -> pd.DataFrame:
+    """:func:`metrics_table` of a price or equity series: its first date is the start point.
+
+    The returns are ``prices[t] / prices[t-1] - 1`` on every later date; ``holdings`` and ``leverage``
+    (if given) have the prices' dates, as in :func:`metrics_after_start`. ``benchmark`` and
+    ``benchmarks`` are *returns* by date, as for :func:`metrics_table`. Prices must be positive numbers
+    (a NaN or a price <= 0 makes the figures NaN).
+    """
+    series = _check_series(prices, "prices", dates=True)
+    values = _floats(series, "prices")
+    out = np.zeros(values.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[1:] = np.where((values[1:] > 0) & (values[:-1] > 0), values[1:] / values[:-1] - 1.0, np.nan)
+    if values.size and not values[0] > 0:
+        out[1:] = np.nan
+    returns = pd.Series(out, index=series.index, name=series.name)
+    return metrics_after_start(returns, rf=rf, holdings=holdings, switches=switches, leverage=leverage,
+                               benchmark=benchmark, benchmarks=benchmarks)

@@ -114,9 +114,9 @@ class MomentumResult:
         "Average leverage" here is the mean over *all* return days (0 in cash), as :mod:`xlsector.measures`
         defines it; :attr:`average_leverage` is the mean over the invested days.
         """
-        from xlsector.measures import metrics_table
+        from xlsector.measures import metrics_after_start
 
-        return metrics_table(
+        return metrics_after_start(
             self.returns,
             rf=rf,
             holdings=self.holdings,

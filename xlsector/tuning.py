@@ -541,15 +541,15 @@ class FwptResult:
 
         ``attrs``: ``period`` (start point, last date) and ``sample`` (what is in or out of sample).
         """
-        from xlsector.measures import count_switches, metrics_table
+        from xlsector.measures import count_switches, metrics_after_start
 
-        m_wf = metrics_table(
+        m_wf = metrics_after_start(
             self.returns,
             holdings=self.holdings,
             switches=count_switches(self.holdings),
             benchmark=self.benchmark_returns,
         )
-        m_in = metrics_table(
+        m_in = metrics_after_start(
             self.in_sample_returns,
             holdings=self.in_sample_holdings,
             switches=count_switches(self.in_sample_holdings),

@@ -343,11 +343,11 @@ def _selection(returns: pd.Series, select_until: pd.Timestamp | None, experiment
 
 
 def _figures(returns: pd.Series, holdings: pd.Series, leverage: pd.Series | None) -> dict[str, float]:
-    from xlsector.measures import metrics_table
+    from xlsector.measures import metrics_after_start
 
     if len(returns) < 2:
         return {label: math.nan for label in TABLE_METRICS + ["Average leverage"]}
-    strategy = metrics_table(returns, holdings=holdings)["strategy"]  # Trades: count_switches(holdings)
+    strategy = metrics_after_start(returns, holdings=holdings)["strategy"]  # Trades: count_switches(holdings)
     out = {label: float(strategy.get(label, math.nan)) for label in TABLE_METRICS}
     if leverage is not None:
         lev = leverage.to_numpy()[1:]

@@ -27,10 +27,10 @@ class ProfileRun:
     def table(self) -> pd.DataFrame:
         """xlsector.measures table (strategy, benchmark, definition) over the reported period; "Trades" are
         the switches of the reported holdings (:func:`xlsector.measures.count_switches`)."""
-        from xlsector.measures import metrics_table
+        from xlsector.measures import metrics_after_start
 
         lev = getattr(self.result, "leverage", None)
-        return metrics_table(
+        return metrics_after_start(
             self.returns,
             holdings=self.holdings,
             leverage=lev,
