@@ -34,8 +34,8 @@ def export_lazily(
             warnings.warn(f"{package}.{name} is deprecated; use {package}.{new}{note}", DeprecationWarning,
                           stacklevel=2)
             if name in own:
-                source, attribute = own[name]
-                return getattr(importlib.import_module(source), attribute)
+                home, attribute = own[name]
+                return getattr(importlib.import_module(home), attribute)
             return __getattr__(new)
         source = exports.get(name)
         if source is None:
