@@ -28,7 +28,7 @@ from pathlib import Path
 _RENDER = """
 import json, sys, time
 t0 = time.perf_counter()
-from xlsector.workbook.render import render_workbook
+from xlsector.render import render_workbook
 imported = time.perf_counter() - t0
 report = render_workbook(sys.argv[1], sys.argv[2], progress=None)
 print(json.dumps({"import xlsector.workbook.render": imported, **report.timings}))
@@ -91,7 +91,7 @@ def main(runs: int = 5) -> None:
         _show("fresh template, bundled sample, new process per run:", fresh)
         _show("re-render of the rendered file, new process per run:", again)
 
-        from xlsector.workbook.render import render_workbook
+        from xlsector.render import render_workbook
 
         warm: dict[str, list[float]] = {}
         for i in range(runs + 1):
