@@ -21,7 +21,8 @@ from udfs import xlsector_udfs as u
 FUNCTIONS = [
     "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
     "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
-    "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE",
+    "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "OVERFIT_STATS", "ROBUSTNESS_MAP",
+    "TIMING_LUCK", "STALE_DATA",
 ]  # fmt: skip
 
 
@@ -276,12 +277,30 @@ def test_backtest_metrics_table():
     assert all(isinstance(row[2], str) and row[2] for row in table[1:])
     wide = u.BACKTEST_METRICS(cells, 5, 0, None, None, None, None, None, None, None, None, None, None, None,
                               None, None, "A", True)
-    assert wide[0] == ["Metric", "Value", "Definition", "Benchmark"]
+    # the chosen benchmark, then the fair ones: the universe bought and held, and rebalanced daily (no index given)
+    assert wide[0] == ["Metric", "Value", "Definition", "Benchmark: buy-and-hold A",
+                       "equal-weight buy-and-hold of the 2 funds (bought on the start day, not rebalanced)",
+                       "equal weight of the 2 funds, rebalanced at every close"]
     bench = {row[0]: row[3] for row in wide[1:]}
     # buy-and-hold A over the same days as the strategy
-    period = crossing_funds()["A"].iloc[22:]
+    funds = crossing_funds()
+    period = funds["A"].iloc[22:]
     years = (period.index[-1] - period.index[0]).days / 365.25
     assert bench["CAGR"] == pytest.approx((period.iloc[-1] / period.iloc[0]) ** (1 / years) - 1)
+    # equal weight, held: the mean growth of the two funds; rebalanced: the mean of their daily returns
+    held = {row[0]: row[4] for row in wide[1:]}
+    both = funds.iloc[22:]
+    growth = (both / both.iloc[0]).mean(axis=1)
+    assert held["CAGR"] == pytest.approx(growth.iloc[-1] ** (1 / years) - 1)
+    rebalanced = {row[0]: row[5] for row in wide[1:]}
+    daily = both.pct_change().iloc[1:].mean(axis=1)
+    assert rebalanced["CAGR"] == pytest.approx((1 + daily).prod() ** (1 / years) - 1)
+    # a price index as the index: shown labelled price only
+    index = [["Date", "IDX"]] + [[row[0], 100.0 + i] for i, row in enumerate(cells[1:])]
+    labelled = u.BACKTEST_METRICS(cells, 5, 0, index, None, None, None, None, None, None, None, None, None, None,
+                                  None, None, None, True)
+    assert labelled[0][-1] == ("buy-and-hold IDX: price only, excludes dividends (understates the market by the "
+                               "dividend yield)")
 
 
 def test_cash_rate_in_percent_earns_in_cash():

@@ -106,7 +106,18 @@ GOOD = {
     "retune_days": st.integers(min_value=1, max_value=40),
     "funds": st.sampled_from(["F0", "F1,F0", "F0; F2", "ZZ", "Date"]),
     "every": st.sampled_from(["day", "week", "month", "Week"]),
-    "part": st.sampled_from(["table", "plateau", "summary", "retunes", "metrics", "series", "bogus"]),
+    "part": st.sampled_from(["table", "plateau", "summary", "retunes", "metrics", "series", "overfit", "sensitivity",
+                             "map", "chosen", "bogus"]),
+    "blocks": st.sampled_from([2, 4, 16, 3, 24, 0]),
+    "trials": st.one_of(st.integers(min_value=1, max_value=10_000), st.floats(min_value=0.5, max_value=1e6)),
+    "values": st.one_of(st.sampled_from(["0, 0.01", "0.02", "0;0.005;0.04", "x"]),
+                        st.lists(st.lists(st.floats(min_value=0.0, max_value=0.1), min_size=1, max_size=1),
+                                 min_size=1, max_size=4)),
+    "metric": st.sampled_from(["CAGR", "score", "Sharpe", "sharpe", "other"]),
+    "offsets": st.one_of(st.sampled_from(["0,1,2", "3", "0;4"]),
+                         st.lists(st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=1),
+                                  min_size=1, max_size=5)),
+    "max_age": st.integers(min_value=0, max_value=30),
 }
 
 
@@ -212,15 +223,44 @@ def test_tuning_functions_never_crash(prices, tc_min, tc_max, hysteresis, index,
     call(u.FWPT_TABLE, prices, born_on, retune_days, tc_min, tc_max, hysteresis, index, stormguard, None, None,
          None, None, None, None, None, None, None, funds, None, None, part)
     call(u.SPLIT_SAMPLE, prices, tc_min, tc_max, hysteresis, index, stormguard)
+    call(u.SPLIT_SAMPLE, prices, tc_min, tc_max, hysteresis, index, stormguard, None, None, None, None, None, None,
+         None, None, None, funds, None, part)
     call(u.PROGRESSIVE_TUNE, prices, retune_days, retune_days, tc_min, tc_max, hysteresis, index, stormguard)
+    call(u.PROGRESSIVE_TUNE, prices, retune_days, retune_days, tc_min, tc_max, hysteresis, index, stormguard, None,
+         None, None, None, None, None, None, None, None, funds, None, part)
+
+
+@SETTINGS
+@given(
+    prices=grid, tc_min=opt("tc_range"), tc_max=opt("tc_range"), hysteresis=opt("hysteresis"),
+    index=st.one_of(st.none(), one_column), stormguard=opt("stormguard"), schedule=opt("schedule"),
+    funds=opt("funds"), blocks=opt("blocks"), trials=opt("trials"), values=opt("values"), metric=opt("metric"),
+    part=opt("part"), tc=tc, offsets=opt("offsets"),
+)
+def test_robustness_functions_never_crash(prices, tc_min, tc_max, hysteresis, index, stormguard, schedule, funds,
+                                          blocks, trials, values, metric, part, tc, offsets):
+    call(u.OVERFIT_STATS, prices, tc_min, tc_max, None, hysteresis, index, stormguard, None, schedule, None, None,
+         None, None, None, None, None, None, None, funds, None, blocks, trials)
+    call(u.ROBUSTNESS_MAP, prices, tc_min, tc_max, None, hysteresis, index, stormguard, None, schedule, None, None,
+         None, None, None, None, None, None, funds, None, values, metric, part)
+    call(u.TIMING_LUCK, prices, tc, hysteresis, index, stormguard, None, schedule, None, None, None, None, None,
+         None, None, None, None, funds, offsets, part)
+
+
+@SETTINGS
+@given(last=st.one_of(cell, day), retune=st.one_of(cell, day), today=st.one_of(cell, day), max_age=opt("max_age"))
+def test_stale_data_never_crashes(last, retune, today, max_age):
+    call(u.STALE_DATA, last, retune, today, max_age)
 
 
 # ------------------------------------------------------------------ valid inputs: a value, not an error
 
 clean = price_like_grid(spoil=False)
-clean_index = price_like_grid(n_funds=1, spoil=False)
+# a header-only range ([["F0"]]) is one cell of text: a column name by the functions' rule, not an index series
+clean_index = price_like_grid(n_funds=1, spoil=False).filter(lambda rows: len(rows) > 1 or not rows or
+                                                            not isinstance(rows[0][-1], str))
 # the only errors valid arguments may give: the data is too short for the rule asked for
-DATA_SIZE = r"prices is required|index is required|stormguard needs index|too few rows|has no prices|needs a date column|is before the first date|has \d+ rows and prices|no values|needs dates|all blank"
+DATA_SIZE = r"needs at least 2 observations|prices is required|index is required|stormguard needs index|too few rows|has no prices|needs a date column|is before the first date|has \d+ rows and prices|no values|needs dates|all blank"
 
 
 def call_valid(function, *args):
@@ -282,6 +322,27 @@ def test_every_function_is_covered_by_a_property_test(name):
     covered = {
         "EMA2_TREND", "EMA_TREND", "MOMENTUM", "EMA_WEIGHTS", "EMA2_WEIGHTS", "SECTOR_PICK", "SECTOR_PICKS",
         "BACKTEST_CAGR", "BACKTEST_METRICS", "STORMGUARD_STATE", "STORMGUARD_HISTORY", "TREND_CHART", "FWPT_TABLE",
-        "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE",
+        "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "OVERFIT_STATS", "ROBUSTNESS_MAP",
+        "TIMING_LUCK", "STALE_DATA",
     }  # fmt: skip
     assert name in covered
+
+
+@SETTINGS
+@given(
+    prices=clean, tc_min=GOOD["tc_range"], tc_max=GOOD["tc_range"], tc=GOOD["tc_range"],
+    hysteresis=maybe("hysteresis"), schedule=maybe("schedule"), blocks=st.sampled_from([None, 2, 4, 16]),
+    metric=st.sampled_from([None, "CAGR", "score", "Sharpe"]),
+)
+def test_valid_robustness_arguments_give_tables(prices, tc_min, tc_max, tc, hysteresis, schedule, blocks, metric):
+    low, high = sorted((tc_min, tc_max))
+    stats = call_valid(u.OVERFIT_STATS, prices, low, high, None, hysteresis, None, None, None, schedule, None, None,
+                       None, None, None, None, None, None, None, None, None, blocks)
+    if stats is not None:  # every figure is a number, a text, or blank with its reason beside it
+        assert stats[0] == ["Statistic", "Value", "Definition"] and all(row[2] for row in stats[1:])
+    for part in (None, "chosen"):
+        call_valid(u.ROBUSTNESS_MAP, prices, low, high, None, hysteresis, None, None, None, schedule, None, None,
+                   None, None, None, None, None, None, None, None, None, metric, part)
+    for part in (None, "summary"):
+        call_valid(u.TIMING_LUCK, prices, tc, hysteresis, None, None, None, schedule, None, None, None, None, None,
+                   None, None, None, None, None, None, part)

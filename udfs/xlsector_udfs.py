@@ -74,13 +74,17 @@ __all__ = [
     "EMA_WEIGHTS",
     "FWPT_TABLE",
     "MOMENTUM",
+    "OVERFIT_STATS",
     "PROGRESSIVE_TUNE",
+    "ROBUSTNESS_MAP",
     "SECTOR_PICK",
     "SECTOR_PICKS",
     "SECTOR_SIGNAL",
     "SPLIT_SAMPLE",
+    "STALE_DATA",
     "STORMGUARD_HISTORY",
     "STORMGUARD_STATE",
+    "TIMING_LUCK",
     "TREND_CHART",
 ]
 
@@ -112,6 +116,18 @@ _OWN_DOC = {
     "window": "Market days each progressive tuning looks back (default 250).",
     "step": "Market days between progressive tunings (default 125).",
     "sg_tc": param_of(Strategy, "sg_tc").help,
+    "market": "Total-return market index (dividends reinvested) to compare with: its column name in prices or a "
+              "range; blank = the index (a price index), labelled price only.",
+    "blocks": "CSCV blocks S for the PBO: even, 2 to 22 (default 16: 12,870 combinations).",
+    "trials": "Trials N for the DSR; blank = every tc of the grid. Count every setting you tried (docs/overfitting.md).",
+    "values": "Hysteresis values of the map's columns (a range, or text like 0, 0.005, 0.01); blank = 0, 0.005, "
+              "0.01, 0.02, 0.04 and the hysteresis given.",
+    "metric": "Metric of the map: CAGR (default), score or Sharpe.",
+    "offsets": "Decision-day offsets to try: market days after the week or month end (default 0 to 4).",
+    "last_date": "Last date of the data (e.g. the name DataLastDate).",
+    "next_retune": "Next retune date (FWPT), or blank.",
+    "today": "Today's date (e.g. TODAY()).",
+    "max_age": "Days of data age still counted fresh (default 5 calendar days).",
 }
 
 
@@ -205,7 +221,7 @@ class _OfficeJsCells(xw.conversion.Converter):
 
 
 #: Arguments that take a range (2-D list) rather than a single value in classic xlwings.
-_RANGE_ARGS = frozenset({"prices", "index", "bear", "ages", "cash_rate", "benchmark"})
+_RANGE_ARGS = frozenset({"prices", "index", "bear", "ages", "cash_rate", "benchmark", "market", "values"})
 
 
 def _register(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -496,6 +512,37 @@ def _backtest(rotation: Rotation) -> Any:
                          lambda: run_backtest(rotation.prices, **rotation.data, **rotation.strategy.to_dict()))
 
 
+def _market(args: Mapping[str, Any], rotation: Rotation) -> Any:
+    """The total-return market index argument: a column of the price range or a range of its own; None if blank."""
+    value = args.get("market")
+    if _blank(_unwrap(value)):
+        return None
+    series = _side(value, _table(args["prices"]), rotation.prices, "market", one=True)
+    if isinstance(_unwrap(value), str):
+        return series
+    return series.rename(series.name if isinstance(series.name, str) and series.name else "market")
+
+
+def _fair(args: Mapping[str, Any], rotation: Rotation, dates: pd.Index, primary: str) -> Any:
+    """The fair benchmarks over ``dates`` (:func:`xlsector.benchmarks.fair_benchmarks`): EW buy-and-hold
+    (unless it is the primary), EW rebalanced daily, the total-return index or the price index labelled so."""
+    from xlsector.benchmarks import fair_benchmarks
+
+    market = _market(args, rotation)
+    index = rotation.data.get("index")
+    key = rotation.key("fair", dates[0], dates[-1], len(dates), primary, _cache.frame_key(market))
+    return _cache.result(key, lambda: fair_benchmarks(rotation.prices, dates, primary=primary, index=index,
+                                                      market=market))
+
+
+def _primary_label(rotation: Rotation, label: str) -> str:
+    """The backtest's benchmark label, marked price only when it is the index column (a price index)."""
+    from xlsector.benchmarks import primary_label
+
+    index = rotation.data.get("index")
+    return primary_label(label, {str(index.name)} if index is not None and index.name is not None else set())
+
+
 # ---------------------------------------------------------------------------------------------------
 # Python values -> cells
 # ---------------------------------------------------------------------------------------------------
@@ -702,18 +749,25 @@ def BACKTEST_CAGR(prices, tc, hysteresis=None, index=None, stormguard=None, as_o
 @_register
 def BACKTEST_METRICS(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
                      delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                     bear=None, cash_rate=None, benchmark=None, with_benchmark=None, funds=None):
-    """Backtest metrics table: metric, value, definition (CAGR, Sharpe, max drawdown, win rates, ...)."""
-    rotation = _rotation(locals())
+                     bear=None, cash_rate=None, benchmark=None, with_benchmark=None, funds=None, market=None):
+    """Backtest metrics table: metric, value, definition; with_benchmark adds the fair benchmarks, labelled."""
+    from xlsector.benchmarks import as_columns
+
+    args = locals()
+    rotation = _rotation(args)
     _need_dates(rotation.prices, "BACKTEST_METRICS")
-    table = _backtest(rotation).metrics()
+    result = _backtest(rotation)
     show_benchmark = _flag(with_benchmark, "with_benchmark", False)
-    head = ["Metric", "Value", "Definition"] + (["Benchmark"] if show_benchmark else [])
+    fair = _fair(args, rotation, result.dates, result.benchmark_label) if show_benchmark else {}
+    table = result.metrics(benchmarks=as_columns(fair))
+    head = ["Metric", "Value", "Definition"]
+    if show_benchmark:
+        head += [f"Benchmark: {_primary_label(rotation, result.benchmark_label)}"] + [b.label for b in fair.values()]
     rows = [head]
     for label, row in table.iterrows():
         line = [str(label), _cell(row["strategy"]), str(row["definition"])]
         if show_benchmark:
-            line.append(_cell(row["benchmark"]) if "benchmark" in table.columns else None)
+            line += [_cell(row["benchmark"])] + [_cell(row[key]) for key in fair]
         rows.append(line)
     return rows
 
@@ -721,13 +775,17 @@ def BACKTEST_METRICS(prices, tc, hysteresis=None, index=None, stormguard=None, a
 @_register
 def BACKTEST_EQUITY(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None,
                     delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                    bear=None, cash_rate=None, benchmark=None, funds=None, every=None):
-    """Growth of 1 of the rotation and its benchmark over the same days (weekly samples by default)."""
-    rotation = _rotation(locals())
+                    bear=None, cash_rate=None, benchmark=None, funds=None, every=None, market=None):
+    """Growth of 1 of the rotation and its fair benchmarks over the same days (weekly samples by default)."""
+    args = locals()
+    rotation = _rotation(args)
     _need_dates(rotation.prices, "BACKTEST_EQUITY")
     result = _backtest(rotation)
+    fair = _fair(args, rotation, result.dates, result.benchmark_label)
     frame = pd.DataFrame({"Strategy": result.equity,
-                          f"Benchmark ({result.benchmark_label})": (1.0 + result.benchmark_returns).cumprod()})
+                          f"Benchmark ({_primary_label(rotation, result.benchmark_label)})":
+                              (1.0 + result.benchmark_returns).cumprod(),
+                          **{b.key: (1.0 + b.returns).cumprod() for b in fair.values()}})
     return _table_rows(_sample(frame, _choice(every, "every", ("day", "week", "month"), "week")))
 
 
@@ -801,12 +859,35 @@ def _tuning(args: Mapping[str, Any]) -> TuningParams:
 def _grid(rotation: Rotation, tuning: TuningParams) -> Any:
     """The rotation for every tc of the grid: one run per (prices, strategy, series, grid), shared by every
     tuning table over the same range and settings."""
+    return _grid_of(rotation, tuple(tuning.tcs))
+
+
+def _grid_of(rotation: Rotation, tcs: tuple[float, ...]) -> Any:
     from xlsector.backtesting import run_backtest_grid
 
     kwargs = {k: v for k, v in rotation.strategy.to_dict().items() if k != "tc"}
-    tcs = tuple(tuning.tcs)
     return _cache.result(rotation.key("grid", tcs),
                          lambda: run_backtest_grid(rotation.prices, tcs, **rotation.data, **kwargs))
+
+
+def _grid_pbo(rotation: Rotation, tuning: TuningParams, blocks: int) -> tuple[Any, str]:
+    """PBO (by score, CSCV with ``blocks``) of the grid's whole period, once per grid: (result or None, why not)."""
+    from xlsector.evaluation import grid_pbo
+
+    grid = _grid(rotation, tuning)
+    return _cache.result(rotation.key("pbo", tuple(tuning.tcs), blocks), lambda: grid_pbo(grid, blocks))
+
+
+def _blocks(value: Any) -> int:
+    return int(_number(value, "blocks", 16, whole=True, low=2))
+
+
+def _chart_report(rotation: Rotation, tuning: TuningParams, chart: Any, blocks: int, trials: Any = None) -> Any:
+    from xlsector.evaluation import trend_chart_report
+
+    found, note = _grid_pbo(rotation, tuning, blocks)
+    return trend_chart_report(chart, _grid(rotation, tuning), blocks=blocks, n_trials=trials, pbo_result=found,
+                              pbo_note=note)
 
 
 def _part(value: Any, parts: tuple[str, ...]) -> str:
@@ -817,17 +898,31 @@ def _part(value: Any, parts: tuple[str, ...]) -> str:
 def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None, index=None, stormguard=None,
                 as_of=None, schedule=None, delay=None, cost_bp=None, half_life=None, min_hold=None, min_history=None,
                 decay=None, shift=None, k=None, bear=None, funds=None, cash_rate=None, part=None):
-    """Trend chart: score, CAGR, switches and max drawdown per tc; part: table, plateau, summary."""
-    from xlsector.tuning import trend_chart
+    """Trend chart: score, CAGR, switches and max drawdown per tc; part: table, plateau, summary (edge, PBO, DSR)."""
+    from xlsector.robustness import edge_report
 
     rotation = _rotation(locals(), tc=False)
     _need_dates(rotation.prices, "TREND_CHART")
     tuning = _tuning(locals())
-    chart = trend_chart(rotation.prices, grid=_grid(rotation, tuning),
-                        score="cumulative" if tuning.half_life is None else tuning.half_life)
+    chart = _chart(rotation, tuning)
     view = _part(part, ("table", "plateau", "summary"))
     if view == "summary":
-        return [["Item", "Value"]] + [[label, _cell(value)] for label, value in chart.facts()]
+        edge = edge_report(chart)
+        report = _chart_report(rotation, tuning, chart, 16)
+        stats = {stat.key: stat for stat in report.stats()}
+        n = f"{report.n_trials:,.0f}"
+        pbo_label = (f"PBO (N = {report.pbo.n_trials} tcs, S = {report.pbo.blocks} blocks)" if report.pbo is not None
+                     else "PBO")
+        facts = [*chart.facts(), *edge.facts(),
+                 ("Trials N (every tc of the grid)", report.n_trials),
+                 ("Sharpe ratio at the peak (annualised)", stats["sharpe_annual"].shown),
+                 ("PSR at the peak (one trial)", stats["psr"].shown),
+                 (f"Expected max Sharpe of {n} trials (annualised)", stats["sr0_annual"].shown),
+                 (f"DSR at the peak (N = {n})", stats["dsr"].shown),
+                 (pbo_label, stats["pbo"].shown),
+                 ("Conventions", "Sharpe per day x sqrt(252); raw kurtosis; PBO metric: the score per day "
+                  "(mean log return); OVERFIT_STATS gives every figure with its definition")]
+        return [["Item", "Value"]] + [[label, _cell(value)] for label, value in facts]
     table = chart.table
     if view == "plateau":
         return [["tc", "Score in plateau"]] + [[_cell(tc), _cell(score) if inside else None] for tc, score, inside
@@ -842,16 +937,160 @@ def TREND_CHART(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None,
     return [head] + body
 
 
+def _chart(rotation: Rotation, tuning: TuningParams) -> Any:
+    from xlsector.tuning import trend_chart
+
+    return _cache.result(rotation.key("chart", tuple(tuning.tcs), tuning.half_life),
+                         lambda: trend_chart(rotation.prices, grid=_grid(rotation, tuning),
+                                             score="cumulative" if tuning.half_life is None else tuning.half_life))
+
+
+@_register
+def OVERFIT_STATS(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None, index=None, stormguard=None,
+                  as_of=None, schedule=None, delay=None, cost_bp=None, half_life=None, min_hold=None,
+                  min_history=None, decay=None, shift=None, k=None, bear=None, funds=None, cash_rate=None,
+                  blocks=None, trials=None):
+    """Overfitting statistics of the trend chart's peak: N, PSR, DSR, MinTRL, PBO, each with its definition."""
+    rotation = _rotation(locals(), tc=False)
+    _need_dates(rotation.prices, "OVERFIT_STATS")
+    tuning = _tuning(locals())
+    chart = _chart(rotation, tuning)
+    count = _number(trials, "trials", None, low=1)
+    report = _chart_report(rotation, tuning, chart, _blocks(blocks), count)
+    return [["Statistic", "Value", "Definition"]] + [[label, _cell(value), text] for label, value, text
+                                                    in report.rows()]
+
+
+def _hysteresis_values(value: Any) -> list[float] | None:
+    """The map's hysteresis values: a range of numbers or a text list; blank -> None (the defaults)."""
+    single = _unwrap(value)
+    if _blank(single):
+        return None
+    if isinstance(single, str):
+        items: list[Any] = [v for v in single.replace(";", ",").split(",") if v.strip()]
+    elif isinstance(value, list | tuple):
+        items = [v for row in value for v in (row if isinstance(row, list | tuple) else [row]) if not _blank(v)]
+    else:
+        items = [single]
+    out = [float(_param(param_of(Strategy, "hysteresis"), v)) for v in items]
+    if len(out) > 20:
+        raise XlwingsError(f"values must hold at most 20 hysteresis values, got {len(out)}")
+    return out
+
+
+@_register
+def ROBUSTNESS_MAP(prices, tc_min=None, tc_max=None, tc_step=None, hysteresis=None, index=None, stormguard=None,
+                   as_of=None, schedule=None, delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None,
+                   shift=None, k=None, bear=None, funds=None, cash_rate=None, values=None, metric=None, part=None):
+    """Metric (CAGR, score, Sharpe) over tc x hysteresis, in sample; part: map (default) or chosen (its marked point)."""
+    from xlsector.robustness import DEFAULT_HYSTERESIS_VALUES, robustness_map
+
+    rotation = _rotation(locals(), tc=False)
+    _need_dates(rotation.prices, "ROBUSTNESS_MAP")
+    tuning = _tuning(locals())
+    chosen_metric = {"cagr": "CAGR", "score": "score", "sharpe": "Sharpe"}[
+        _choice(metric, "metric", ("cagr", "score", "sharpe"), "cagr")]
+    columns = _hysteresis_values(values) or list(DEFAULT_HYSTERESIS_VALUES)
+    base = rotation.strategy.hysteresis
+    peak = _chart(rotation, tuning.replace(half_life=None) if tuning.half_life is not None else tuning).peak_tc
+
+    def grid_for(h: float, tcs: list[float]) -> Any:
+        other = rotation if h == base else rotation._replace(strategy=rotation.strategy.replace(hysteresis=h))
+        return _grid_of(other, tuple(tcs))
+
+    found = _cache.result(rotation.key("map", tuple(tuning.tcs), tuple(columns), chosen_metric), lambda: robustness_map(
+        rotation.prices, tuning.tcs, columns, metric=chosen_metric, chosen=(peak, base), grid_for=grid_for))
+    if _part(part, ("map", "chosen")) == "chosen":
+        return [["Item", "Value", "Definition"]] + [[label, _cell(value), text] for label, value, text in found.facts()]
+    table = found.table
+    head: list[Any] = [f"tc down, hysteresis across: {found.metric}"] + [float(h) for h in table.columns]
+    return [head] + [[float(tc), *[_cell(v) for v in row]] for tc, row in zip(table.index, table.to_numpy().tolist())]
+
+
+@_register
+def TIMING_LUCK(prices, tc, hysteresis=None, index=None, stormguard=None, as_of=None, schedule=None, delay=None,
+                cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None, bear=None,
+                cash_rate=None, funds=None, offsets=None, part=None):
+    """Timing luck: the strategy with its week/month decision day shifted 0..4 market days; part: table, summary."""
+    from xlsector.robustness import DEFAULT_OFFSETS, timing_luck
+
+    rotation = _rotation(locals())
+    _need_dates(rotation.prices, "TIMING_LUCK")
+    shifts = tuple(int(v) for v in _whole_numbers(offsets, "offsets")) if not _blank(_unwrap(offsets)) \
+        else DEFAULT_OFFSETS
+    kwargs = {k: v for k, v in rotation.strategy.to_dict().items() if k != "decision_offset"}
+    found = _cache.result(rotation.key("timing", shifts),
+                          lambda: timing_luck(rotation.prices, shifts, **rotation.data, **kwargs))
+    if _part(part, ("table", "summary")) == "summary":
+        return [["Item", "Value", "Definition"]] + [[label, _cell(value), text] for label, value, text in found.facts()]
+    table = found.table
+    return [["Decision-day offset (market days)", *map(str, table.columns)]] + [
+        [int(offset), *[_cell(v) for v in row]] for offset, row in zip(table.index, table.to_numpy().tolist())]
+
+
+def _whole_numbers(value: Any, name: str) -> list[float]:
+    """Whole numbers >= 0 (at most 20) from a range or a text list."""
+    single = _unwrap(value)
+    if isinstance(single, str):
+        items: list[Any] = [v for v in single.replace(";", ",").split(",") if v.strip()]
+    elif isinstance(value, list | tuple):
+        items = [v for row in value for v in (row if isinstance(row, list | tuple) else [row]) if not _blank(v)]
+    else:
+        items = [single]
+    if not items or len(items) > 20:
+        raise XlwingsError(f"{name} must hold 1 to 20 whole numbers, got {len(items)}")
+    return [_number(v, name, whole=True, low=0) for v in items]
+
+
+@_register
+def STALE_DATA(last_date, next_retune=None, today=None, max_age=None):
+    """Stale-data flag: how old the data is on today, and whether the next retune date is past."""
+    from xlsector.action import staleness
+
+    last = _date(last_date, "last_date")
+    if last is None:
+        raise XlwingsError("last_date is required: the data's last date (e.g. DataLastDate)")
+    retune = _date(next_retune, "next_retune")
+    now = _date(today, "today")
+    for value, name in ((last, "last_date"), (retune, "next_retune"), (now, "today")):
+        if value is not None and value.year < 1901:  # a serial 0: LibreOffice's blank cell, or no date at all
+            raise XlwingsError(f"{name} must be a date after 1900, got {value:%Y-%m-%d}")
+    age = int(_number(max_age, "max_age", 5, whole=True, low=0))
+    return staleness(last, retune, today=now.date() if now is not None else None, max_age=age).text
+
+
 @_register
 def SPLIT_SAMPLE(prices, tc_min=None, tc_max=None, hysteresis=None, index=None, stormguard=None, schedule=None,
                  delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None, shift=None, k=None,
-                 bear=None, funds=None, cash_rate=None):
-    """Split-sample stationarity: the score per tc on the first half, the second half and the whole period."""
+                 bear=None, funds=None, cash_rate=None, part=None):
+    """Split-sample stationarity: score per tc on each half and the whole; part overfit: PSR, DSR, out of sample."""
     from xlsector.tuning import split_sample
 
     rotation = _rotation(locals(), tc=False)
     _need_dates(rotation.prices, "SPLIT_SAMPLE")
-    split = split_sample(rotation.prices, grid=_grid(rotation, _tuning(locals())))
+    tuning = _tuning(locals())
+    grid = _grid(rotation, tuning)
+    split = _cache.result(rotation.key("split", tuple(tuning.tcs)), lambda: split_sample(rotation.prices, grid=grid))
+    if _part(part, ("table", "overfit")) == "overfit":
+        from xlsector.evaluation import split_sample_report
+
+        report = _cache.result(rotation.key("split overfit", tuple(tuning.tcs)),
+                               lambda: split_sample_report(split, grid, with_pbo=False))
+        names = {"first_half": "First half", "second_half": "Second half", "whole": "Whole period"}
+        head = ["Window", "From", "To", "Peak tc", "Sharpe at the peak (annualised)", "PSR (one trial)",
+                f"DSR (N = {len(grid.tcs)} tcs)", "Trials N", "Note"]
+        rows: list[list[Any]] = [head]
+        for name, line in report.iterrows():
+            rows.append([names.get(str(name), str(name)), _cell(line["start"]), _cell(line["end"]),
+                         _cell(line["peak_tc"]), _cell(line["sharpe_annual"]), _cell(line["psr"]), _cell(line["dsr"]),
+                         _cell(line["n_trials"]), "in sample on its own window"])
+        oos = report.attrs["out_of_sample"]
+        rows.append(["First half's peak on the second half", _cell(split.attrs["periods"]["second_half"][0]),
+                     _cell(split.attrs["periods"]["second_half"][1]), _cell(oos["first_half_peak_tc"]), None, None,
+                     None, _cell(float(oos["of"])),
+                     f"out of sample: rank {oos['its_rank_in_second_half']} of {oos['of']} tcs there (1 = best; the "
+                     f"second half's own peak is tc {oos['second_half_peak_tc']:g})"])
+        return rows
     periods = split.attrs["periods"]
     names = {"first_half": "First half", "second_half": "Second half", "whole": "Whole period"}
     frame = pd.DataFrame({f"{label} {periods[key][0]:%Y-%m-%d} to {periods[key][1]:%Y-%m-%d}": split[key]
@@ -862,51 +1101,93 @@ def SPLIT_SAMPLE(prices, tc_min=None, tc_max=None, hysteresis=None, index=None, 
 @_register
 def PROGRESSIVE_TUNE(prices, window=None, step=None, tc_min=None, tc_max=None, hysteresis=None, index=None,
                      stormguard=None, schedule=None, delay=None, cost_bp=None, min_hold=None, min_history=None,
-                     decay=None, shift=None, k=None, bear=None, funds=None, cash_rate=None):
-    """Progressive tune: every step market days, the best tc on the prior window market days."""
+                     decay=None, shift=None, k=None, bear=None, funds=None, cash_rate=None, part=None):
+    """Progressive tune: every step market days, the best tc on the prior window; part summary: N, stability."""
     from xlsector.tuning import progressive_tune
 
     rotation = _rotation(locals(), tc=False)
     _need_dates(rotation.prices, "PROGRESSIVE_TUNE")
+    tuning = _tuning(locals())
     try:
-        frame = progressive_tune(rotation.prices, grid=_grid(rotation, _tuning(locals())),
+        frame = progressive_tune(rotation.prices, grid=_grid(rotation, tuning),
                                  window=_number(window, "window", 250, whole=True, low=1),
                                  step=_number(step, "step", 125, whole=True, low=1))
     except XlsectorError as exc:
         raise XlwingsError(str(exc)) from None
+    if _part(part, ("table", "summary")) == "summary":
+        from xlsector.evaluation import progressive_report
+
+        found = progressive_report(frame, tuning.tcs)
+        return [["Item", "Value", "Definition"],
+                ["Trials N", found["n_trials"], found["n_note"]],
+                ["Tunings", found["tunings"], "windows tuned"],
+                ["Tuned tc: median", _cell(found["tuned_tc_median"]), "over the tunings"],
+                ["Tuned tc: interquartile range", _cell(found["tuned_tc_iqr"]), "a wide range: an unstable optimum"],
+                ["Share of tunings on the grid's edge", _cell(found["share_on_edge"]),
+                 "best tc = TcMin or TcMax: the grid may be too narrow"]]
     frame = frame.set_index("date").rename(columns={"window_start": "Window start", "tc": "Tuned tc",
                                                     "score": "Score in window"})
     return _table_rows(frame, "Tuning date")
 
 
-_FWPT_PARTS = ("retunes", "metrics", "series", "summary")
+_FWPT_PARTS = ("retunes", "metrics", "series", "summary", "overfit", "sensitivity")
 
 
 @_register
 def FWPT_TABLE(prices, born_on=None, retune_days=None, tc_min=None, tc_max=None, hysteresis=None, index=None,
                stormguard=None, schedule=None, delay=None, cost_bp=None, min_hold=None, min_history=None, decay=None,
-               shift=None, k=None, bear=None, funds=None, cash_rate=None, benchmark=None, part=None):
-    """Forward Walk Progressive Tuning: retunes (tuned tc, action, tc in force); part: metrics, series, summary."""
+               shift=None, k=None, bear=None, funds=None, cash_rate=None, benchmark=None, part=None, market=None):
+    """Forward Walk Progressive Tuning: retunes; part: metrics, series, summary, overfit (PSR, DSR), sensitivity."""
+    from xlsector.benchmarks import as_columns
     from xlsector.tuning import fwpt
 
-    rotation = _rotation(locals(), tc=False)
+    args = locals()
+    rotation = _rotation(args, tc=False)
     _need_dates(rotation.prices, "FWPT_TABLE")
-    tuning = _tuning(locals())
+    tuning = _tuning(args)
     grid = _grid(rotation, tuning)
     result = _cache.result(rotation.key("fwpt", tuple(tuning.tcs), tuning),
                            lambda: fwpt(rotation.prices, born_on=tuning.born_on, retune_days=tuning.retune_days,
                                         grid=grid))
     view = _part(part, _FWPT_PARTS)
     if view == "metrics":
-        metrics = result.metrics()
+        fair = _fair(args, rotation, result.returns.index, result.benchmark_label)
+        metrics = result.metrics(benchmarks=as_columns(fair))
         head = ["Metric", "Walk-forward (out of sample)", f"In-sample best tc {result.in_sample_tc:g}",
-                f"Benchmark ({result.benchmark_label})", "Definition"]
+                f"Benchmark ({_primary_label(rotation, result.benchmark_label)})",
+                *[b.label for b in fair.values()], "Definition"]
         return [head] + [[str(label), _cell(row["walk_forward"]), _cell(row["in_sample_best"]),
-                          _cell(row["benchmark"]), str(row["definition"])] for label, row in metrics.iterrows()]
+                          _cell(row["benchmark"]), *[_cell(row[key]) for key in fair], str(row["definition"])]
+                         for label, row in metrics.iterrows()]
     if view == "series":
         return _table_rows(_sample(result.series(), "week"))
-    if view == "summary":
-        return [["Item", "Value"]] + [[label, _cell(value)] for label, value in result.facts()]
+    if view in ("summary", "overfit"):
+        from xlsector.evaluation import fwpt_report
+
+        found, note = _grid_pbo(rotation, tuning, 16)
+        report = _cache.result(rotation.key("fwpt overfit", tuple(tuning.tcs), tuning),
+                               lambda: fwpt_report(result, grid, pbo_result=found, pbo_note=note))
+        if view == "overfit":
+            return [["Statistic", "Value", "Definition"]] + [[label, _cell(value), text] for label, value, text
+                                                            in report.rows()]
+        stats = {stat.key: stat for stat in report.stats()}
+        n = f"{report.n_trials:,.0f}"
+        extra = [(f"Trials N (grid x {int(result.retunes['tries'].sum())} tunings)", report.n_trials),
+                 ("Walk-forward Sharpe (annualised)", stats["sharpe_annual"].shown),
+                 ("PSR of the walk-forward (P[true SR > 0])", stats["psr"].shown),
+                 (f"DSR of the walk-forward (N = {n})", stats["dsr"].shown),
+                 (f"PBO of the tc grid (N = {len(grid.tcs)} tcs)", stats["pbo"].shown)]
+        return [["Item", "Value"]] + [[label, _cell(value)] for label, value in [*result.facts(), *extra]]
+    if view == "sensitivity":
+        from xlsector.robustness import DEFAULT_RETUNE_DAYS, retune_sensitivity
+
+        intervals = tuple(sorted({*DEFAULT_RETUNE_DAYS, int(tuning.retune_days)}))
+        table = _cache.result(rotation.key("fwpt sensitivity", tuple(tuning.tcs), tuning.born_on, intervals),
+                              lambda: retune_sensitivity(rotation.prices, intervals, grid=grid,
+                                                         born_on=tuning.born_on))
+        return _table_rows(table.rename(columns={"CAGR": "OOS CAGR", "Sharpe": "OOS Sharpe",
+                                                 "Max drawdown": "OOS max drawdown", "PSR": "OOS PSR"}),
+                           "Retune every (market days)")
     retunes = result.retunes
     head = ["Date", "Tuned tc", "Action", "tc in force"]
     return [head] + [

@@ -29,7 +29,7 @@ from xlsector.backtesting import BacktestResult, run_backtest
 from xlsector.calendar import market_days, market_days_after
 from xlsector.rotation import next_decision_day
 
-__all__ = ["Signal", "signal", "signal_from_result"]
+__all__ = ["Signal", "Staleness", "signal", "signal_from_result", "staleness"]
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,9 @@ def signal_from_result(result: BacktestResult, *, today: dt.date | None = None) 
     today = today or dt.date.today()
     return Signal(
         as_of=as_of, held=result.assets[held], target=result.assets[target], effective=effective,
-        next_decision=next_decision_day(as_of, strategy.schedule, calendar), runner_up=runner_up, margin=margin,
+        next_decision=next_decision_day(as_of, strategy.schedule, calendar, offset=strategy.decision_offset,
+                                        recent=result.dates),
+        runner_up=runner_up, margin=margin,
         target_trend=target_trend, hurdle=hurdle, stormguard=_stormguard(result),
         data_age_days=(today - as_of.date()).days, delay=delay, schedule=strategy.schedule,
     )
@@ -180,3 +182,51 @@ def _cell_time(stamp: pd.Timestamp) -> dt.datetime:
     """A timestamp as a cell holds it: whole microseconds (a worksheet has no nanoseconds)."""
     return stamp.floor("us").to_pydatetime()
 
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """How old the data is on ``today``: ``stale`` when older than ``max_age`` calendar days or when the next
+    retune date is past; ``text`` says it in a sentence ("" cannot happen: a fresh state says so too)."""
+
+    stale: bool
+    age_days: int
+    retune_past: bool
+    text: str
+
+
+def staleness(last_date: Any, next_retune: Any = None, *, today: dt.date | None = None,
+              max_age: int = 5) -> Staleness:
+    """Is the data behind today's action stale?
+
+    Parameters
+    ----------
+    last_date : date
+        The data's last date.
+    next_retune : date, optional
+        FWPT's next retune date (estimate); past = the tuned tc is overdue for a retune.
+    today : date, optional
+        Default ``datetime.date.today()`` (a fixed one for tests and reproducible renders).
+    max_age : int
+        Calendar days of age still counted fresh (default 5: a long weekend and a holiday).
+    """
+    if isinstance(max_age, bool) or not isinstance(max_age, int | np.integer) or max_age < 0:
+        from xlsector.errors import ParameterError
+
+        raise ParameterError(f"max_age must be a whole number of days >= 0, got {max_age!r}")
+    last = pd.Timestamp(last_date).date()
+    now = today or dt.date.today()
+    age = (now - last).days
+    retune = None if next_retune is None or pd.isna(next_retune) else pd.Timestamp(next_retune).date()
+    past = retune is not None and retune < now
+    parts = []
+    if age > max_age:
+        parts.append(f"the data end {age:,} days before today ({last:%Y-%m-%d})")
+    if past:
+        parts.append(f"the next retune date ({retune:%Y-%m-%d}) is past")
+    if parts:
+        text = "STALE: " + "; ".join(parts) + ". Refresh the data (the Refresh data button or xlsector refresh) " \
+               "before acting on today's action."
+    else:
+        text = f"Data current: the last date {last:%Y-%m-%d} is {age} day{'s' if age != 1 else ''} before today."
+    return Staleness(stale=bool(parts), age_days=age, retune_past=past, text=text)

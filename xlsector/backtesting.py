@@ -22,7 +22,7 @@ rules), else cash earning ``cash_rate`` (annual, decimal; day t earns the rate k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -113,7 +113,8 @@ def prepare(
     bench, label = _benchmark(benchmark, prices, values, start)
     setup = _kernels.RotationSetup(
         returns=returns, cash=cash_returns, opens=opens, closes=closes, n_bull=int(n_bull), k=float(strategy.k),
-        hysteresis=float(strategy.hysteresis), decision=decision_days(dates, strategy.schedule),
+        hysteresis=float(strategy.hysteresis),
+        decision=decision_days(dates, strategy.schedule, strategy.decision_offset),
         month_end=month_ends(dates) if sg_mode == 1 else np.zeros(n_days, bool), sg_bull=sg_bull,
         sg_mode=int(sg_mode), aqr_days=int(strategy.aqr_days), min_hold=int(strategy.min_hold),
         delay=int(strategy.delay), cost=float(strategy.cost), start=int(start),
@@ -360,13 +361,16 @@ class BacktestResult:
         bonus = self.strategy.hysteresis * np.exp(-since / self.strategy.decay_days)
         return pd.Series(np.where(ids == cash, np.nan, trend + bonus), index=self.dates, name="hurdle")
 
-    def metrics(self) -> pd.DataFrame:
-        """SPEC §5 metrics of the strategy and the benchmark over the same days, each with its definition."""
+    def metrics(self, *, benchmarks: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
+        """SPEC §5 metrics of the strategy and the benchmark over the same days, each with its definition.
+
+        ``benchmarks``: more labelled benchmark return series, one column each (the fair set of
+        :func:`xlsector.benchmarks.fair_benchmarks`, through :func:`xlsector.benchmarks.as_columns`)."""
         from xlsector.measures import metrics_after_start
 
         rf = self.cash_returns if self.inputs.cash_returns.any() else None
         return metrics_after_start(self.returns, rf=rf, holdings=self.holdings, switches=self.switches,
-                                   benchmark=self.benchmark_returns)
+                                   benchmark=self.benchmark_returns, benchmarks=benchmarks)
 
 
 def run_backtest(

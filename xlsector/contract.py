@@ -116,6 +116,10 @@ class DataSelection(Params):
     benchmark: str | None = param(None, "Data column the strategy is compared with (metrics and equity charts); "
                                   "blank = equal-weight buy-and-hold of the funds.", kind="text", optional=True,
                                   blank="equal-weight buy-and-hold of the funds", setting="Benchmark")
+    market: str | None = param(None, "Data column of a total-return market index (dividends reinvested, e.g. "
+                               "^SP500TR) the strategy is also compared with; blank = the MarketIndex price index, "
+                               "labelled price only.", kind="text", optional=True,
+                               blank="the MarketIndex price index, labelled price only", setting="MarketTotalReturn")
     vix: str | None = param(None, "Data column of the VIX (momentum leverage rules); blank = none.", kind="text",
                             optional=True, blank="none", setting="VixTicker")
     cash_rate: str | None = param(None, "Data column holding the annual cash rate in percent (earned in cash); "
@@ -139,8 +143,9 @@ class DataSelection(Params):
         return split_tickers(self.bear)
 
     def tickers(self) -> list[str]:
-        """Every Data column the settings name (funds, bear funds, index, benchmark, VIX, cash rate), once each."""
-        names = [*self.fund_list, *self.bear_list, self.index, self.benchmark, self.vix, self.cash_rate]
+        """Every Data column the settings name (funds, bear funds, index, benchmark, market, VIX, cash rate), once
+        each."""
+        names = [*self.fund_list, *self.bear_list, self.index, self.benchmark, self.market, self.vix, self.cash_rate]
         return list(dict.fromkeys(n for n in names if n))
 
 

@@ -273,6 +273,9 @@ class Strategy(Params):
     schedule: Schedule = param("daily", "Decision days: daily, week (last market day of the week) or month "
                                "(last market day of the month).", kind="choice", choices=SCHEDULES,
                                aliases={"weekly": "week", "monthly": "month"}, setting="Schedule")
+    decision_offset: int = param(0, "Decision day shifted this many market days after the week or month end "
+                                 "(0 = the last market day of the period; no effect on daily decisions): the "
+                                 "timing-luck check.", kind="whole", low=0, high=20, unit=DAYS)
     min_hold: int = param(0, "Market days a fund must be held before the rotation may leave it.", kind="whole",
                           low=0, unit=DAYS, setting="MinHold")
     delay: int = param(1, "Market days between the decision (at a close) and the trade: 0 or 1.", kind="whole",

@@ -23,16 +23,25 @@ STORMGUARD_SHIFT = param_of(Strategy, "shift").default
 
 # ------------------------------------------------------------------------------------ schedules
 
-def decision_days(dates: pd.Index, schedule: Schedule) -> np.ndarray:
+def decision_days(dates: pd.Index, schedule: Schedule, offset: int = 0) -> np.ndarray:
     """Boolean mask of the rotation's decision days.
 
-    ``"daily"``: every day. ``"week"``/``"month"``: the last market day of each calendar week (Monday
-    start) or month, known without look-ahead: a day is the last of its period when the next row's date
-    falls in a later period; for the last row, when the next market day does (:mod:`xlsector.calendar`: the
-    NYSE's next session when the data follows the NYSE calendar, else the next weekday).
+    ``"daily"``: every day (``offset`` changes nothing). ``"week"``/``"month"``: the last market day of
+    each calendar week (Monday start) or month, known without look-ahead: a day is the last of its period
+    when the next row's date falls in a later period; for the last row, when the next market day does
+    (:mod:`xlsector.calendar`: the NYSE's next session when the data follows the NYSE calendar, else the next
+    weekday).
+
+    ``offset`` (0, 1, 2, ...; the timing-luck check shifts it): the decision day is the ``offset``-th row
+    after the period's last market day, that is day t decides when day ``t - offset`` was the last market
+    day of its week or month. Also known without look-ahead: for ``offset >= 1`` that period end is
+    known from row ``t - offset + 1 <= t`` of the data itself (no calendar needed), so appending rows
+    never changes a past decision day. The first ``offset`` rows are never decision days.
     """
     if schedule not in SCHEDULES:
         raise ParameterError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int | np.integer) or offset < 0:
+        raise ParameterError(f"offset must be a whole number >= 0 (market days after the period end), got {offset!r}")
     n = len(dates)
     if schedule == "daily":
         return np.ones(n, bool)
@@ -43,7 +52,12 @@ def decision_days(dates: pd.Index, schedule: Schedule) -> np.ndarray:
     following[:-1] = days[1:]
     if n:
         following[-1] = _after_last(dates, days[-1], schedule)
-    return _period(following, schedule) > _period(days, schedule)
+    ends = _period(following, schedule) > _period(days, schedule)
+    if offset == 0:
+        return ends
+    shifted = np.zeros(n, bool)
+    shifted[offset:] = ends[: max(n - offset, 0)]
+    return shifted
 
 
 def _period(days: np.ndarray, schedule: str) -> np.ndarray:
@@ -68,18 +82,35 @@ def _after_last(dates: pd.DatetimeIndex, last: np.datetime64, schedule: str) -> 
     return market_days(dates).next_day(last)
 
 
-def next_decision_day(last: pd.Timestamp, schedule: Schedule, calendar: MarketDays | None = None) -> pd.Timestamp:
+def next_decision_day(last: pd.Timestamp, schedule: Schedule, calendar: MarketDays | None = None, *,
+                      offset: int = 0, recent: pd.Index | None = None) -> pd.Timestamp:
     """The first decision day of ``schedule`` after the date ``last``, in the market days of ``calendar`` (default
-    the weekday rule; :func:`xlsector.calendar.market_days` of the data gives the data's calendar)."""
+    the weekday rule; :func:`xlsector.calendar.market_days` of the data gives the data's calendar).
+
+    With an ``offset`` (see :func:`decision_days`) the period end may lie up to ``offset`` rows before ``last``:
+    ``recent`` gives the data's dates through ``last`` (its last ``offset`` rows are used; without it the
+    weekdays before ``last`` stand in for them).
+    """
     from xlsector.calendar import WEEKDAYS
 
-    days = (calendar or WEEKDAYS).days_after(last, 31 if schedule == "month" else 8)
+    days = (calendar or WEEKDAYS).days_after(last, (31 if schedule == "month" else 8) + offset)
     if schedule == "daily":
         return pd.Timestamp(days[0])
-    chain = np.concatenate([[np.datetime64(pd.Timestamp(last).date(), "D")], days.values.astype("datetime64[D]")])
+    before: list[pd.Timestamp] = []
+    if offset:
+        if recent is not None and len(recent) and pd.Timestamp(recent[-1]) == pd.Timestamp(last):
+            before = [pd.Timestamp(d) for d in recent[-(offset + 1):-1]]
+        else:
+            before = list(pd.bdate_range(end=pd.Timestamp(last), periods=offset + 1)[:-1])
+    chain_dates = [*before, pd.Timestamp(last), *[pd.Timestamp(d) for d in days]]
+    chain = np.array([np.datetime64(d.date(), "D") for d in chain_dates])
     period = _period(chain, schedule)
-    ends = period[1:-1] < period[2:]  # days[i] ends its period when days[i + 1] is in a later one
-    return pd.Timestamp(days[int(np.argmax(ends))])
+    ends = np.zeros(len(chain), bool)
+    ends[:-1] = period[:-1] < period[1:]  # a day ends its period when the next one is in a later period
+    marks = np.zeros(len(chain), bool)
+    marks[offset:] = ends[: len(chain) - offset]
+    after = len(before) + 1
+    return chain_dates[after + int(np.argmax(marks[after:]))]
 
 
 def month_ends(dates: pd.Index) -> np.ndarray:

@@ -536,8 +536,10 @@ class FwptResult:
     data_start: pd.Timestamp
     score_label: str = score_label(None)
 
-    def metrics(self) -> pd.DataFrame:
-        """xlsector.measures figures over the out-of-sample days: walk_forward, in_sample_best, benchmark.
+    def metrics(self, *, benchmarks: Any = None) -> pd.DataFrame:
+        """xlsector.measures figures over the out-of-sample days: walk_forward, in_sample_best, benchmark,
+        then one column per entry of ``benchmarks`` (label -> daily returns, e.g. the fair set of
+        :func:`xlsector.benchmarks.fair_benchmarks` over these days).
 
         ``attrs``: ``period`` (start point, last date) and ``sample`` (what is in or out of sample).
         """
@@ -548,6 +550,7 @@ class FwptResult:
             holdings=self.holdings,
             switches=count_switches(self.holdings),
             benchmark=self.benchmark_returns,
+            benchmarks=benchmarks,
         )
         m_in = metrics_after_start(
             self.in_sample_returns,
@@ -559,6 +562,7 @@ class FwptResult:
                 "walk_forward": m_wf["strategy"],
                 "in_sample_best": m_in["strategy"].reindex(m_wf.index),
                 "benchmark": m_wf["benchmark"],
+                **{key: m_wf[key] for key in (benchmarks or {})},
                 "definition": m_wf["definition"],
             }
         )

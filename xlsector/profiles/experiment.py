@@ -125,6 +125,10 @@ class ExperimentResult:
     ``table`` columns: phase, parameter, value, params (dict of the run's parameters), best (bool), the
     metrics of :data:`TABLE_METRICS` ("Average leverage" over invested days, "Exposure" = share of days
     invested) for the selection period, and the same with the prefix ``OOS `` after ``select_until``.
+
+    ``selection_returns`` (and ``oos_returns`` after ``select_until``): the daily returns of every run
+    (one column per row of ``table``, benchmark rows excluded), every row a return, over the days the
+    runs are ranked on (and the later days): what :func:`xlsector.evaluation.experiment_report` needs.
     """
 
     experiment: Experiment
@@ -134,6 +138,8 @@ class ExperimentResult:
     oos_period: tuple[pd.Timestamp, pd.Timestamp] | None
     definitions: dict[str, str]
     best: dict[str, Any]
+    selection_returns: pd.DataFrame | None = None
+    oos_returns: pd.DataFrame | None = None
 
 
 def _where(file: Path, index: int | None) -> str:
@@ -538,11 +544,17 @@ def run_experiment(
     previous: dict[str, Any] = {}
     chosen: dict[str, Any] = {}
     run = None
+    selected: dict[int, pd.Series] = {}
+    later: dict[int, pd.Series] = {}
     for phase in experiment.phases:
         phase_rows = []
         shown = _combined_value(phase, experiment, best_of) if phase.combine else None
         for value, changes in _runs(phase, _origin(phase, previous, best_of), best_of):
             row, run = _run_row(setting, phase, value, changes, shown)
+            key = len(rows) + len(phase_rows)
+            selected[key] = _selection(run.returns, setting.select_until, experiment).iloc[1:]
+            if setting.select_until is not None:
+                later[key] = _segment(run.returns, setting.select_until, None).iloc[1:]
             phase_rows.append(row)
             if on_run:
                 on_run(len(rows) + len(phase_rows), total)
@@ -565,4 +577,6 @@ def run_experiment(
         oos_period=oos,
         definitions=_definitions(setting, label, higher),
         best={"phase": experiment.phases[-1].name, "params": chosen.get("params", {})},
+        selection_returns=pd.DataFrame(selected),
+        oos_returns=pd.DataFrame(later) if later else None,
     )

@@ -63,19 +63,27 @@ class BulkCells:
         self.cells: dict[tuple[int, int], tuple[Any, int | None, str | None]] = {}
         self.blocks: list[tuple[int, int, list[Any], int | None, str]] = []
         self.removed: set[tuple[int, int]] = set()
-        self._styles: dict[str, int] = {}
+        self._styles: dict[Any, int] = {}
         self._index: dict[tuple[int, int], Any] | None = None
         self.arrays: dict[tuple[int, int], tuple[str, str]] = {}  # anchor -> (formula, "A5:C9")
 
-    def style(self, number_format: str | None) -> int | None:
-        """The workbook's cell-style index of a plain cell with ``number_format`` (added to the styles once)."""
-        if not number_format:
+    def style(self, number_format: str | None, font: Any = None, alignment: Any = None) -> int | None:
+        """The workbook's cell-style index of a cell with ``number_format`` (and a font and alignment, if
+        given), added to the styles once."""
+        if not number_format and font is None and alignment is None:
             return None
-        found = self._styles.get(number_format)
+        key = (number_format, repr(font), repr(alignment)) if font is not None or alignment is not None \
+            else number_format
+        found = self._styles.get(key)
         if found is None:
             cell = Cell(self.ws)
-            cell.number_format = number_format
-            found = self._styles[number_format] = cell.style_id
+            if number_format:
+                cell.number_format = number_format
+            if font is not None:
+                cell.font = font
+            if alignment is not None:
+                cell.alignment = alignment
+            found = self._styles[key] = cell.style_id
         return found
 
     def _claim(self, row: int, col: int) -> None:
@@ -98,15 +106,28 @@ class BulkCells:
         self.blocks.append((row, col, values, self.style(number_format), kind))
         self._index = None
 
-    def put_formula(self, row: int, col: int, formula: str, number_format: str | None = None) -> None:
+    def put_formula(self, row: int, col: int, formula: str, number_format: str | None = None, *,
+                    font: Any = None, alignment: Any = None) -> None:
         self._claim(row, col)
-        self.cells[(row, col)] = (None, self.style(number_format), formula)
+        self.cells[(row, col)] = (None, self.style(number_format, font, alignment), formula)
 
     def put_array(self, row: int, col: int, formula: str, rows: list[list[Any]],
-                  formats: list[str | None]) -> str:
+                  formats: list[str | None], header_alignment: Any = None) -> str:
         """An array formula at (row, col) whose result ``rows`` (a rectangle) fills its range, column j in
-        number format ``formats[j]``; returns the range ("A5:C9")."""
+        number format ``formats[j]``; ``header_alignment``: the first row's alignment (wrapped headers);
+        returns the range ("A5:C9")."""
         width = max(len(r) for r in rows)
+        if header_alignment is not None and len(rows) > 1:
+            head, rows = rows[0], rows[1:]
+            for j in range(width):
+                self._claim(row, col + j)
+                self.cells[(row, col + j)] = (head[j] if j < len(head) else None,
+                                              self.style(None, alignment=header_alignment), None)
+            self.put_array(row + 1, col, formula, rows, formats)
+            del self.arrays[(row + 1, col)]
+            ref = f"{get_column_letter(col)}{row}:{get_column_letter(col + width - 1)}{row + len(rows)}"
+            self.arrays[(row, col)] = (formula, ref)
+            return ref
         for j in range(width):
             column = [r[j] if j < len(r) else None for r in rows]
             fmt = formats[j] if j < len(formats) else None
@@ -188,6 +209,9 @@ class BulkCells:
         return out
 
     def _style_at(self, row: int, col: int) -> str:
+        single = self.cells.get((row, col))
+        if single is not None:
+            return "" if single[1] is None else f' s="{single[1]}"'
         for first, c, values, s, _ in self.blocks:
             if c == col and first <= row < first + len(values):
                 return "" if s is None else f' s="{s}"'

@@ -73,6 +73,8 @@ class MomentumStudy:
     select_until: str = ""
     select_note: str = ""
     benchmark: str = ""
+    benchmark_label: str = ""  # the benchmark as shown: a price index says "price only"
+    overfit: Any = None  # xlsector.evaluation.experiment_report of the result (a DataFrame), or None
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,13 @@ def momentum(inputs: WorkbookInputs, settings: WorkbookSettings) -> MomentumStud
     except ParameterError as exc:  # too few days for the lookbacks, moving averages or the selection period
         return MomentumStudy(error=f"experiment '{name}' cannot run on this data ({len(dates)} days): {exc}",
                              experiment=name)
+    from xlsector.benchmarks import PRICE_ONLY
+    from xlsector.evaluation import experiment_report
+
+    total_return = settings.data.benchmark and settings.data.benchmark != settings.data.index
+    label = bench_name if total_return else f"{bench_name}: {PRICE_ONLY}"
     return MomentumStudy(result=result, experiment=name, has_vix=has_vix, select_until=select, select_note=moved,
-                         benchmark=bench_name)
+                         benchmark=bench_name, benchmark_label=label, overfit=experiment_report(result))
 
 
 def compute(inputs: WorkbookInputs, settings: WorkbookSettings) -> Computed:

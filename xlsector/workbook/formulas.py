@@ -6,7 +6,8 @@ workbook being written and calls the same Python function (the table of function
 add-in's module, :mod:`udfs.xlsector_udfs`, sits above this package and is not imported here).
 
 Supported shapes (all the template writes): a call ``NAME(arg, ...)`` of an xlsector function, ``INDEX``
-(row[, column]; 0 = the whole column or row) of such a call or of a range, ``ROWS(range)``; arguments are
+(row[, column]; 0 = the whole column or row) of such a call or of a range, ``ROWS(range)``, ``TODAY()`` (the
+render's date, as Excel would show it that day); arguments are
 ranges (``B6:B9``, ``Data!$A$1:$K$99``, ``'My sheet'!A1``), workbook-level defined names (the growing
 :data:`xlsector.contract.DATA_TABLE` is the Data sheet's table as written), numbers, ``"text"``,
 ``TRUE``/``FALSE``, or omitted.
@@ -192,6 +193,10 @@ class FormulaEvaluator:
         return value
 
     def _apply(self, name: str, args: list[Any]) -> Any:
+        if name == "TODAY":
+            import datetime as dt
+
+            return dt.datetime.combine(dt.date.today(), dt.time())
         if name == "ROWS":
             (ref,) = args
             _, min_row, _, max_row = range_boundaries(ref.ref)

@@ -88,7 +88,8 @@ def split_inputs(table: pd.DataFrame, settings: WorkbookSettings, *, source: str
     funds = pd.DataFrame({t: column(t, "Funds") for t in data.fund_list})
     for ticker in data.bear_list:
         column(ticker, "BearFunds")
-    for setting, named in (("Benchmark", data.benchmark), ("CashRate", data.cash_rate)):
+    for setting, named in (("Benchmark", data.benchmark), ("MarketTotalReturn", data.market),
+                           ("CashRate", data.cash_rate)):
         if named:
             column(named, setting)
     index = column(data.index, "MarketIndex")

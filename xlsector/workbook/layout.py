@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from xlsector.contract import DATA_SHEET, SETTINGS, SETTINGS_SHEET, START_SHEET
 
-__all__ = ["PROVENANCE_FIRST_ROW", "SETTINGS_FIRST_ROW", "SHEET_DESCRIPTIONS", "setting_row"]
+__all__ = ["OWN_DATA_CAUTION", "PROVENANCE_FIRST_ROW", "SAMPLE_DISCLOSURE", "SETTINGS_FIRST_ROW", "SHEET_DESCRIPTIONS",
+           "disclosure_for", "setting_row"]
 
 #: First row of the settings table on the Settings sheet (row 3 holds the headers).
 SETTINGS_FIRST_ROW = 4
@@ -20,6 +21,28 @@ def setting_row(name: str) -> int:
         if setting.name == name:
             return SETTINGS_FIRST_ROW + i
     raise KeyError(name)
+
+
+#: Shown near the top of Start and Summary when the data is the bundled sample (docs/data.md says the same).
+SAMPLE_DISCLOSURE = (
+    "SURVIVORSHIP BIAS: the bundled sample is 10 large US stocks (XOM JPM JNJ MRK PG KO WMT HD GE MSFT) chosen "
+    "today, in hindsight, because they became and stayed large; they are not sector funds. 9 of the 10 grew "
+    "faster than the S&P 500 price index over 1990-2022, so every backtest, trend chart and FWPT figure on it "
+    "(the equal-weight buy-and-hold benchmark too) is flattered by a choice nobody could have made in 1990. "
+    "Use it to learn the workbook, not to judge the strategy: load funds that existed at the time (e.g. the "
+    "sector ETFs) for that."
+)
+#: Shown in the same place for any other data.
+OWN_DATA_CAUTION = (
+    "Survivorship bias: a universe chosen today (funds that still exist, or that did well) flatters every "
+    "backtest on it, benchmarks included. Prefer funds that existed at the start of the data, and compare with "
+    "the fair benchmarks below."
+)
+
+
+def disclosure_for(source: object) -> str:
+    """The disclosure for data from ``source`` (the DataSource provenance text)."""
+    return SAMPLE_DISCLOSURE if str(source or "").lower().startswith("bundled sample") else OWN_DATA_CAUTION
 
 
 SHEET_DESCRIPTIONS = {

@@ -228,7 +228,10 @@ def _write(wb: Any, settings: WorkbookSettings, inputs: Any, computed: Any,
         elif name == "FWPT":
             fwpt_summary = sheet_tuning.write_fwpt(w, calls)
         elif name == "Summary":
-            sheet_summary.write_summary(w, calls, fwpt_summary, calls("FWPT_TABLE", part=Quoted("summary")))
+            from xlsector.contract import named_values
+
+            source = named_values(wb, ["DataSource"]).get("DataSource")
+            sheet_summary.write_summary(w, calls, fwpt_summary, calls("FWPT_TABLE", part=Quoted("summary")), source)
         elif name == "Momentum":
             sheet_momentum.write_momentum(w, computed.momentum)
     assert set(WRITE_ORDER) == set(COMPUTED_SHEETS)

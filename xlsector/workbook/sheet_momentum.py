@@ -111,7 +111,7 @@ def write_momentum(w: SheetWriter | Any, mom: MomentumStudy) -> None:
     header_row = row + 1
     w.header(header_row, 1, ["Run", "CAGR", "Sharpe", "Max DD", "OOS CAGR", "OOS Sharpe"])
     lines = [(f"{name} = {_value(line['value']):g}" if phase_param.get(name) else name, line) for name, line in bests]
-    lines += [(f"benchmark {mom.benchmark}", line) for _, line in bench.iterrows()]
+    lines += [(f"benchmark {mom.benchmark_label or mom.benchmark}", line) for _, line in bench.iterrows()]
     for i, (name, line) in enumerate(lines):
         r = header_row + 1 + i
         w.value(r, 1, name)
@@ -122,6 +122,8 @@ def write_momentum(w: SheetWriter | Any, mom: MomentumStudy) -> None:
     if w.ws is not None:
         _bar_chart(w, header_row, last, slots[min(n_chart, len(slots) - 1)])
     row = last + 2
+    if mom.overfit is not None:
+        row = _overfit(w, mom.overfit, row)
     w.text(row, 1, "Definitions", "subtitle")
     for i, (key, text) in enumerate(result.definitions.items()):
         w.value(row + 1 + i, 1, key)
@@ -131,6 +133,40 @@ def write_momentum(w: SheetWriter | Any, mom: MomentumStudy) -> None:
     if w.ws is not None:
         charts.print_charts(w.ws, f"{L(CHART_COL)}5", columns=18, rows=38)
     w.widths({"A": 24, **{L(2 + j): 10 for j in range(len(COLUMNS) + 1)}})
+
+
+#: The overfitting table: (column of experiment_report, header, number format).
+OVERFIT_COLUMNS = [
+    ("best", "Best", None),
+    ("n_trials", "Trials N", "0"),
+    ("return_days", "Days", "0"),
+    ("sharpe_annual", "Sharpe", "0.000"),
+    ("psr", "PSR", "0.0000"),
+    ("dsr", "DSR", "0.0000"),
+    ("pbo", "PBO", "0.0000"),
+    ("oos_psr", "OOS PSR", "0.0000"),
+]
+
+
+def _overfit(w: SheetWriter | Any, report: Any, row: int) -> int:
+    """Each phase's best with its trial count N, PSR, DSR and its grid's PBO (selection period); the next row."""
+    w.text(row, 1, "Overfitting of each phase's best (selection period): N = every grid point of every phase so far",
+           "subtitle")
+    header_row = row + 1
+    w.header(header_row, 1, ["Phase", *[h for _, h, _ in OVERFIT_COLUMNS], "Note"])
+    for i, (phase, line) in enumerate(report.iterrows()):
+        r = header_row + 1 + i
+        w.value(r, 1, str(phase))
+        for j, (key, _, fmt) in enumerate(OVERFIT_COLUMNS):
+            value = line.get(key)
+            w.value(r, 2 + j, _value(value) if key == "best" else value, fmt)
+        notes = [n for n in (line.get("dsr_note"), line.get("pbo_note")) if isinstance(n, str) and n]
+        w.value(r, 2 + len(OVERFIT_COLUMNS), "; ".join(notes) or f"PBO metric: {line.get('pbo_metric')}")
+    last = header_row + len(report)
+    w.text(last + 1, 1, "PSR = P[true Sharpe > 0] of the best on the selection period (one trial); DSR = the same "
+           "against the expected best of N trials; PBO = CSCV over the phase's own grid (16 blocks); OOS PSR = the "
+           "best's PSR after select_until. " + report.attrs.get("conventions", ""), "note")
+    return last + 3
 
 
 def _bar_chart(w: SheetWriter, header_row: int, last: int, slot: tuple[int, int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["DATE", "PCT", "header_row", "note", "subtitle", "title"]
+__all__ = ["DATE", "PCT", "WARNING_FONT", "disclosure", "header_row", "note", "subtitle", "title", "warning"]
 
 DATE = "yyyy-mm-dd"
 PCT = "0.00%"
@@ -17,6 +17,11 @@ _HEADER = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F3864")
 _NOTE = Font(italic=True, color="595959")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+#: Warnings in plain sight: red, bold, wrapped (the grid-edge note, the stale-data flag).
+WARNING_FONT = Font(bold=True, color="C00000")
+WRAP = _WRAP
+_DISCLOSURE = Font(bold=True, color="833C0B")
+_DISCLOSURE_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
 def title(ws: Worksheet, text: str, description: str) -> None:
@@ -47,4 +52,17 @@ def header_row(ws: Worksheet, row: int, col: int, names: list[str]) -> None:
 
 
 def wrap(cell) -> None:
+    cell.alignment = _WRAP
+
+
+def warning(cell) -> None:
+    """A warning in plain sight: red, bold, wrapped."""
+    cell.font = WARNING_FONT
+    cell.alignment = _WRAP
+
+
+def disclosure(cell) -> None:
+    """A disclosure the reader must not miss (the sample's survivorship bias): bold on a yellow fill, wrapped."""
+    cell.font = _DISCLOSURE
+    cell.fill = _DISCLOSURE_FILL
     cell.alignment = _WRAP

@@ -53,6 +53,9 @@ def _start(wb: Workbook) -> None:
     style.title(ws, "xlsector: trend-following sector rotation (FWPT)",
                 "SectorSurfer-style EMA2 trends, one-fund rotation with hysteresis, StormGuard, Forward Walk "
                 "Progressive Tuning and momentum experiments, computed by the xlsector Python core.")
+    from xlsector.workbook.sheet_summary import write_disclosure
+
+    write_disclosure(ws, "bundled sample")  # an empty Data sheet renders the bundled sample
     style.subtitle(ws, "A4", "Data")
     for i, (name, label, fmt) in enumerate(PROVENANCE):
         row = layout.PROVENANCE_FIRST_ROW + i

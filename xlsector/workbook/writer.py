@@ -128,17 +128,18 @@ class SheetWriter:
         self._touch(row, col)
         return cell
 
-    def formula(self, row: int, col: int, formula: str, cached: Any, number_format: str | None = None) -> str:
+    def formula(self, row: int, col: int, formula: str, cached: Any, number_format: str | None = None, *,
+                font: Any = None, alignment: Any = None) -> str:
         """A formula cell; ``cached`` is the value stored with it (the file's cached result; None = evaluate
         the xlsector function). Returns the coordinate."""
-        self.bulk.put_formula(row, col, formula, number_format)
+        self.bulk.put_formula(row, col, formula, number_format, font=font, alignment=alignment)
         ref = f"{get_column_letter(col)}{row}"
         self.cached[ref] = clean(cached)
         self._touch(row, col)
         return ref
 
     def array(self, row: int, col: int, formula: str, formats: Sequence[str | None] = (),
-              default_format: str | None = None) -> Block:
+              default_format: str | None = None, *, wrap_header: bool = False) -> Block:
         """An xlsector function's result as an array formula at (row, col), with its values: a table whose
         first row is its header. A user error (the function's message) becomes ``#VALUE!`` in the cell and
         a note for the render's report."""
@@ -150,7 +151,8 @@ class SheetWriter:
         rows = value if isinstance(value, list) and value and isinstance(value[0], list) else [[value]]
         width = max(len(r) for r in rows)
         formats = [formats[j] if j < len(formats) else default_format for j in range(width)]
-        ref = self.bulk.put_array(row, col, formula, [[clean(v) for v in r] for r in rows], formats)
+        ref = self.bulk.put_array(row, col, formula, [[clean(v) for v in r] for r in rows], formats,
+                                  header_alignment=style.WRAP if wrap_header else None)
         self._touch(row, col)
         self._touch(row + len(rows) - 1, col + width - 1)
         return Block(row, col, len(rows), width, ref, rows)
@@ -161,7 +163,20 @@ class SheetWriter:
             style.subtitle(self.ws, cell.coordinate, text)
         elif kind == "note":
             style.note(self.ws, cell.coordinate, text)
+        elif kind == "warning":
+            style.warning(cell)
+        elif kind == "disclosure":
+            style.disclosure(cell)
         return cell
+
+    def merge(self, row: int, col: int, last_col: int, height: float | None = None) -> None:
+        """Merge (row, col)..(row, last_col) into one cell (a wrapped text across the columns), replacing any
+        merge that overlaps it (a re-render merges again); ``height``: the row's height in points (a merged
+        cell's text does not grow its row by itself)."""
+        replace_merge(self.ws, row, col, last_col)
+        self._touch(row, last_col)
+        if height:
+            self.ws.row_dimensions[row].height = height
 
     def header(self, row: int, col: int, names: Sequence[str]) -> None:
         style.header_row(self.ws, row, col, list(names))
@@ -222,6 +237,21 @@ class SheetWriter:
     def widths(self, widths: dict[str, float]) -> None:
         for letter, width in widths.items():
             self.ws.column_dimensions[letter].width = width
+
+
+def replace_merge(ws: Worksheet, row: int, col: int, last_col: int) -> None:
+    """Merge one row's cells col..last_col, first dropping merges that overlap them (and their leftover cells)."""
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.worksheet.cell_range import CellRange
+
+    target = CellRange(min_col=col, min_row=row, max_col=last_col, max_row=row)
+    for found in list(ws.merged_cells.ranges):
+        if not found.isdisjoint(target):
+            ws.merged_cells.remove(found)
+            for key in list(found.cells)[1:]:
+                if isinstance(ws._cells.get(key), MergedCell):
+                    del ws._cells[key]
+    ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=last_col)
 
 
 def to_datetime(value: Any) -> dt.datetime | None:
