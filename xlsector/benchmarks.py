@@ -27,7 +27,8 @@ from xlsector.errors import ParameterError
 from xlsector.sides import buy_and_hold_returns, on_price_dates
 from xlsector.trend import ffill, price_array
 
-__all__ = ["PRICE_ONLY", "Benchmark", "equal_weight", "fair_benchmarks", "market_benchmark"]
+__all__ = ["PRICE_ONLY", "Benchmark", "as_columns", "equal_weight", "fair_benchmarks", "is_price_index",
+           "market_benchmark", "primary_label"]
 
 #: How a price-only index is labelled wherever it is shown.
 PRICE_ONLY = "price only, excludes dividends (understates the market by the dividend yield)"
@@ -93,11 +94,20 @@ def market_benchmark(series: pd.Series, dates: pd.Index, *, name: str, total_ret
     return Benchmark(key, label, pd.Series(returns, index=dates, name=key))
 
 
+def is_price_index(name: object) -> bool:
+    """A Yahoo index ticker (``^GSPC``, ``^DJI``, ``^IXIC``, ...) is a price index unless it names a total
+    return (``^SP500TR``: ends in TR); the VIX is no market index at all."""
+    text = str(name).upper()
+    return text.startswith("^") and not text.endswith("TR") and text != "^VIX"
+
+
 def primary_label(label: str, price_only: set[str] | frozenset[str] = frozenset()) -> str:
-    """A backtest's benchmark label, with :data:`PRICE_ONLY` added when it buys and holds a price index."""
-    for name in price_only:
-        if label == f"buy-and-hold {name}":
-            return f"{label}: {PRICE_ONLY}"
+    """A backtest's benchmark label, with :data:`PRICE_ONLY` added when it buys and holds a price index (one
+    of ``price_only``, or a ticker :func:`is_price_index` recognises)."""
+    prefix = "buy-and-hold "
+    name = label[len(prefix):] if label.startswith(prefix) else None
+    if name is not None and (name in price_only or is_price_index(name)) and PRICE_ONLY not in label:
+        return f"{label}: {PRICE_ONLY}"
     return label
 
 

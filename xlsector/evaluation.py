@@ -403,7 +403,7 @@ def track_record_report(returns: object, *, subject: str, selected_label: str, p
     trials' Sharpe variance, which a single series does not have: NaN with that reason)."""
     x = np.asarray(returns, dtype=np.float64).reshape(-1, 1)
     report = grid_report(x, 0, subject=subject, selected_label=selected_label, n_trials=n_trials or 1,
-                         n_note=n_note or "1: fixed parameters, nothing selected here (if they were chosen on "
+                         n_note=n_note or "fixed parameters, nothing selected here (if they were chosen on "
                          "these data, N is larger and the figures are in sample)", period=period)
     return report
 
@@ -492,7 +492,12 @@ def experiment_report(result: Any, *, blocks: int = 16) -> pd.DataFrame:
         pbo_note = "one run: nothing selected in this phase"
         if own.shape[1] >= 2:
             phase_pbo, pbo_note, _ = _pbo(own, blocks, [str(v) for v in table.loc[members, "value"]], None, by)
-        row = {"phase": phase.name, "best": table.at[best, "value"], "n_trials": report.n_trials,
+        # a value that switches the rule off (ma_filter 0) is no end of a range
+        values = [v for v in phase.values if not (phase.parameter == "ma_filter" and not v)]
+        edge = bool(phase.parameter and len(values) > 2 and all(isinstance(v, int | float) for v in values)
+                    and table.at[best, "value"] in (min(values), max(values)))
+        row = {"phase": phase.name, "best": table.at[best, "value"], "best_on_edge": edge,
+               "n_trials": report.n_trials,
                "n_note": report.n_note, "return_days": report.n_obs, "sharpe_annual": report.sr * SQRT_DAYS,
                "psr": report.psr, "dsr": report.dsr, "dsr_note": report.notes.get("dsr", ""),
                "pbo": phase_pbo.pbo if phase_pbo else math.nan, "pbo_note": pbo_note,
@@ -506,5 +511,6 @@ def experiment_report(result: Any, *, blocks: int = 16) -> pd.DataFrame:
     frame.attrs["conventions"] = CONVENTIONS
     frame.attrs["definition"] = (
         "per phase: N = grid points of every phase so far; PSR/DSR of the phase's best on the selection period; "
-        "PBO over the phase's own grid; oos_psr = PSR of the best after select_until (one trial)")
+        "PBO over the phase's own grid; oos_psr = PSR of the best after select_until (one trial); best_on_edge: the "
+        "best value is the grid's smallest or largest (the optimum may lie beyond the grid)")
     return frame

@@ -88,16 +88,27 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(
             f"--profile NAME is required; known profiles: {', '.join(list_profiles(args.profiles_dir))}"
         )
+    from xlsector.benchmarks import as_columns, fair_benchmarks, primary_label
+    from xlsector.commands.honest import benchmark_lines, disclosure_lines, overfit_lines
+    from xlsector.evaluation import track_record_report
     from xlsector.profiles import load_profile, run_profile
     from xlsector.profiles.inputs import load_inputs
+    from xlsector.profiles.run import columns_needed
     from xlsector.runs import emit, format_table
 
     profile = load_profile(args.profile, args.profiles_dir)
     inputs = load_inputs(args.prices, args.vix)
     check_period(inputs.prices.index, args.start, args.end, inputs.source)
     result = run_profile(profile, inputs.prices, vix=inputs.vix, start=args.start, end=args.end)
-    table = result.table
     first, last = result.period
+    primary = primary_label(f"buy-and-hold {profile.benchmark}" if profile.benchmark else
+                            getattr(result.result, "benchmark_label", "equal-weight buy-and-hold"))
+    index = inputs.prices[profile.index] if profile.index and profile.index in inputs.prices.columns else None
+    fair = fair_benchmarks(inputs.prices[columns_needed(profile, inputs.prices)], result.returns.index,
+                           primary=primary, index=index if profile.benchmark != profile.index else None)
+    table = result.metrics(benchmarks=as_columns(fair))
+    record = track_record_report(result.returns.to_numpy()[1:], subject=f"profile {profile.name}",
+                                 selected_label=profile.name, period=result.period)
     params = ", ".join(f"{k}={v}" for k, v in profile.params.items())
     extra = ""
     if profile.strategy == "momentum":
@@ -105,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
             f"Average leverage (invested days): {result.result.average_leverage:.3f}   "
             f"Time invested: {100 * result.result.exposure:.1f}%\n"
         )
-    bench = "benchmark" in table.columns
-    shown = table[["strategy", "benchmark"]] if bench else table[["strategy"]]
+    shown = table.drop(columns=["definition"])
     lines = [
+        *disclosure_lines(inputs.source),
         f"Profile {profile.name} ({profile.strategy}): {profile.description}",
         f"File: {profile.path}",
         f"Parameters: {params}",
@@ -115,9 +126,12 @@ def run(args: argparse.Namespace) -> int:
         f"Period: {first:%Y-%m-%d} (start point) to {last:%Y-%m-%d}, {len(result.returns) - 1} return days. "
         "Sample: the whole period with the profile's fixed parameters (no tuning here; if they were chosen "
         "on these data, the figures are in sample).",
-        f"Benchmark: {profile.benchmark or 'equal-weight buy-and-hold'}, buy and hold over the same days.",
+        f"Benchmark: {primary}, buy and hold over the same days; and the fair benchmarks below.",
         "",
         format_table(shown, formats={}),
+        *benchmark_lines(primary, fair),
+        "",
+        *overfit_lines(record, "Track record (fixed parameters)"),
         "",
         extra + "Definitions:",
     ]
@@ -130,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         "period": [first, last],
         "sample": "whole period, fixed parameters (in sample if they were chosen on these data)",
         "metrics": table,
+        "benchmarks": {"benchmark": primary, **{k: b.label for k, b in fair.items()}},
+        "track_record": record.to_dict(),
         "average_leverage_invested": getattr(result.result, "average_leverage", None),
         "time_invested": getattr(result.result, "exposure", None),
     }

@@ -54,6 +54,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from xlsector.commands.honest import disclosure_lines, warn
+    from xlsector.evaluation import experiment_report
     from xlsector.profiles import load_experiment, run_experiment
     from xlsector.profiles.experiment import RANK_METRICS
     from xlsector.profiles.inputs import load_inputs
@@ -96,9 +98,28 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         lines.append("IN SAMPLE: the bests are chosen on the same days they are measured on (optimistic).")
-    lines += ["", format_table(shown, formats=FORMATS, index=False), "", "Definitions:"]
+    lines += ["", format_table(shown, formats=FORMATS, index=False), ""]
+    overfit = experiment_report(result)
+    lines += [
+        f"Overfitting of each phase's best on the selection period (N = every grid point of every phase so far; "
+        f"{overfit.attrs['n_total']} runs in all):",
+        format_table(overfit[["best", "n_trials", "return_days", "sharpe_annual", "psr", "dsr", "pbo"]
+                             + (["oos_psr"] if "oos_psr" in overfit.columns else [])],
+                     formats={"n_trials": ".0f", "return_days": ".0f", "sharpe_annual": ".3f"}),
+        *[f"  {phase}: {note}" for phase, note in overfit["pbo_note"].items() if note],
+        f"  {overfit.attrs['definition']}; PBO metric: {overfit['pbo_metric'].iloc[0]}",
+        f"  Conventions: {overfit.attrs['conventions']}",
+        "",
+        "Definitions:",
+    ]
     lines += [f"  {k}: {v}" for k, v in result.definitions.items()]
     lines.append("  benchmark row: buy and hold of the base profile's benchmark over the same days")
+    edges = [f"phase {phase}: the best {result.experiment.phases[i].parameter} ({line['best']}) is the edge of its "
+             f"grid ({min(result.experiment.phases[i].values)}..{max(result.experiment.phases[i].values)}): the "
+             "optimum may lie beyond it; widen the grid before trusting it"
+             for i, (phase, line) in enumerate(overfit.iterrows()) if line["best_on_edge"]]
+    warnings = warn(edges, as_json=args.json)
+    lines = warnings + disclosure_lines(inputs.source) + lines
     text = "\n".join(lines)
     best_rows = table[table["best"]]
     data = {
@@ -120,11 +141,17 @@ def run(args: argparse.Namespace) -> int:
         "definitions": result.definitions,
         "results": table.drop(columns=["changes"]),
         "best": result.best,
+        "overfitting": overfit,
+        "warnings": [w.removeprefix("warning: ") for w in warnings],
+        "overfitting_definition": overfit.attrs["definition"],
+        "conventions": overfit.attrs["conventions"],
     }
     summary = {
         "best": result.best.get("params", {}),
         "rows": len(table),
         "best_sharpe": best_rows["Sharpe ratio"].iloc[-1] if len(best_rows) else None,
+        "n_trials": overfit.attrs["n_total"],
+        "dsr": overfit["dsr"].iloc[-1],
     }
     emit(
         "experiment",

@@ -488,11 +488,13 @@ def _benchmark_row(setting: _Setting, run: Any) -> dict[str, Any] | None:
     name = setting.experiment.base.benchmark
     if not name or name not in setting.prices.columns or run.benchmark_returns is None:
         return None
+    from xlsector.benchmarks import primary_label
+
     returns = run.benchmark_returns
     row: dict[str, Any] = {
         "phase": "benchmark",
         "parameter": "",
-        "value": f"buy-and-hold {name}",
+        "value": primary_label(f"buy-and-hold {name}"),
         "params": {},
         "changes": {},
         "best": False,

@@ -27,14 +27,21 @@ class ProfileRun:
     def table(self) -> pd.DataFrame:
         """xlsector.measures table (strategy, benchmark, definition) over the reported period; "Trades" are
         the switches of the reported holdings (:func:`xlsector.measures.count_switches`)."""
+        return self.metrics()
+
+    def metrics(self, *, benchmarks: Any = None) -> pd.DataFrame:
+        """:attr:`table` with more labelled benchmark columns (label -> daily returns on the same days)."""
         from xlsector.measures import metrics_after_start
 
         lev = getattr(self.result, "leverage", None)
+        if lev is not None:
+            lev = lev.loc[self.returns.index]
         return metrics_after_start(
             self.returns,
             holdings=self.holdings,
             leverage=lev,
             benchmark=self.benchmark_returns,
+            benchmarks=benchmarks,
         )
 
     @property

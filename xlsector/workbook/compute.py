@@ -157,11 +157,11 @@ def momentum(inputs: WorkbookInputs, settings: WorkbookSettings) -> MomentumStud
     except ParameterError as exc:  # too few days for the lookbacks, moving averages or the selection period
         return MomentumStudy(error=f"experiment '{name}' cannot run on this data ({len(dates)} days): {exc}",
                              experiment=name)
-    from xlsector.benchmarks import PRICE_ONLY
+    from xlsector.benchmarks import PRICE_ONLY, is_price_index
     from xlsector.evaluation import experiment_report
 
-    total_return = settings.data.benchmark and settings.data.benchmark != settings.data.index
-    label = bench_name if total_return else f"{bench_name}: {PRICE_ONLY}"
+    price_only = bench_name == settings.data.index or is_price_index(bench_name)
+    label = f"{bench_name}: {PRICE_ONLY}" if price_only else bench_name
     return MomentumStudy(result=result, experiment=name, has_vix=has_vix, select_until=select, select_note=moved,
                          benchmark=bench_name, benchmark_label=label, overfit=experiment_report(result))
 
