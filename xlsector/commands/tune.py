@@ -458,6 +458,8 @@ def _robustness(args: argparse.Namespace) -> int:
     base_h = float(kwargs.get("hysteresis", grid.strategy.hysteresis))
     side = {k: v for k, v in kwargs.items() if k != "hysteresis" and (v is not None or k not in
                                                                     ("index", "benchmark", "bear"))}
+    import pandas as pd
+
     from xlsector.backtesting import run_backtest_grid
 
     def grid_for(h: float, tcs: list[float]) -> Any:
@@ -473,12 +475,11 @@ def _robustness(args: argparse.Namespace) -> int:
     intervals = tuple(sorted({*DEFAULT_RETUNE_DAYS, int(tuning.retune_days)}))
     sensitivity = retune_sensitivity(funds, intervals, grid=grid, born_on=tuning.born_on)
     warnings = warn([edge.warning], as_json=args.json)
-    table = found.table.copy()
-    marks = {(found.chosen[0], found.chosen[1])}
-    shown = table.map(lambda v: f"{100 * v:.2f}%" if args.metric == "CAGR" else f"{v:.3f}")
-    for tc_value, h in marks:
-        shown.at[tc_value, h] = f"{shown.at[tc_value, h]}*"
-    shown.columns = [f"h={h:g}" for h in table.columns]
+    table = found.table
+    cells = [[(f"{100 * v:.2f}%" if args.metric == "CAGR" else f"{v:.3f}")
+              + ("*" if (tc_value, h) == found.chosen else "") for h, v in zip(table.columns, row)]
+             for tc_value, row in zip(table.index, table.to_numpy(dtype=float).tolist())]
+    shown = pd.DataFrame(cells, index=table.index, columns=[f"h={h:g}" for h in table.columns])
     lines = [
         *warnings,
         *disclosure_lines(extra["source"]),
