@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from xlsector.cli import main
@@ -200,3 +202,74 @@ def test_run_record_is_strict_json(home):
     assert saved["data"] == {"a": None, "b": [1, 2]}
     assert saved["text"] == "hello"
     assert not list((home / "runs").glob(".*.tmp"))  # no temporary file left behind
+
+
+# ------------------------------------------------------------------------------ honest evaluation
+
+
+def test_tune_trend_chart_warns_of_the_grid_edge_and_counts_n(capsys, home):
+    assert main(["tune", "trend-chart"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("warning: The peak tc 200 is the grid's last trend constant")  # the sample's peak
+    assert any(line.startswith("warning: SURVIVORSHIP BIAS") for line in out)
+    assert any(line.startswith("Overfitting statistics of the peak tc (N = 199: every tc of the grid") for line in out)
+    assert main(["tune", "trend-chart", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert captured.err.startswith("warning: The peak tc 200")  # the warning reaches the terminal with --json
+    assert data["edge"]["peak_on_edge"] and data["warnings"][0].startswith("The peak tc 200")
+    fit = data["overfitting"]
+    assert fit["n_trials"] == 199 and 0 < fit["dsr"] < fit["psr"] <= 1 and 0 <= fit["pbo"] <= 1
+    assert "every tc of the grid" in fit["n_note"] and "raw kurtosis" in fit["conventions"]
+    # equal to a direct computation on the same grid
+    import xlsector as xs
+    from xlsector.backtesting import run_backtest_grid
+    from xlsector.overfitting import deflated_sharpe, sharpe_ratios, sharpe_stats
+
+    funds = xs.load_sample().prices.drop(columns="^GSPC")
+    trials = run_backtest_grid(funds, range(2, 201)).returns[:, 1:].T
+    sr, n, skew, kurt = sharpe_stats(trials[:, -1])  # the peak: tc 200
+    var = float(np.var(sharpe_ratios(trials), ddof=1))
+    assert fit["dsr"] == pytest.approx(deflated_sharpe(sr, n, 199, var, skew, kurt), rel=1e-12)
+
+
+def test_tune_fwpt_and_backtest_show_the_fair_benchmarks(capsys, home):
+    assert main(["tune", "fwpt", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["benchmarks"]["EW rebalanced daily"] == "equal weight of the 10 funds, rebalanced at every close"
+    assert data["benchmarks"]["^GSPC (price only)"].endswith("price only, excludes dividends (understates the "
+                                                              "market by the dividend yield)")
+    columns = set(data["metrics"][0])
+    assert {"walk_forward", "in_sample_best", "benchmark", "EW rebalanced daily", "^GSPC (price only)"} <= columns
+    fit = data["overfitting"]
+    tunings = sum(row["tries"] for row in data["retunes"])
+    assert fit["n_trials"] == 199 * tunings and "tunings" in fit["n_note"]
+    assert main(["backtest", "--profile", "sample_trend", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["benchmarks"]["benchmark"].startswith("buy-and-hold ^GSPC: price only")
+    assert {"EW buy-and-hold", "EW rebalanced daily"} <= set(data["metrics"][0])
+    assert data["track_record"]["n_trials"] == 1 and data["track_record"]["dsr"] is None
+
+
+def test_tune_robustness(capsys, home):
+    assert main(["tune", "robustness", "--tc-min", "100", "--tc-max", "200", "--tc-step", "10", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["map"]["chosen"] == [200.0, 0.01]
+    luck = {item["schedule"]: item for item in data["timing_luck"]}
+    assert luck["daily"]["spread"] == 0.0 and luck["week"]["spread"] > 0 and luck["month"]["spread"] > 0
+    assert [row["retune_days"] for row in data["retune_sensitivity"]] == [63, 125, 250]
+    assert main(["tune", "robustness", "--tc-min", "100", "--tc-max", "200", "--tc-step", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "23.34%*" in out or "*" in out.split("Map:")[1].split("Metric:")[0]
+
+
+def test_experiment_reports_n_and_the_edge_of_its_grids(capsys, home):
+    assert main(["experiment", "sample_four_phase", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    phases = {row["phase"]: row for row in data["overfitting"]}
+    assert [phases[p]["n_trials"] for p in ("momentum", "leverage", "index_filter", "combined")] == [9, 14, 18, 19]
+    assert phases["momentum"]["best_on_edge"] and phases["momentum"]["best"] == 134
+    assert any(w.startswith("phase momentum: the best lookback (134) is the edge of its grid") for w in
+               data["warnings"])
+    assert "warning: phase momentum" in captured.err

@@ -183,11 +183,12 @@ def test_theory_native_formulas_recalculated_by_libreoffice_equal_core(rendered,
     np.testing.assert_allclose(weights, ema2_weights(20, np.arange(201), k=k), rtol=1e-12)
 
 
-def _block(ws, label: str) -> dict[str, list]:
-    """A labelled block (header row ``label``, first column labels) as {label: values of its other columns}."""
+def _block(ws, label: str, start: str | None = None) -> dict[str, list]:
+    """A labelled block (header row ``label``, first column labels) as {label: values of its other columns};
+    ``start``: the block's anchor cell, when several blocks have the same header."""
     for row in ws.iter_rows():
         for cell in row:
-            if cell.value == label:
+            if cell.value == label and (start is None or cell.coordinate == start):
                 out = {}
                 r = cell.row + 1
                 while ws.cell(r, cell.column).value is not None:
@@ -531,3 +532,121 @@ def test_cash_rate_setting_reaches_every_table(tmp_path, sample):
     direct = u.BACKTEST_CAGR(cells, 50, None, "^GSPC", "standard", None, None, None, None, None, None, None, None,
                              None, None, "RATE", ",".join(FUNDS))
     assert direct == pytest.approx(metrics["CAGR"][0], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- honest evaluation
+
+
+def _first_screen_disclosure(ws, rows: int = 8, width_cols: int = 2) -> tuple[str, object]:
+    """The survivorship disclosure within the first ``rows`` rows of column A, in a wrapped cell merged across
+    at least ``width_cols`` columns and tall enough for its lines."""
+    for r in range(1, rows + 1):
+        text = ws.cell(r, 1).value
+        if isinstance(text, str) and text.startswith("SURVIVORSHIP BIAS"):
+            merged = [m for m in ws.merged_cells.ranges if m.min_row == r and m.min_col == 1]
+            assert merged and merged[0].max_col - merged[0].min_col + 1 >= width_cols, "not merged across columns"
+            assert ws.cell(r, 1).alignment.wrap_text, "not wrapped"
+            assert (ws.row_dimensions[r].height or 0) >= 45, "too short for its lines"
+            return text, merged[0]
+    raise AssertionError(f"{ws.title}: no survivorship disclosure in rows 1..{rows}")
+
+
+def test_survivorship_disclosure_on_the_first_screen_of_start_and_summary(values):
+    from xlsector.workbook.layout import SAMPLE_DISCLOSURE
+
+    for sheet in ("Start", "Summary"):
+        text, _ = _first_screen_disclosure(values[sheet])
+        assert text == SAMPLE_DISCLOSURE
+        assert "chosen today, in hindsight" in text and "not sector funds" in text
+    start = values["Start"]
+    assert start["B5"].value.startswith("Bundled sample")  # the provenance stays below it
+
+
+def test_stale_data_flag_on_summary(rendered, values):
+    import datetime as dt
+
+    from xlsector.action import staleness
+
+    formulas = {(r, c): f for r, c, f in _formula_cells(rendered)["Summary"]}
+    formula = formulas[(6, 1)]
+    assert formula.startswith("=STALE_DATA(DataLastDate,INDEX(FWPT_TABLE(") and formula.endswith(",TODAY())")
+    flag = values["Summary"]["A6"]
+    next_retune = {row[0].value: row[1].value for row in values["Summary"].iter_rows(max_col=2)}[
+        "Next retune (estimate)"]
+    assert flag.value == staleness(dt.date(2022, 12, 28), next_retune, today=dt.date.today()).text
+    assert flag.value.startswith("STALE: the data end ") and "the next retune date" in flag.value
+    assert flag.font.color.rgb.endswith("C00000")  # red
+
+
+def test_staleness_with_a_fixed_today():
+    import datetime as dt
+
+    from xlsector.action import staleness
+
+    old = staleness("2022-12-28", "2023-03-23", today=dt.date(2026, 11, 30))
+    assert old.stale and old.age_days == 1433 and old.retune_past
+    assert old.text.startswith("STALE: the data end 1,433 days before today (2022-12-28); the next retune date "
+                               "(2023-03-23) is past.")
+    fresh = staleness("2026-11-27", "2027-01-26", today=dt.date(2026, 11, 30))
+    assert not fresh.stale and fresh.text == "Data current: the last date 2026-11-27 is 3 days before today."
+    due = staleness("2026-11-27", "2026-11-26", today=dt.date(2026, 11, 30))
+    assert due.stale and not due.age_days > 5 and "next retune date (2026-11-26) is past" in due.text
+
+
+def test_trend_chart_sheet_warns_and_shows_the_overfitting_statistics(rendered, values, sample):
+    from xlsector.backtesting import run_backtest_grid
+    from xlsector.evaluation import trend_chart_report
+    from xlsector.tuning import trend_chart
+
+    ws = values["TrendChart"]
+    warning = ws["B4"]
+    assert warning.value.startswith("The peak tc 200 is the grid's last trend constant") and "TcMax" in warning.value
+    assert warning.font.color.rgb.endswith("C00000") and warning.font.b  # red, bold
+    assert any(m.min_row == 4 and m.min_col == 2 and m.max_col >= 8 for m in ws.merged_cells.ranges)
+    kwargs = _core_kwargs()
+    grid = run_backtest_grid(sample[FUNDS], kwargs.pop("tcs"), **kwargs)
+    report = trend_chart_report(trend_chart(sample[FUNDS], grid=grid), grid)
+    facts = _block(ws, "Item")
+    assert facts["DSR at the peak (N = 199)"][0] == pytest.approx(report.dsr, rel=1e-12)
+    assert facts["PBO (N = 199 tcs, S = 16 blocks)"][0] == pytest.approx(report.pbo.pbo, rel=1e-12)
+    assert facts["Trials N (every tc of the grid)"][0] == 199
+    stats = _block(ws, "Statistic")
+    assert stats["Trials N"][0] == 199 and stats["PSR (P[true SR > 0])"][0] == pytest.approx(report.psr, rel=1e-12)
+    assert "raw kurtosis" in stats["Conventions"][0]
+
+
+def test_heat_map_marks_the_chosen_point(rendered, values):
+    wb = openpyxl.load_workbook(rendered)
+    ws = values["TrendChart"]
+    (anchor,) = [a for a, _, _, f in _arrays(rendered)["TrendChart"] if f.startswith("ROBUSTNESS_MAP")
+                 and '"chosen"' not in f]
+    (info,) = [a for a, _, _, f in _arrays(rendered)["TrendChart"] if f.startswith("ROBUSTNESS_MAP")
+               and '"chosen"' in f]
+    chosen = _block(ws, "Item", start=info)
+    assert chosen["Chosen tc"][0] == 200 and chosen["Chosen hysteresis"][0] == 0.01
+    col, row = openpyxl.utils.cell.coordinate_from_string(anchor)
+    c0 = openpyxl.utils.column_index_from_string(col)
+    header = [ws.cell(row, c0 + j).value for j in range(1, 6)]
+    assert 0.01 in header
+    tcs = [ws.cell(r, c0).value for r in range(row + 1, row + 60) if isinstance(ws.cell(r, c0).value, float)]
+    assert 200.0 in tcs
+    value = ws.cell(row + 1 + tcs.index(200.0), c0 + 1 + header.index(0.01)).value
+    assert value == pytest.approx(chosen["CAGR at the chosen point"][0], rel=1e-12)
+    rules = [rule for cf in wb["TrendChart"].conditional_formatting for rule in cf.rules]
+    assert {r.type for r in rules} >= {"colorScale", "expression"}  # coloured, and the chosen cell framed
+    (frame,) = [r for r in rules if r.type == "expression"]
+    assert f"${col}{row + 1}=" in frame.formula[0]
+
+
+def test_summary_benchmarks_are_the_fair_ones(values):
+    ws = values["Summary"]
+    for r in range(1, 80):
+        if ws.cell(r, 1).value == "Metric":
+            header = [ws.cell(r, c).value for c in range(1, 7)]
+            break
+    else:
+        raise AssertionError("no metrics table")
+    assert header[3] == "Benchmark: equal-weight buy-and-hold of 10 funds"
+    assert header[4] == "equal weight of the 10 funds, rebalanced at every close"
+    assert header[5] == ("buy-and-hold ^GSPC: price only, excludes dividends (understates the market by the "
+                         "dividend yield)")

@@ -463,3 +463,42 @@ def test_fwpt_table_on_real_data_matches_the_core(etf_prices):
             assert in_force == best
     with pytest.raises(XlwingsError, match="born_on"):
         u.FWPT_TABLE(to_cells(sectors), dt.datetime(2005, 1, 1))  # less than five years of data
+
+
+# ------------------------------------------------------------------------------ honest evaluation
+
+
+def test_stale_data_with_a_fixed_today():
+    flag = u.STALE_DATA(dt.datetime(2022, 12, 28), dt.datetime(2023, 3, 23), dt.datetime(2026, 11, 30))
+    assert flag.startswith("STALE: the data end 1,433 days before today (2022-12-28); the next retune date "
+                           "(2023-03-23) is past.")
+    serials = u.STALE_DATA(44923, 45008, 46356)  # the same dates as Excel serial numbers
+    assert serials == flag
+    assert u.STALE_DATA(46353, None, 46356).startswith("Data current")
+    # LibreOffice passes a blank single cell as 0: rejected naming the argument, so the extension retries blank
+    with pytest.raises(XlwingsError, match="next_retune must be a date"):
+        u.STALE_DATA(46353, 0, 46356)
+    with pytest.raises(XlwingsError, match="last_date is required"):
+        u.STALE_DATA(None)
+
+
+def test_overfit_stats_and_timing_luck_cells():
+    cells = to_cells(crossing_funds())
+    stats = u.OVERFIT_STATS(cells, 2, 12)
+    assert stats[0] == ["Statistic", "Value", "Definition"]
+    rows = {row[0]: row[1] for row in stats[1:]}
+    assert rows["Trials N"] == 11 and rows["Selected"].startswith("peak tc ")
+    assert isinstance(rows["PBO"], float) and rows["Return days T"] == 57
+    short = {row[0]: row[1] for row in u.OVERFIT_STATS(to_cells(two_funds(40)), 2, 12)[1:]}
+    assert short["PBO"].startswith("n/a: returns has 17 rows: blocks=16 needs at least 32")  # a reason, no number
+    two = u.OVERFIT_STATS(to_cells(two_funds(40)), 2, 12, None, None, None, None, None, None, None, None, None, None,
+                          None, None, None, None, None, None, None, 2)
+    assert isinstance({row[0]: row[1] for row in two[1:]}["PBO"], float)  # 2 blocks: a PBO
+    with pytest.raises(XlwingsError, match="blocks must be an even integer"):
+        u.OVERFIT_STATS(cells, 2, 12, None, None, None, None, None, None, None, None, None, None, None, None, None,
+                        None, None, None, None, 3)
+    luck = u.TIMING_LUCK(cells, 5, 0)
+    assert [row[0] for row in luck[1:]] == [0, 1, 2, 3, 4] and len({row[1] for row in luck[1:]}) == 1
+    summary = {row[0]: row[1] for row in u.TIMING_LUCK(cells, 5, 0, None, None, None, None, None, None, None, None,
+                                                         None, None, None, None, None, None, None, "summary")}
+    assert summary["CAGR spread (max - min)"] == 0.0 and summary["Schedule"] == "daily"
