@@ -30,11 +30,15 @@ _TOKEN = "xlsector_cells"  # attrs key: which cached range a frame (or a part of
 _tables: OrderedDict[Hashable, pd.DataFrame] = OrderedDict()
 _results: OrderedDict[Hashable, Any] = OrderedDict()
 _tokens = itertools.count(1)
+# (the very list of rows, header, dates, its frame): a caller that passes the same list object again (the render's
+# formula evaluator hands every formula over DataTable one list) skips hashing its rows. Excel passes new lists.
+_same: list[tuple[Any, bool | None, bool | None, pd.DataFrame]] = []
 
 
 def clear() -> None:
     _tables.clear()
     _results.clear()
+    _same.clear()
 
 
 def _remember(store: OrderedDict, key: Hashable, value: Any, limit: int) -> None:
@@ -48,6 +52,9 @@ def prices(cells: list[list[Any]], header: bool | None, dates: bool | None) -> p
     """``cells_to_prices(cells, header=, dates=)``, parsed once per distinct content."""
     from xlsector.data.cells import cells_to_prices
 
+    for same, same_header, same_dates, found in _same:
+        if same is cells and same_header == header and same_dates == dates:
+            return found
     try:
         key: Hashable = (tuple(map(tuple, cells)), header, dates)
         hash(key)
@@ -60,6 +67,9 @@ def prices(cells: list[list[Any]], header: bool | None, dates: bool | None) -> p
         _remember(_tables, key, frame, MAX_TABLES)
     else:
         _tables.move_to_end(key)
+    if isinstance(cells, list) and len(cells) > 100:  # a large range: remember this very object
+        _same.append((cells, header, dates, frame))
+        del _same[:-2]
     return frame
 
 

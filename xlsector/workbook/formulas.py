@@ -68,6 +68,7 @@ class FormulaEvaluator:
         self.functions = functions
         self._memo: dict[str, Any] = {}
         self.grids = grids or {}  # sheets whose cells live outside openpyxl (the Data sheet's rows)
+        self._grid_cells: dict[tuple[str, str], list[list[Any]]] = {}  # the same range of a grid: one list
         self.bulks = {} if bulks is None else bulks  # sheet -> BulkCells written so far (bulk.py), read first
 
     # -- parsing ------------------------------------------------------------------------------------
@@ -164,10 +165,14 @@ class FormulaEvaluator:
     def _cells(self, ref: _Ref) -> list[list[Any]]:
         min_col, min_row, max_col, max_row = range_boundaries(ref.ref)
         grid = self.grids.get(ref.sheet)
-        if grid is not None:
-            rows = grid[min_row - 1:max_row]
-            out = [list(row[min_col - 1:max_col]) for row in rows]
-            return [r + [None] * (max_col - min_col + 1 - len(r)) for r in out]
+        if grid is not None:  # fixed for the render: every formula over the same range gets the same rows
+            found = self._grid_cells.get((ref.sheet, ref.ref))
+            if found is None:
+                rows = grid[min_row - 1:max_row]
+                out = [list(row[min_col - 1:max_col]) for row in rows]
+                found = [r + [None] * (max_col - min_col + 1 - len(r)) for r in out]
+                self._grid_cells[(ref.sheet, ref.ref)] = found
+            return found
         ws = self.wb[ref.sheet]
         bulk = self.bulks.get(ref.sheet)
         if bulk is not None:
