@@ -549,7 +549,7 @@ def run_experiment(
     selected: dict[int, pd.Series] = {}
     later: dict[int, pd.Series] = {}
     for phase in experiment.phases:
-        phase_rows = []
+        phase_rows: list[dict[str, Any]] = []
         shown = _combined_value(phase, experiment, best_of) if phase.combine else None
         for value, changes in _runs(phase, _origin(phase, previous, best_of), best_of):
             row, run = _run_row(setting, phase, value, changes, shown)
