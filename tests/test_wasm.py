@@ -58,7 +58,8 @@ REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = [
     "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
     "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
-    "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE",
+    "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "OVERFIT_STATS", "ROBUSTNESS_MAP",
+    "TIMING_LUCK", "STALE_DATA",
 ]  # fmt: skip
 
 GUEST = textwrap.dedent(
@@ -145,6 +146,10 @@ GUEST = textwrap.dedent(
         "BACKTEST_EQUITY": [prices, [[40]], None, spx, [["standard"]]],
         "SPLIT_SAMPLE": [prices, [[4]], [[60]]],
         "PROGRESSIVE_TUNE": [prices, [[250]], [[125]], [[4]], [[60]]],
+        "OVERFIT_STATS": [prices, [[4]], [[60]], [[4]], None, spx, [["standard"]]],
+        "ROBUSTNESS_MAP": [prices, [[4]], [[60]], [[4]], None, spx, [["standard"]]],
+        "TIMING_LUCK": [prices, [[40]], None, spx, [["standard"]], None, [["week"]]],
+        "STALE_DATA": [[[44923]], [[45008]], [[46356]]],
     }
 
 
@@ -286,6 +291,9 @@ def pow_derived(result: dict, path: tuple) -> bool:
         return "CAGR" in path or "Calmar ratio" in path or "BPS" in path
     function = path[1]
     if function == "BACKTEST_CAGR":
+        return True
+    if function in ("OVERFIT_STATS", "ROBUSTNESS_MAP", "TIMING_LUCK"):
+        # CAGRs, and PSR/DSR through the normal CDF (erf) and square roots of sample moments: the same few ulps
         return True
     if function == "BACKTEST_METRICS":
         return result["udfs"][function][path[2]][0] in POW_DERIVED
