@@ -234,7 +234,10 @@ def test_tune_trend_chart_warns_of_the_grid_edge_and_counts_n(capsys, home):
 
 def test_tune_fwpt_and_backtest_show_the_fair_benchmarks(capsys, home):
     assert main(["tune", "fwpt", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert captured.err.startswith("warning: the tuned tc now (200) is the grid's last trend constant")  # the sample
+    assert data["warnings"][0].startswith("the tuned tc now (200)") and data["share_of_tunings_on_the_grid_edge"] > 0
     assert data["benchmarks"]["EW rebalanced daily"] == "equal weight of the 10 funds, rebalanced at every close"
     assert data["benchmarks"]["^GSPC (price only)"].endswith("price only, excludes dividends (understates the "
                                                               "market by the dividend yield)")

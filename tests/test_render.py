@@ -264,6 +264,9 @@ def test_fwpt_sheet_and_summary_equal_core(values, sample):
     assert metrics["CAGR"][:3] == pytest.approx([cagr["walk_forward"], cagr["in_sample_best"], cagr["benchmark"]],
                                                 rel=1e-12)
     assert "AFTER the born-on date only" in ws["A3"].value
+    assert facts["Tuned tc now on the grid's edge"][0].startswith("YES")  # tc 200 = TcMax on the sample
+    assert facts["Share of tunings choosing the grid's edge"][0] == pytest.approx(
+        walk.retunes["best_tc"].isin([2.0, 200.0]).mean())
     # the Summary reads the FWPT sheet's function (INDEX of its summary part)
     summary = {row[0].value: row[1].value for row in values["Summary"].iter_rows(max_col=2) if row[0].value}
     assert summary["Tuned tc now"] == walk.current_tc

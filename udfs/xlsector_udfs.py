@@ -1172,7 +1172,11 @@ def FWPT_TABLE(prices, born_on=None, retune_days=None, tc_min=None, tc_max=None,
                                                             in report.rows()]
         stats = {stat.key: stat for stat in report.stats()}
         n = f"{report.n_trials:,.0f}"
-        extra = [(f"Trials N (grid x {int(result.retunes['tries'].sum())} tunings)", report.n_trials),
+        edges = (float(grid.tcs[0]), float(grid.tcs[-1]))
+        extra = [("Tuned tc now on the grid's edge", "YES: widen the grid (TcMin/TcMax)" if result.current_tc in edges
+                  else "no"),
+                 ("Share of tunings choosing the grid's edge", float(result.retunes["best_tc"].isin(edges).mean())),
+                 (f"Trials N (grid x {int(result.retunes['tries'].sum())} tunings)", report.n_trials),
                  ("Walk-forward Sharpe (annualised)", stats["sharpe_annual"].shown),
                  ("PSR of the walk-forward (P[true SR > 0])", stats["psr"].shown),
                  (f"DSR of the walk-forward (N = {n})", stats["dsr"].shown),

@@ -287,7 +287,7 @@ def _trend_chart(args: argparse.Namespace) -> int:
 
 def _fwpt(args: argparse.Namespace) -> int:
     from xlsector.benchmarks import as_columns, fair_benchmarks
-    from xlsector.commands.honest import benchmark_lines, disclosure_lines, overfit_lines
+    from xlsector.commands.honest import benchmark_lines, disclosure_lines, overfit_lines, warn
     from xlsector.evaluation import fwpt_report
     from xlsector.runs import format_table
     from xlsector.tuning import fwpt
@@ -299,7 +299,14 @@ def _fwpt(args: argparse.Namespace) -> int:
     fair = fair_benchmarks(funds, result.returns.index, primary=result.benchmark_label, index=extra["index"])
     table = result.metrics(benchmarks=as_columns(fair))
     report = fwpt_report(result, grid)
+    edges = (float(grid.tcs[0]), float(grid.tcs[-1]))
+    on_edge = float(result.retunes["best_tc"].isin(edges).mean())
+    which = "first" if result.current_tc == edges[0] else "last"
+    warnings = warn([f"the tuned tc now ({result.current_tc:g}) is the grid's {which} trend constant ({100 * on_edge:.0f} % "
+                     "of the tunings chose an edge): the best tc may lie beyond the grid; widen it (--tc-min/--tc-max)"
+                     if result.current_tc in edges else ""], as_json=args.json)
     lines = [
+        *warnings,
         *disclosure_lines(extra["source"]),
         "Forward Walk Progressive Tuning",
         describe,
@@ -325,6 +332,8 @@ def _fwpt(args: argparse.Namespace) -> int:
     lines += [f"  {label}: {definition}" for label, definition in table["definition"].items()]
     data = {
         "command": "tune fwpt",
+        "warnings": [w.removeprefix("warning: ") for w in warnings],
+        "share_of_tunings_on_the_grid_edge": on_edge,
         "overfitting": report.to_dict(),
         "benchmarks": {"benchmark": result.benchmark_label, **{k: b.label for k, b in fair.items()}},
         "data_start": result.data_start,
