@@ -294,7 +294,8 @@ def _fwpt(args: argparse.Namespace) -> int:
 
     funds, kwargs, tuning, describe, extra = _setup_with_source(args)
     grid = _grid_for(funds, tuning, kwargs)
-    result = fwpt(funds, born_on=None if tuning.born_on is None else str(tuning.born_on), retune_days=tuning.retune_days, defer=not args.no_defer, grid=grid)
+    born_on = None if tuning.born_on is None else str(tuning.born_on)
+    result = fwpt(funds, born_on=born_on, retune_days=tuning.retune_days, defer=not args.no_defer, grid=grid)
     first, last = result.period
     fair = fair_benchmarks(funds, result.returns.index, primary=result.benchmark_label, index=extra["index"])
     table = result.metrics(benchmarks=as_columns(fair))
