@@ -147,7 +147,7 @@ def test_offset_decision_days_never_look_ahead(gaps, cut, offset, schedule):
 def test_next_decision_day_with_an_offset():
     dates = pd.bdate_range("2024-01-01", periods=30)  # ends on Friday 2024-02-09, a week's last day
     assert next_decision_day(dates[-1], "week") == pd.Timestamp("2024-02-16")
-    assert next_decision_day(dates[-1], "week", 2, dates) == pd.Timestamp("2024-02-13")  # two days after Friday
+    assert next_decision_day(dates[-1], "week", offset=2, recent=dates) == pd.Timestamp("2024-02-13")  # two days after Friday
 
 
 def test_backtest_with_an_offset_decides_on_the_shifted_days(prices):
