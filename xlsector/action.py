@@ -183,7 +183,6 @@ def _cell_time(stamp: pd.Timestamp) -> dt.datetime:
     return stamp.floor("us").to_pydatetime()
 
 
-
 @dataclass(frozen=True)
 class Staleness:
     """How old the data is on ``today``: ``stale`` when older than ``max_age`` calendar days or when the next
