@@ -241,7 +241,9 @@ def sharpe_stats(returns: object) -> tuple[float, int, float, float]:
     m2 = float(np.mean(dev * dev))
     m3 = float(np.mean(dev**3))
     m4 = float(np.mean(dev**4))
-    return mean / std, n, m3 / m2**1.5, m4 / (m2 * m2)
+    # m4 / m2**2 >= 1 for any sample (Jensen); a two-valued sample is exactly 1, which rounding can put a few
+    # ulps below: such a value is 1, not an excess kurtosis (that the PSR functions would reject)
+    return mean / std, n, m3 / m2**1.5, max(m4 / (m2 * m2), 1.0)
 
 
 # ----------------------------------------------------------------------------------------------------

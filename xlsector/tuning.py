@@ -486,6 +486,9 @@ def trend_chart(
     i1 = len(grid.dates) - 1 if end is None else int(grid.dates.searchsorted(pd.Timestamp(end), side="right")) - 1
     i0 = 0 if start is None else max(int(grid.dates.searchsorted(pd.Timestamp(start))) - 1, 0)
     if i1 < 1:
+        if end is None:
+            raise ParameterError(f"prices: the backtest period has one day ({grid.dates[0]:%Y-%m-%d}); a trend chart "
+                                 "needs at least two (too few rows)")
         raise ParameterError(f"end must be after the backtest start {grid.dates[0]:%Y-%m-%d}, got {end}")
     if i0 >= i1:
         raise ParameterError(f"start must be before the last date {grid.dates[i1]:%Y-%m-%d}, got {start}")
