@@ -102,12 +102,12 @@ class PortfolioResult:
 
     def metrics(self) -> pd.DataFrame:
         """SPEC §5 metrics of the portfolio, each sleeve and the benchmark over the same days, with definitions."""
-        from xlsector.measures import metrics_table
+        from xlsector.measures import metrics_after_start  # the first date is the start point (return 0)
 
-        table = metrics_table(self.returns, benchmark=self.benchmark_returns)
+        table = metrics_after_start(self.returns, benchmark=self.benchmark_returns)
         out = pd.DataFrame({"portfolio": table["strategy"]})
         for sleeve in self.sleeves:
-            figures = metrics_table(self.sleeve_returns[sleeve.name])
+            figures = metrics_after_start(self.sleeve_returns[sleeve.name])
             out[sleeve.name] = figures["strategy"].reindex(out.index)
         if "benchmark" in table.columns:
             out[f"benchmark ({self.benchmark_label})"] = table["benchmark"]

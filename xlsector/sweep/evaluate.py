@@ -218,10 +218,18 @@ class Walked:
 
 def make_row(combo_id: int, funds: Combination, walked: Walked) -> SweepRow:
     """The sweep's row from a combination's :class:`Walked` figures."""
-    from xlsector.measures import cagr, max_drawdown, sharpe_ratio
+    from xlsector.measures import max_drawdown, sharpe_ratio
 
     chart = walked.chart
-    oos, ins, bench = walked.returns, walked.in_sample_returns, walked.benchmark_returns
+    # each series' first row is its start point (return 0): the measures take the returns after it
+    oos, ins, bench = walked.returns.iloc[1:], walked.in_sample_returns.iloc[1:], walked.benchmark_returns.iloc[1:]
+    start = walked.returns.index[0]
+
+    def cagr(returns: pd.Series) -> float:
+        from xlsector.measures import cagr as measure
+
+        return measure(returns, start=start)
+
     return SweepRow(
         id=int(combo_id),
         funds=",".join(funds),
@@ -232,9 +240,9 @@ def make_row(combo_id: int, funds: Combination, walked: Walked) -> SweepRow:
         plateau_count=int(chart.plateau_count),
         peak_on_edge=bool(chart.peak_on_edge),
         peak_cagr=float(chart.table["CAGR"].to_numpy()[int(np.argmax(chart.table.index == chart.peak_tc))]),
-        born_on=f"{oos.index[0]:%Y-%m-%d}",
+        born_on=f"{start:%Y-%m-%d}",
         oos_end=f"{oos.index[-1]:%Y-%m-%d}",
-        oos_days=len(oos) - 1,
+        oos_days=len(oos),
         oos_cagr=float(cagr(oos)),
         oos_sharpe=float(sharpe_ratio(oos)),
         oos_max_drawdown=float(max_drawdown(oos)),
@@ -249,7 +257,7 @@ def make_row(combo_id: int, funds: Combination, walked: Walked) -> SweepRow:
         is_trades=_changes(walked.in_sample_holdings),
         bench_cagr=float(cagr(bench)),
         bench_sharpe=float(sharpe_ratio(bench)),
-        sr=per_day_sharpe(oos.to_numpy()[1:]),
+        sr=per_day_sharpe(oos.to_numpy()),
         holdings=_runs(walked.holdings),
         tc_path=_runs(np.asarray(walked.tc_path, dtype=float)),
     )
