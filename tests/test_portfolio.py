@@ -252,7 +252,7 @@ def _cells(prices: pd.DataFrame) -> list[list]:
 def test_portfolio_table_function_allocates_as_the_library(etf):
     from xlwings import XlwingsError
 
-    from udfs.portfolio_udfs import PORTFOLIO_TABLE
+    from udfs.xlsector_udfs import PORTFOLIO_TABLE
 
     cells = _cells(etf.loc["2010-01-01":, ["XLK", "XLE", "XLP", "XLU", "SPY"]])
     strategies = [["Name", "Funds", "tc", "Hysteresis"], ["Growth", "XLK,XLE", 50, None], ["Calm", "XLP,XLU", 40, 0.02]]

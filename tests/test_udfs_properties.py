@@ -253,6 +253,30 @@ def test_stale_data_never_crashes(last, retune, today, max_age):
     call(u.STALE_DATA, last, retune, today, max_age)
 
 
+strategy_row = st.tuples(
+    st.one_of(st.sampled_from(["Growth", "Defensive", 7]), cell), st.one_of(GOOD["funds"], cell),
+    st.one_of(st.none(), GOOD["tc_range"], cell), st.one_of(st.none(), GOOD["hysteresis"], cell),
+).map(list)
+strategy_rows = st.one_of(
+    st.lists(strategy_row, max_size=3),
+    st.lists(strategy_row, min_size=1, max_size=3).map(lambda rows: [["Name", "Funds", "tc", "Hysteresis"], *rows]),
+    garbage_grid,
+)
+portfolio_parts = st.sampled_from(["allocation", "metrics", "correlation", "equity", "summary", "bogus"])
+
+
+@SETTINGS
+@given(
+    prices=grid, strategies=strategy_rows, weights=st.one_of(st.none(), garbage_grid, st.lists(st.lists(
+        st.floats(min_value=0.0, max_value=5.0), min_size=1, max_size=1), min_size=1, max_size=3)),
+    rebalance=optional(st.sampled_from(["monthly", "quarterly", "never", "weekly"])),
+    amount=optional(st.floats(min_value=0.0, max_value=1e7)), benchmark=opt("benchmark"),
+    part=optional(portfolio_parts), fractional=opt("flag"),
+)
+def test_portfolio_never_crashes(prices, strategies, weights, rebalance, amount, benchmark, part, fractional):
+    call(u.PORTFOLIO_TABLE, prices, strategies, weights, rebalance, amount, benchmark, part, fractional)
+
+
 # ------------------------------------------------------------------ valid inputs: a value, not an error
 
 clean = price_like_grid(spoil=False)
@@ -260,7 +284,7 @@ clean = price_like_grid(spoil=False)
 clean_index = price_like_grid(n_funds=1, spoil=False).filter(lambda rows: len(rows) > 1 or not rows or
                                                             not isinstance(rows[0][-1], str))
 # the only errors valid arguments may give: the data is too short for the rule asked for
-DATA_SIZE = r"needs at least 2 observations|prices is required|index is required|stormguard needs index|too few rows|has no prices|needs a date column|is before the first date|has \d+ rows and prices|no values|needs dates|all blank"
+DATA_SIZE = r"needs at least 2 observations|prices is required|index is required|stormguard needs index|too few rows|has no prices|needs a date column|is before the first date|has \d+ rows and prices|no values|needs dates|all blank|share no period"
 
 
 def call_valid(function, *args):
@@ -323,7 +347,7 @@ def test_every_function_is_covered_by_a_property_test(name):
         "EMA2_TREND", "EMA_TREND", "MOMENTUM", "EMA_WEIGHTS", "EMA2_WEIGHTS", "SECTOR_PICK", "SECTOR_PICKS",
         "BACKTEST_CAGR", "BACKTEST_METRICS", "STORMGUARD_STATE", "STORMGUARD_HISTORY", "TREND_CHART", "FWPT_TABLE",
         "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "OVERFIT_STATS", "ROBUSTNESS_MAP",
-        "TIMING_LUCK", "STALE_DATA",
+        "TIMING_LUCK", "STALE_DATA", "PORTFOLIO_TABLE",
     }  # fmt: skip
     assert name in covered
 
@@ -346,3 +370,20 @@ def test_valid_robustness_arguments_give_tables(prices, tc_min, tc_max, tc, hyst
     for part in (None, "summary"):
         call_valid(u.TIMING_LUCK, prices, tc, hysteresis, None, None, None, schedule, None, None, None, None, None,
                    None, None, None, None, None, None, part)
+
+
+dated_with_names = clean.filter(lambda rows: bool(rows) and bool(rows[0]) and rows[0][0] == "Date")
+
+
+@SETTINGS
+@given(
+    prices=dated_with_names, tcs=st.lists(GOOD["tc_range"], min_size=1, max_size=3),
+    hysteresis=maybe("hysteresis"), rebalance=st.sampled_from([None, "monthly", "quarterly", "never"]),
+    amount=st.floats(min_value=1.0, max_value=1e6), part=portfolio_parts.filter(lambda p: p != "bogus"),
+)
+def test_valid_portfolio_arguments_give_a_table(prices, tcs, hysteresis, rebalance, amount, part):
+    strategies = [[f"S{i}", "F0", tc, hysteresis] for i, tc in enumerate(tcs)]
+    table = call_valid(u.PORTFOLIO_TABLE, prices, strategies, None, rebalance, amount, None, part)
+    if table is not None and part == "allocation":  # every strategy holds F0 or cash: the money is all there
+        assert sum(row[6] for row in table[1:]) == pytest.approx(amount, rel=1e-9)
+
