@@ -59,7 +59,7 @@ FUNCTIONS = [
     "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
     "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
     "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "OVERFIT_STATS", "ROBUSTNESS_MAP",
-    "TIMING_LUCK", "STALE_DATA",
+    "TIMING_LUCK", "STALE_DATA", "PORTFOLIO_TABLE",
 ]  # fmt: skip
 
 GUEST = textwrap.dedent(
@@ -150,6 +150,8 @@ GUEST = textwrap.dedent(
         "ROBUSTNESS_MAP": [prices, [[4]], [[60]], [[4]], None, spx, [["standard"]]],
         "TIMING_LUCK": [prices, [[40]], None, spx, [["standard"]], None, [["week"]]],
         "STALE_DATA": [[[44923]], [[45008]], [[46356]]],
+        "PORTFOLIO_TABLE": [prices, [["Name", "Funds", "tc"], ["A", "XOM,JPM", 40], ["B", "PG,MSFT", 25]],
+                            [[0.6], [0.4]], [["quarterly"]], [[100000]]],
     }
 
 
@@ -348,6 +350,8 @@ def test_excel_functions_of_main_py_answer_in_webassembly(runs):
     assert udfs["FWPT_TABLE"][0] == ["Date", "Tuned tc", "Action", "tc in force"] and len(udfs["FWPT_TABLE"]) > 3
     assert [row[0] for row in udfs["TREND_CHART"][1:]] == list(range(4, 61, 4))
     assert udfs["STORMGUARD_STATE"] in ([["BULL"]], [["BEAR"]])
+    allocation = udfs["PORTFOLIO_TABLE"]  # amount given: the allocation, every unit of money placed
+    assert allocation[0][:2] == ["Fund", "Strategies"] and sum(row[6] for row in allocation[1:]) == pytest.approx(1e5)
 
 
 # ----------------------------------------------------------------------------------------------------------
