@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "GridResult": "xlsector.backtesting",
     # metrics (SPEC 5)
     "metrics_table": "xlsector.measures",
+    "metrics_from_prices": "xlsector.measures",
+    "fair_benchmarks": "xlsector.benchmarks",
     # tuning and momentum experiments (SPEC 3, 4)
     "trend_chart": "xlsector.tuning",
     "fwpt": "xlsector.tuning",
@@ -55,6 +57,17 @@ _EXPORTS: dict[str, str] = {
     "PboResult": "xlsector.overfitting",
     "sharpe_ratios": "xlsector.overfitting",
     "sharpe_stats": "xlsector.overfitting",
+    # honest evaluation: the statistics per surface, robustness
+    "trend_chart_report": "xlsector.evaluation",
+    "fwpt_report": "xlsector.evaluation",
+    "robustness_map": "xlsector.robustness",
+    "timing_luck": "xlsector.robustness",
+    "retune_sensitivity": "xlsector.robustness",
+    # sweeps and portfolios of strategies
+    "run_sweep": "xlsector.sweep",
+    "SweepSpec": "xlsector.sweep",
+    "combine": "xlsector.portfolio",
+    "allocate": "xlsector.portfolio",
     # today's action (SPEC 4)
     "signal": "xlsector.action",
     "Signal": "xlsector.action",
