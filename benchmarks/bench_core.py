@@ -15,10 +15,13 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.timing, xlsector of this checkout
+from benchmarks.timing import timings
 
 
 def work_prices(funds: int = 12, days: int = 7000, seed: int = 42) -> pd.DataFrame:
@@ -26,15 +29,6 @@ def work_prices(funds: int = 12, days: int = 7000, seed: int = 42) -> pd.DataFra
     rets = rng.normal(0.0003, 0.013, (days, funds))
     return pd.DataFrame(100 * np.exp(np.cumsum(rets, axis=0)), index=pd.bdate_range("1998-01-02", periods=days),
                         columns=[f"F{i:02d}" for i in range(funds)])
-
-
-def median_ms(fn, repeat: int) -> tuple[float, float, float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times), min(times), max(times)
 
 
 def import_time() -> float:
@@ -64,7 +58,7 @@ def main() -> None:
         ("run_backtest_grid, tcs 2..200 (199 runs)", lambda: xs.run_backtest_grid(prices, range(2, 201), hysteresis=0.01)),
     ]
     for label, fn in rows:
-        med, lo, hi = median_ms(fn, args.repeat)
+        med, lo, hi = timings(fn, args.repeat, warm_up=False, scale=1e3)
         print(f"{label:<42} {med:8.2f} ms  ({lo:.2f}..{hi:.2f})")
     print(f"{'import xlsector (fresh interpreter)':<42} {import_time():8.2f} ms")
 

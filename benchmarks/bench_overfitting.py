@@ -19,12 +19,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from xlsector.overfitting import pbo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks.timing, xlsector of this checkout
+from benchmarks.timing import timings
 
 
 def work_returns(days: int = 8000, trials: int = 199, seed: int = 42) -> np.ndarray:
@@ -52,15 +55,6 @@ def plain_pbo(x: np.ndarray, blocks: int = 16) -> tuple[float, np.ndarray]:
     return float(np.mean(values <= 0)), values
 
 
-def timings(fn, repeat: int) -> tuple[float, float, float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times), max(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15, help="runs of the vectorised PBO")
@@ -77,9 +71,9 @@ def main() -> None:
           f"Sharpe metric; PBO = {fast.pbo:.4f}; cores: {os.cpu_count()}; "
           f"load average (1 min) {os.getloadavg()[0]:.1f}")
     print("seconds: median (min..max) over runs, warm, in process")
-    vec = timings(lambda: pbo(x, blocks=16), args.repeat)
+    vec = timings(lambda: pbo(x, blocks=16), args.repeat, warm_up=False)
     print(f"  vectorised (block sums) : {vec[0]:8.3f} ({vec[1]:.3f}..{vec[2]:.3f})  {args.repeat} runs")
-    loop = timings(lambda: plain_pbo(x, 16), args.plain_repeat)
+    loop = timings(lambda: plain_pbo(x, 16), args.plain_repeat, warm_up=False)
     print(f"  plain numpy loop        : {loop[0]:8.3f} ({loop[1]:.3f}..{loop[2]:.3f})  {args.plain_repeat} runs")
     print(f"  ratio plain / vectorised (medians): {loop[0] / vec[0]:.0f}x")
 

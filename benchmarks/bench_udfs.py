@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.timing import timings
 
 REAL = REPO.parent / "shared" / "data" / "etf_adjclose_daily.csv"
 REAL_FUNDS = ["XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY", "SPY", "TLT", "AGG"]
@@ -56,16 +56,6 @@ def to_cells(frame: pd.DataFrame, serial: bool) -> list[list]:
     return rows
 
 
-def timings(fn, repeat: int) -> tuple[float, float, float]:
-    fn()  # warm-up: numba compilation, imports
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times), min(times), max(times)
-
-
 def run_plain(args: argparse.Namespace) -> None:
     from udfs import xlsector_udfs as u
     from xlsector.data.cells import cells_to_prices
@@ -74,15 +64,17 @@ def run_plain(args: argparse.Namespace) -> None:
     cells = to_cells(frame, args.serial)
     print(f"input: {len(cells) - 1} rows x {frame.shape[1]} funds, header row and "
           f"{'serial-number' if args.serial else 'datetime'} date column ({'real ETFs' if args.real else 'random walks'})")
+    # list(cells): a new list each call, as Excel passes (the functions remember the very list object the
+    # render's evaluator hands every formula, which Excel never does)
     cases = [
         ("cells_to_prices (conversion only)", lambda: cells_to_prices(cells), None),
-        ("EMA2_TREND(prices, 50) spill", lambda: u.EMA2_TREND(cells, 50), 15),
-        ("SECTOR_PICK(prices, 50)", lambda: u.SECTOR_PICK(cells, 50), 10),
-        ("BACKTEST_CAGR(prices, 50)", lambda: u.BACKTEST_CAGR(cells, 50), 10),
-        ("TREND_CHART(prices, 2, 200): 199 tcs", lambda: u.TREND_CHART(cells, 2, 200), 40),
+        ("EMA2_TREND(prices, 50) spill", lambda: u.EMA2_TREND(list(cells), 50), 15),
+        ("SECTOR_PICK(prices, 50)", lambda: u.SECTOR_PICK(list(cells), 50), 10),
+        ("BACKTEST_CAGR(prices, 50)", lambda: u.BACKTEST_CAGR(list(cells), 50), 10),
+        ("TREND_CHART(prices, 2, 200): 199 tcs", lambda: u.TREND_CHART(list(cells), 2, 200), 40),
     ]
     for label, fn, target in cases:
-        median, low, high = timings(fn, args.repeat)
+        median, low, high = timings(fn, args.repeat, scale=1e3)
         verdict = "" if target is None else f"  target <= {target} ms: {'ok' if median <= target else 'MISSED'}"
         print(f"{label:40s} {median:8.1f} ms  [{low:.1f} .. {high:.1f}]{verdict}")
 
@@ -94,7 +86,8 @@ sys.argv = ["bench", "--repeat", "{repeat}"] + {extra!r}
 import xlwings as xw
 from xlwings.server import custom_functions_call
 from udfs import xlsector_udfs as u
-from benchmarks.bench_udfs import to_cells, work_prices, timings
+from benchmarks.bench_udfs import to_cells, work_prices
+from benchmarks.timing import timings
 real = "--real" in sys.argv
 cells = to_cells(work_prices(real), True)
 def call(name, *args):
@@ -102,7 +95,7 @@ def call(name, *args):
             "client": "Office.js", "runtime": "1.4", "culture_info_name": "en-US", "date_format": "yyyy-mm-dd"}}
     return asyncio.run(custom_functions_call(data, u))
 for label, args in [("EMA2_TREND", (50,)), ("SECTOR_PICK", (50,)), ("BACKTEST_CAGR", (50,)), ("TREND_CHART", (2, 200))]:
-    median, low, high = timings(lambda: call(label, *args), {repeat})
+    median, low, high = timings(lambda: call(label, *args), {repeat}, scale=1e3)
     print(f"officejs custom_functions_call {{label:14s}} {{median:8.1f}} ms  [{{low:.1f}} .. {{high:.1f}}]")
 """
 

@@ -54,13 +54,9 @@ import pytest
 from xlsector import _kernels, backtesting, tuning
 from xlsector.addin.lite import build_lite
 
+from .test_udfs import FUNCTIONS  # every Excel function, pinned once
+
 REPO = Path(__file__).resolve().parents[1]
-FUNCTIONS = [
-    "EMA2_TREND", "EMA_TREND", "EMA_WEIGHTS", "EMA2_WEIGHTS", "MOMENTUM", "SECTOR_PICK", "SECTOR_PICKS",
-    "STORMGUARD_STATE", "STORMGUARD_HISTORY", "BACKTEST_CAGR", "BACKTEST_METRICS", "TREND_CHART", "FWPT_TABLE",
-    "SECTOR_SIGNAL", "BACKTEST_EQUITY", "SPLIT_SAMPLE", "PROGRESSIVE_TUNE", "OVERFIT_STATS", "ROBUSTNESS_MAP",
-    "TIMING_LUCK", "STALE_DATA", "PORTFOLIO_TABLE",
-]  # fmt: skip
 
 GUEST = textwrap.dedent(
     '''

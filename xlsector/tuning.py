@@ -1,7 +1,7 @@
 """Tuning the trend constant (SPEC §4): scores, trend chart, Forward Walk Progressive Tuning, stationarity.
 
 Every function here runs the rotation for the whole grid of trend constants ONCE
-(:func:`xlsector.backtesting.backtest_many`) and then only selects among the precomputed paths.
+(:func:`xlsector.backtesting.run_backtest_grid`) and then only selects among the precomputed paths.
 
 Definitions
 -----------
@@ -469,7 +469,7 @@ def trend_chart(
         A precomputed ``run_backtest_grid(prices, tcs, **strategy)`` to reuse (several tuning functions on
         the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
     **strategy
-        Parameters of :func:`xlsector.backtesting.backtest_many` (hysteresis, schedule, delay, cost_bp,
+        Parameters of :func:`xlsector.backtesting.run_backtest_grid` (hysteresis, schedule, delay, cost_bp,
         stormguard, index, bear, cash_rate, benchmark, ...).
 
     Returns
@@ -759,7 +759,7 @@ def fwpt(
         A precomputed ``run_backtest_grid(prices, tcs, **strategy)`` to reuse (several tuning functions on
         the same data share one grid run); ``tcs`` and ``strategy`` are then not used.
     **strategy
-        Parameters of :func:`xlsector.backtesting.backtest_many` (hysteresis, schedule, delay, cost_bp,
+        Parameters of :func:`xlsector.backtesting.run_backtest_grid` (hysteresis, schedule, delay, cost_bp,
         stormguard, index, bear, cash_rate, benchmark, ...).
 
     Returns

@@ -76,7 +76,7 @@ RANK_METRICS: dict[str, tuple[str, bool]] = {
     "ulcer": ("Ulcer index (%)", False),
     "win_rate": ("Win rate (days)", True),
 }
-#: metrics shown in the results table (labels of xlsector.metrics)
+#: metrics shown in the results table (labels of xlsector.measures)
 TABLE_METRICS = [
     "CAGR",
     "Sharpe ratio",
