@@ -275,3 +275,15 @@ def test_experiment_reports_n_and_the_edge_of_its_grids(capsys, home):
     assert any(w.startswith("phase momentum: the best lookback (134) is the edge of its grid") for w in
                data["warnings"])
     assert "warning: phase momentum" in captured.err
+
+
+@pytest.mark.parametrize("argv", [
+    ["signal"],
+    ["portfolio", "--strategy", "profile:sample_trend"],
+    ["sweep", "--profile", "sample_trend", "--choose", "9", "--tc-min", "40", "--tc-max", "60", "--tc-step", "10",
+     "--workers", "1"],
+])
+def test_every_command_on_the_sample_starts_with_its_survivorship_disclosure(capsys, home, tmp_path, argv):
+    extra = ["--store", str(tmp_path / "s.sqlite")] if argv[0] == "sweep" else []
+    assert main([*argv, *extra]) == 0
+    assert capsys.readouterr().out.startswith("warning: SURVIVORSHIP BIAS")

@@ -146,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
         from xlsector.workbook.sheet_portfolio import write_portfolio_sheet
 
         write_portfolio_sheet(args.workbook, result, allocation)
-    text = _text(result, allocation, inputs.source)
+    from xlsector.commands.honest import disclosure_lines
+
+    text = "\n".join([*disclosure_lines(inputs.source), _text(result, allocation, inputs.source)])
     data: dict[str, Any] = {"command": "portfolio", "data": inputs.source, **result.summary(),
                             "metrics": result.metrics(), "correlation": result.correlation()}
     if allocation is not None:

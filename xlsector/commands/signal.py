@@ -86,6 +86,7 @@ def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
 
 def run(args: argparse.Namespace) -> int:
     from xlsector.action import signal
+    from xlsector.commands.honest import disclosure_lines
     from xlsector.runs import emit
 
     if args.workbook:
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         funds, kwargs, source = _from_prices(args)
     found = signal(funds, **kwargs)
     data = {"source": source, **found.to_dict()}
-    lines = [f"Today's action ({source})", ""]
+    lines = [*disclosure_lines(source), f"Today's action ({source})", ""]
     width = max(len(label) for label, _, _ in found.rows())
     for label, value, note in found.rows():
         shown = f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else (f"{value:.4f}" if isinstance(value, float)

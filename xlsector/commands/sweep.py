@@ -187,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
         from xlsector.workbook.sheet_sweep import write_sweep_sheet
 
         write_sweep_sheet(args.workbook, report, data=source)
-    text = _text(report, spec, source, args.top)
+    from xlsector.commands.honest import disclosure_lines
+
+    text = "\n".join([*disclosure_lines(source), _text(report, spec, source, args.top)])
     data = {"command": "sweep", "data": source, **report.summary(), "top": report.top(args.top)}
     summary = {"best": report.best.funds if report.best else None,
                "dsr": report.best.dsr if report.best else None,
