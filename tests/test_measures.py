@@ -646,3 +646,10 @@ def test_spy_2020_2024_from_pct_change_drops_no_day(etf_prices):
     assert metrics_from_prices(spy).loc["CAGR", "strategy"] == pytest.approx(direct, rel=1e-12)
     assert metrics_table(returns).loc["Days", "strategy"] == len(spy) - 1
     assert metrics_after_start(returns).loc["CAGR", "strategy"] == pytest.approx(0.1443, abs=5e-5)  # the old way
+
+
+def test_sharpe_of_tiny_returns_is_the_sharpe_of_their_shape():
+    # found by the scale property: [0, a] has mean a/2 and sample std a/sqrt(2), Sharpe sqrt(252/2) for any
+    # a > 0; at a = 4e-161 the squares underflowed to subnormal numbers and gave 11.35
+    for a in (0.01, 4.02133098180406e-161, 2.01e-161):
+        assert sharpe_ratio(_series([0.0, a])) == pytest.approx(math.sqrt(126), rel=1e-12)

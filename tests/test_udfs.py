@@ -9,7 +9,9 @@ xlwings' own machinery are in test_udfs_officejs.py and test_udfs_vba.py.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -502,3 +504,17 @@ def test_overfit_stats_and_timing_luck_cells():
     summary = {row[0]: row[1] for row in u.TIMING_LUCK(cells, 5, 0, None, None, None, None, None, None, None, None,
                                                          None, None, None, None, None, None, None, "summary")}
     assert summary["CAGR spread (max - min)"] == 0.0 and summary["Schedule"] == "daily"
+
+
+def test_robustness_map_of_a_period_with_one_return_is_blank_not_a_warning():
+    # found by the property tests: two price rows give one return, too few for a Sharpe ratio; the map's
+    # facts then reduced an all-NaN table (numpy warned, an error under the test configuration)
+    days = pd.date_range("2020-01-01", periods=30, freq="D")
+    cells = to_cells(pd.DataFrame({"A": np.r_[np.full(28, np.nan), 1.0, 1.0], "B": np.r_[np.full(28, np.nan), 1.0, 2.0]},
+                                  index=days))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        chosen = u.ROBUSTNESS_MAP(cells, 2, 4, None, None, None, None, None, None, 0, None, None, 0, None,
+                                  None, None, None, None, None, None, "Sharpe", "chosen")
+    facts = {row[0]: row[1] for row in chosen[1:]}
+    assert facts["Median of the map"] in ("", None) or math.isnan(facts["Median of the map"])

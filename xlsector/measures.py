@@ -272,11 +272,21 @@ def _volatility(x: np.ndarray) -> float:
 def _sharpe(excess: np.ndarray) -> float:
     if _bad(excess, 2):
         return _NAN
+    excess = _power_of_two_scaled(excess)
     sd = float(np.std(excess, ddof=1))
     mean = float(np.mean(excess))
     if not sd > _NOISE * abs(mean):  # zero, or only rounding noise of a constant series
         return _NAN
     return mean / sd * _SQRT_YEAR
+
+
+def _power_of_two_scaled(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by the power of two nearest its largest magnitude: exact (the ratio mean/std is the same
+    bit for bit), and the squares of tiny returns (1e-160) no longer underflow to subnormal numbers."""
+    top = float(np.max(np.abs(x)))
+    if not 0.0 < top < np.inf:
+        return x
+    return x / 2.0 ** np.floor(np.log2(top))
 
 
 def _sortino(excess: np.ndarray) -> float:

@@ -182,11 +182,18 @@ class RobustnessMap:
             ("Map best tc", self.best[0], "the cell with the best metric (in sample: hindsight)"),
             ("Map best hysteresis", self.best[1], ""),
             (f"Map best {self.metric}", self._at(*self.best), ""),
-            ("Worst neighbour of the chosen point", float(np.nanmin(around)),
+            ("Worst neighbour of the chosen point", _nan_or(np.nanmin, around),
              "the lowest metric among the chosen cell and its 8 neighbours (one tc row, one hysteresis column "
              "each way): far below the chosen value = a spike, not a plateau"),
-            ("Median of the map", float(np.nanmedian(values)), "what a tc x hysteresis drawn at random gives"),
+            ("Median of the map", _nan_or(np.nanmedian, values), "what a tc x hysteresis drawn at random gives"),
         ]
+
+
+def _nan_or(reduce: Any, values: np.ndarray) -> float:
+    """``reduce`` (nanmin, nanmedian) of the values that are numbers; NaN when none is (too few returns for
+    the metric), without numpy's all-NaN warning."""
+    numbers = values[~np.isnan(values)]
+    return float(reduce(numbers)) if numbers.size else float("nan")
 
 
 def _metric(grid: Any, metric: str) -> np.ndarray:
@@ -198,6 +205,8 @@ def _metric(grid: Any, metric: str) -> np.ndarray:
         if metric == "CAGR":
             days = (grid.dates[-1] - grid.dates[0]) / pd.Timedelta(days=1)
             return np.expm1(logs * 365.25 / days) if days > 0 else np.full(len(logs), np.nan)
+        if returns.shape[1] < 2:  # a sample standard deviation needs two returns
+            return np.full(len(logs), np.nan)
         mean = returns.mean(axis=1)
         std = returns.std(axis=1, ddof=1)
         return np.where(std > 1e-10 * np.abs(mean), mean / std * math.sqrt(252), np.nan)
