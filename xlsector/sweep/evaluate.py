@@ -128,10 +128,6 @@ class SweepRow:
     holdings: str
     tc_path: str
 
-    @property
-    def combination(self) -> Combination:
-        return tuple(self.funds.split(","))
-
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
