@@ -292,6 +292,28 @@ def test_data_sheet_cut_off_half_way_is_refused(book_bytes, tmp_path):
     assert_refused(["render", book.name], tmp_path, book, "not well-formed XML")
 
 
+@pytest.mark.parametrize("change, rule", [
+    ("no-sheet-part", "should be in part xl/worksheets/"),
+    ("no-rels", "no xl/_rels/workbook.xml.rels"),
+    ("utf-16", "is not UTF-8 text"),
+])
+def test_damaged_structure_is_refused_by_every_door(book_bytes, tmp_path, change, rule):
+    """A sheet listed without its part, no workbook relationships, an XML part in UTF-16: refused by the checks
+    every door shares (the render read them later and ended with a KeyError or UnicodeDecodeError traceback)."""
+    member = data_member(book_bytes)
+    parts: dict[str, bytes | None] = {
+        "no-sheet-part": {member: None},
+        "no-rels": {"xl/_rels/workbook.xml.rels": None},
+        "utf-16": {member: part(book_bytes, member).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+                   .encode("utf-16")},
+    }[change]
+    book = write(tmp_path, "damaged.xlsx", replace_parts(book_bytes, parts))
+    for args in (["render", book.name, "-q"], ["render", book.name, "-o", "out.xlsx"], ["signal", book.name],
+                 ["tune", "fwpt", "--prices", book.name]):
+        assert_refused(args, tmp_path, book, rule)
+    assert not (tmp_path / "out.xlsx").exists()
+
+
 @pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom"])
 def test_devices_are_not_workbooks(tmp_path, path):
     for args in (["render", path, "-o", "out.xlsx"], ["signal", path], ["tune", "trend-chart", "--prices", path],
