@@ -336,6 +336,17 @@ def test_output_to_a_device_or_a_csv_name_is_refused(tmp_path):
     assert Path("/dev/null").is_char_device()
 
 
+def test_values_in_place_is_refused(book_bytes, tmp_path):
+    """--values replaces every formula by its value: only into a copy (-o), never over the workbook itself (it did
+    replace the rendered workbook's formulas, the user's own too)."""
+    book = write(tmp_path, "book.xlsx", book_bytes)
+    for args in (["render", book.name, "--values", "-q"], ["render", book.name, "-o", f"./{book.name}", "--values"]):
+        assert_refused(args, tmp_path, book, "--values", "-o OUT.xlsx", "replace every formula")
+    code, _, err, *_ = run_cli(["render", book.name, "-o", "copy.xlsx", "--values", "-q"], tmp_path, timeout=120)
+    assert code == 0, err
+    assert b"<f>" not in part((tmp_path / "copy.xlsx").read_bytes(), "xl/worksheets/sheet2.xml")
+
+
 def _data_xml(values: list[tuple[str, str]]) -> bytes:
     rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>Date</t></is></c>'
             '<c r="B1" t="inlineStr"><is><t>AAA</t></is></c></row>']
