@@ -494,6 +494,28 @@ def test_header_only_csv(tmp_path):
         assert_refused(args, tmp_path, path, "no prices")
 
 
+def test_a_ticker_named_twice_in_the_header_is_refused(tmp_path):
+    """pandas renames a second XLK to XLK.1: the file's two columns were read as two funds, silently."""
+    path = tmp_path / "twice.csv"
+    path.write_text("Date,XLK,XLF,XLK\n" + "".join(f"2020-01-{d:02d},{d},2,3\n" for d in range(2, 30)))
+    for args in (["tune", "trend-chart", "--prices", path.name], ["signal", "--prices", path.name]):
+        assert_refused(args, tmp_path, path, "names column 'XLK' more than once")
+
+
+def test_wide_csv_is_read_quickly_and_long_text_is_cut_in_the_message(tmp_path):
+    """20,000 columns (a 200 kB file) took 10 s, one pandas call per column; a 5 MB field was quoted whole in the
+    Error line."""
+    wide = tmp_path / "wide.csv"
+    wide.write_text("Date," + ",".join(f"C{i}" for i in range(20_000)) + "\n2020-01-02," + ",".join("1" * 20_000)
+                    + "\n")
+    assert_refused(["tune", "trend-chart", "--prices", wide.name], tmp_path, wide, "20,000 price columns", "MAX_SERIES")
+    long = tmp_path / "long.csv"
+    long.write_text("Date,A\n2020-01-02," + "1x" * 2_500_000 + "\n")
+    error = assert_refused(["tune", "trend-chart", "--prices", long.name], tmp_path, long, "5,000,000 characters",
+                           "prices must be numbers")
+    assert len(error) < 300
+
+
 def test_gzip_bomb_csv(tmp_path):
     import gzip
 
