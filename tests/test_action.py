@@ -133,6 +133,26 @@ def test_cli_signal_json_on_the_sample_and_the_sector_etfs(shared_data, capsys):
     assert etfs["as_of"] == f"{frame.index[-1]:%Y-%m-%d}"
 
 
+def test_cli_signal_on_old_data_says_it_is_stale(tmp_path, capsys):
+    """Prices that end long ago: the action is the last close's, so the CLI says STALE (a warning line and the JSON's
+    "stale"), as the workbook's Summary and STALE_DATA do; it printed "hold ..., trade at the close of <a day years
+    ago>" with only a "Data age" row before. Fresh data gives no such line."""
+    old = pd.DataFrame({"A": np.linspace(10, 12, 120), "B": np.linspace(10, 11, 120)},
+                       index=pd.bdate_range("2001-01-01", periods=120))
+    old.to_csv(tmp_path / "old.csv", index_label="Date")
+    assert main(["signal", "--prices", str(tmp_path / "old.csv"), "--json"]) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert payload["stale"] is True and payload["staleness"].startswith("STALE: the data end")
+    stale = [line for line in captured.err.splitlines() if line.startswith("warning: STALE: the data of ")]
+    assert len(stale) == 1 and "old.csv" in stale[0] and f"({old.index[-1]:%Y-%m-%d})" in stale[0]
+    fresh = old.set_axis(pd.bdate_range(end=pd.Timestamp.today().normalize(), periods=120))
+    fresh.to_csv(tmp_path / "fresh.csv", index_label="Date")
+    assert main(["signal", "--prices", str(tmp_path / "fresh.csv"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["stale"] is False and "STALE" not in captured.err
+
+
 def test_cli_signal_from_a_workbook_and_bad_input(tmp_path, capsys):
     from xlsector.render import render_workbook
     from xlsector.workbook.template import write_template

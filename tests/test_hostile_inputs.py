@@ -302,6 +302,28 @@ def test_data_sheet_cut_off_half_way_is_refused(book_bytes, tmp_path):
     assert_refused(["render", book.name], tmp_path, book, "not well-formed XML")
 
 
+@pytest.mark.parametrize("change, rule", [
+    ("no-sheet-part", "should be in part xl/worksheets/"),
+    ("no-rels", "no xl/_rels/workbook.xml.rels"),
+    ("utf-16", "is not UTF-8 text"),
+])
+def test_damaged_structure_is_refused_by_every_door(book_bytes, tmp_path, change, rule):
+    """A sheet listed without its part, no workbook relationships, an XML part in UTF-16: refused by the checks
+    every door shares (the render read them later and ended with a KeyError or UnicodeDecodeError traceback)."""
+    member = data_member(book_bytes)
+    parts: dict[str, bytes | None] = {
+        "no-sheet-part": {member: None},
+        "no-rels": {"xl/_rels/workbook.xml.rels": None},
+        "utf-16": {member: part(book_bytes, member).decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+                   .encode("utf-16")},
+    }[change]
+    book = write(tmp_path, "damaged.xlsx", replace_parts(book_bytes, parts))
+    for args in (["render", book.name, "-q"], ["render", book.name, "-o", "out.xlsx"], ["signal", book.name],
+                 ["tune", "fwpt", "--prices", book.name]):
+        assert_refused(args, tmp_path, book, rule)
+    assert not (tmp_path / "out.xlsx").exists()
+
+
 @pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom"])
 def test_devices_are_not_workbooks(tmp_path, path):
     for args in (["render", path, "-o", "out.xlsx"], ["signal", path], ["tune", "trend-chart", "--prices", path],
@@ -322,6 +344,17 @@ def test_output_to_a_device_or_a_csv_name_is_refused(tmp_path):
     assert_refused(["render", book.name, "-o", "/dev/null"], tmp_path, Path("/dev/null"), "character device")
     assert_refused(["render", book.name, "-o", "out.csv"], tmp_path, tmp_path / "out.csv", "must end in .xlsx")
     assert Path("/dev/null").is_char_device()
+
+
+def test_values_in_place_is_refused(book_bytes, tmp_path):
+    """--values replaces every formula by its value: only into a copy (-o), never over the workbook itself (it did
+    replace the rendered workbook's formulas, the user's own too)."""
+    book = write(tmp_path, "book.xlsx", book_bytes)
+    for args in (["render", book.name, "--values", "-q"], ["render", book.name, "-o", f"./{book.name}", "--values"]):
+        assert_refused(args, tmp_path, book, "--values", "-o OUT.xlsx", "replace every formula")
+    code, _, err, *_ = run_cli(["render", book.name, "-o", "copy.xlsx", "--values", "-q"], tmp_path, timeout=120)
+    assert code == 0, err
+    assert b"<f>" not in part((tmp_path / "copy.xlsx").read_bytes(), "xl/worksheets/sheet2.xml")
 
 
 def _data_xml(values: list[tuple[str, str]]) -> bytes:
@@ -469,6 +502,28 @@ def test_header_only_csv(tmp_path):
     for args in (["tune", "trend-chart", "--prices", path.name], ["backtest", "--profile", "sample_trend",
                                                                    "--prices", path.name]):
         assert_refused(args, tmp_path, path, "no prices")
+
+
+def test_a_ticker_named_twice_in_the_header_is_refused(tmp_path):
+    """pandas renames a second XLK to XLK.1: the file's two columns were read as two funds, silently."""
+    path = tmp_path / "twice.csv"
+    path.write_text("Date,XLK,XLF,XLK\n" + "".join(f"2020-01-{d:02d},{d},2,3\n" for d in range(2, 30)))
+    for args in (["tune", "trend-chart", "--prices", path.name], ["signal", "--prices", path.name]):
+        assert_refused(args, tmp_path, path, "names column 'XLK' more than once")
+
+
+def test_wide_csv_is_read_quickly_and_long_text_is_cut_in_the_message(tmp_path):
+    """20,000 columns (a 200 kB file) took 10 s, one pandas call per column; a 5 MB field was quoted whole in the
+    Error line."""
+    wide = tmp_path / "wide.csv"
+    wide.write_text("Date," + ",".join(f"C{i}" for i in range(20_000)) + "\n2020-01-02," + ",".join("1" * 20_000)
+                    + "\n")
+    assert_refused(["tune", "trend-chart", "--prices", wide.name], tmp_path, wide, "20,000 price columns", "MAX_SERIES")
+    long = tmp_path / "long.csv"
+    long.write_text("Date,A\n2020-01-02," + "1x" * 2_500_000 + "\n")
+    error = assert_refused(["tune", "trend-chart", "--prices", long.name], tmp_path, long, "5,000,000 characters",
+                           "prices must be numbers")
+    assert len(error) < 300
 
 
 def test_gzip_bomb_csv(tmp_path):

@@ -105,6 +105,21 @@ def test_leverage_and_borrowing_cost():
     assert half.returns.iloc[1] == pytest.approx(0.5 * (106 / 103 - 1) + 0.5 * 0.0001, rel=1e-13)
 
 
+def test_a_leveraged_loss_of_everything_ruins_the_account():
+    """At 50x, B's fall of 2.8% on day 3 loses more than everything: the account is ruined that day (-100%) and
+    stays at 0 although A, held next, rises (the equity went negative before, and the metrics showed a CAGR above
+    1000% with a max drawdown of -66977% on the bundled sample at 100x)."""
+    prices = pd.DataFrame({"A": [100, 101, 102, 103, 104, 105], "B": [100, 103, 106, 103, 104, 105]},
+                          index=DATES, dtype=float)
+    r = run_momentum_backtest(prices, lookback=1, delay=0, slippage_bp=0, leverage=50.0)
+    assert list(r.holdings) == ["CASH", "B", "B", "A", "A"]
+    assert r.returns.iloc[1] == pytest.approx(50 * (106 / 103 - 1))
+    assert r.returns.tolist()[2:] == [-1.0, 0.0, 0.0]
+    assert r.equity.iloc[-1] == 0.0 and (r.equity >= 0).all()
+    metrics = r.metrics()
+    assert metrics.loc["CAGR", "strategy"] == -1.0 and metrics.loc["Max drawdown", "strategy"] == -1.0
+
+
 def test_ma_filter_goes_to_cash_below_the_average():
     bench = pd.Series([100, 101, 102, 90, 91, 95], index=DATES, dtype=float)
     prices = HAND.assign(SPY=bench)

@@ -102,6 +102,28 @@ def test_strategies_without_a_common_period_or_with_one_name_are_errors():
         combine([_sleeve("a", A, DATES), _sleeve("a", B, DATES)])
 
 
+def test_a_benchmark_with_a_duplicated_date_is_an_error_naming_it():
+    """combine() and PORTFOLIO_TABLE: a benchmark range with one date twice is refused by name (pandas' "cannot
+    reindex on an axis with duplicate labels" escaped from both before)."""
+    from xlwings import XlwingsError
+
+    from udfs.xlsector_udfs import PORTFOLIO_TABLE
+    from xlsector.errors import DataError
+
+    bench = pd.Series(np.linspace(100, 106, len(DATES)), index=DATES[[0, 1, 2, 2, 4, 5, 6]])
+    with pytest.raises(DataError, match="benchmark SPY has duplicate dates; the first is 2020-02-03"):
+        combine([_sleeve("a", A, DATES)], benchmark=bench, benchmark_label="SPY")
+    days = pd.bdate_range("2018-01-01", periods=300)
+    rng = np.random.default_rng(4)
+    prices = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (300, 3)), axis=0)), index=days,
+                          columns=["AAA", "BBB", "IDX"])
+    cells = _cells(prices[["AAA", "BBB"]])
+    index = _cells(prices[["IDX"]])
+    index[101][0] = index[100][0]
+    with pytest.raises(XlwingsError, match="duplicate dates"):
+        PORTFOLIO_TABLE(cells, [["s", "AAA,BBB", 20]], None, None, None, index, None)
+
+
 def test_correlation_is_that_of_the_daily_returns():
     result = combine([_sleeve("a", A, DATES), _sleeve("b", B, DATES)])
     assert result.correlation().at["a", "b"] == pytest.approx(np.corrcoef(A[1:], B[1:])[0, 1], rel=1e-12)

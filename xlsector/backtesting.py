@@ -32,6 +32,7 @@ import pandas as pd
 
 from xlsector import _kernels
 from xlsector.errors import DataError, ParameterError
+from xlsector.limits import MAX_SERIES, describe
 from xlsector.measures import CASH, DAYS_PER_YEAR
 from xlsector.params import Strategy
 from xlsector.rotation import decision_days, month_ends, stormguard_on_dates
@@ -73,8 +74,9 @@ def prepare(
     values, returns, first, last = _fund_arrays(prices, "prices")
     if values.shape[1] == 0:
         raise DataError("prices has no fund columns")
-    if values.shape[1] + (0 if bear is None else bear.shape[1]) > 250:
-        raise DataError("prices has more than 250 funds; the rotation picks one fund out of a small universe")
+    if values.shape[1] + (0 if bear is None else bear.shape[1]) > MAX_SERIES:
+        raise DataError(f"prices and bear funds are more than {describe('MAX_SERIES')}; the rotation picks one "
+                        "fund out of a small universe")
     dates = prices.index
     n_bull = values.shape[1]
     names = [str(c) for c in prices.columns]

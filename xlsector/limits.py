@@ -17,6 +17,7 @@ __all__ = [
     "MAX_GRID_POINTS",
     "MAX_PARTS",
     "MAX_RATIO",
+    "MAX_SERIES",
     "MAX_SHEETS",
     "MAX_TEXT_BYTES",
     "MAX_UNCOMPRESSED",
@@ -40,6 +41,8 @@ MAX_SHEETS = 255
 #: Most cells of a price sheet (a workbook's Data sheet, or the sheet of a price .xlsx) read, counting the blank
 #: cells of the rectangle from A1 to the last cell holding a value.
 MAX_CELLS = 4_000_000
+#: Most price series (funds plus bear funds) in one rotation, and price columns in one file.
+MAX_SERIES = 250
 #: Largest TOML file (profile or experiment).
 MAX_TEXT_BYTES = 1 * MiB
 #: Most profiles in one ``extends`` chain.
@@ -55,6 +58,7 @@ LIMITS: dict[str, tuple[int, str, str]] = {
     "MAX_PARTS": (MAX_PARTS, "parts", "zip members of a workbook"),
     "MAX_SHEETS": (MAX_SHEETS, "sheets", "sheets of a workbook"),
     "MAX_CELLS": (MAX_CELLS, "cells", "cells of a price sheet, A1 to its last value (blanks included)"),
+    "MAX_SERIES": (MAX_SERIES, "series", "price columns of a file; funds plus bear funds of one rotation"),
     "MAX_TEXT_BYTES": (MAX_TEXT_BYTES, "bytes", "a TOML profile or experiment file"),
     "MAX_EXTENDS_DEPTH": (MAX_EXTENDS_DEPTH, "profiles", "profiles in one `extends` chain"),
     "MAX_GRID_POINTS": (MAX_GRID_POINTS, "runs", "runs of one experiment phase (`values` or `range`)"),

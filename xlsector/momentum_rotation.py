@@ -24,7 +24,9 @@ The model, day by day (all vectorised over days and funds):
    when Σw > 1 (borrowing above 1× leverage). Costs: ``(slippage_bp + commission_bp)/10⁴`` times the
    traded value — the larger of total buys and total sells of the exposure change (so a full switch
    A → B, or an entry from cash, costs one unit, as in the trend backtest) — charged on the first day
-   of the new exposure: ``r_net = (1 + r)(1 - c·traded) - 1``.
+   of the new exposure: ``r_net = (1 + r)(1 - c·traded) - 1``. A day whose net return is -100% or worse
+   (possible only with leverage above 1) ruins the account: that day's return is -100% and every later one 0
+   (equity 0 from then on, never negative).
 
 The backtest period starts on the close at which the first position could be entered (first decision
 day with a signal, plus ``delay``); that first date is the start point of :mod:`xlsector.measures`
@@ -355,6 +357,10 @@ def _returns(
     net = gross[first:].copy()
     net[0] = 0.0
     net[1:] = (1.0 + net[1:]) * (1.0 - strategy.cost * traded) - 1.0
+    ruined = np.flatnonzero(~(net > -1.0))  # a loss of all the equity or more (NaN: an overflow of leverage)
+    if ruined.size:
+        net[ruined[0]] = -1.0
+        net[ruined[0] + 1 :] = 0.0
     return net, traded
 
 

@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--values", action="store_true",
         help="write values only, no formulas: a copy that opens with numbers in any spreadsheet program "
-        "(use with -o)",
+        "(needs -o: the workbook itself keeps its formulas)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--timings", action="store_true", help="print the time of each stage")

@@ -85,7 +85,9 @@ def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xlsector.action import signal
+    import warnings
+
+    from xlsector.action import signal, staleness
     from xlsector.commands.honest import disclosure_lines
     from xlsector.runs import emit
 
@@ -95,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         funds, kwargs, source = _from_prices(args)
     found = signal(funds, **kwargs)
-    data = {"source": source, **found.to_dict()}
+    stale = staleness(found.as_of)
+    data = {"source": source, **found.to_dict(), "stale": stale.stale, "staleness": stale.text}
+    if stale.stale:  # the action is that of the last close, not today's
+        warnings.warn(stale.text.replace("STALE: the data", f"STALE: the data of {source}", 1), stacklevel=1)
     lines = [*disclosure_lines(source), f"Today's action ({source})", ""]
     width = max(len(label) for label, _, _ in found.rows())
     for label, value, note in found.rows():

@@ -132,6 +132,7 @@ def _csv_text(path: Path) -> str:
 def _read_csv(path: Path) -> pd.DataFrame:
     """CSV with a date column first; Yahoo-style files (Adj Close column) give one ticker named by the file."""
     text = _csv_text(path)
+    _check_header(text, path)
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -141,21 +142,45 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if "Adj Close" in raw.columns:
         name = path.name.split(".")[0]
         raw = raw[[raw.columns[0], "Adj Close"]].rename(columns={"Adj Close": name})
-    raw = raw.replace({"null": "", "NaN": "", "nan": ""})
     block = raw.iloc[:, 1:]
-    numbers = block.apply(lambda col: pd.to_numeric(col.str.strip().replace("", None), errors="coerce"))
-    bad = (numbers.isna() & block.apply(lambda col: col.str.strip() != "")).to_numpy()
+    cells = pd.Series(block.to_numpy(dtype=object).ravel(), dtype=object).str.strip()  # one pass over every cell
+    blank = (cells == "") | cells.isin(("null", "NaN", "nan"))
+    numbers = pd.to_numeric(cells.mask(blank), errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(numbers) & ~blank.to_numpy()
     if bad.any():
         i, j = divmod(int(bad.argmax()), block.shape[1])
         raise DataError(
             f"{path}: line {i + 2}, column {j + 2} ({block.columns[j]}) holds the text "
-            f"{block.iat[i, j]!r}; prices must be numbers"
+            f"{_shown(block.iat[i, j])}; prices must be numbers"
         )
-    frame = numbers.astype(float)
+    frame = pd.DataFrame(numbers.reshape(block.shape), columns=[str(c).strip() for c in block.columns])
     frame.index = parse_dates(raw.iloc[:, 0], str(path))
     frame.index.name = "Date"
-    frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _shown(text: str, most: int = 60) -> str:
+    """``text`` quoted for a message, cut to ``most`` characters (a field may be megabytes long)."""
+    return repr(text) if len(text) <= most else f"{text[:most]!r}... ({len(text):,} characters)"
+
+
+def _check_header(text: str, path: Path) -> None:
+    """The header names at most MAX_SERIES price columns, each once (pandas would rename a second ``XLK`` to
+    ``XLK.1``, silently)."""
+    import csv
+    from collections import Counter
+
+    from xlsector.limits import MAX_SERIES, describe
+
+    header = next((row for row in csv.reader(io.StringIO(text[: 1 << 20])) if row), [])
+    if len(header) - 1 > MAX_SERIES:
+        raise DataError(f"{path}: the header names {len(header) - 1:,} price columns, more than "
+                        f"{describe('MAX_SERIES')}")
+    counts = Counter(name.strip() for name in header[1:] if name.strip())
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        raise DataError(f"{path}: the header names column {repeated[0]!r} more than once; each ticker needs one "
+                        "column")
 
 
 #: Date layouts a price CSV may use besides ISO (YYYY-MM-DD, which may carry a time): one layout for the whole

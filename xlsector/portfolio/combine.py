@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from xlsector.errors import ParameterError
+from xlsector.errors import DataError, ParameterError
 from xlsector.portfolio.sleeves import Sleeve
 
 __all__ = ["REBALANCE", "PortfolioResult", "combine", "normalise_weights", "rebalance_days"]
@@ -167,6 +167,9 @@ def combine(sleeves: Sequence[Sleeve], weights: Sequence[float] | None = None, *
     bench = None
     label = benchmark_label or "benchmark"
     if benchmark is not None:
+        if not benchmark.index.is_unique:  # reindexing cannot say which of the two prices of a day counts
+            repeated = pd.Timestamp(benchmark.index[benchmark.index.duplicated()][0])
+            raise DataError(f"benchmark {label} has duplicate dates; the first is {repeated:%Y-%m-%d}")
         filled = benchmark.astype(float).reindex(benchmark.index.union(dates)).ffill().reindex(dates)
         if filled.isna().iloc[0]:
             raise ParameterError(f"benchmark {label} has no price on the start date {dates[0]:%Y-%m-%d}")

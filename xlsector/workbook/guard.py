@@ -11,8 +11,10 @@ so a hostile file is refused with one ``Error:`` naming the file and the rule, i
   ``MAX_RATIO`` times; each part's CRC is checked;
 - every ``.xml``/``.rels`` part is parsed by expat as it inflates, with document type declarations, entity
   declarations and external entities refused (the defusedxml rules: no "billion laughs", no external entity
-  reading a local file), and must be well-formed (a part cut off half-way is refused);
-- ``xl/workbook.xml`` may list at most ``MAX_SHEETS`` sheets.
+  reading a local file), and must be well-formed (a part cut off half-way is refused) and UTF-8 (as Excel writes
+  it, and as every reader here decodes it);
+- ``xl/workbook.xml`` may list at most ``MAX_SHEETS`` sheets, and the part of each sheet it lists must be there
+  (through ``xl/_rels/workbook.xml.rels``).
 
 openpyxl, which parses the workbook afterwards, uses defusedxml too (it does whenever defusedxml is installed, a
 dependency of xlsector).
@@ -72,10 +74,12 @@ def safe_xml_parser():
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: int) -> tuple[int, bytes]:
     """Inflate one part counting its bytes (limits), parsing it as XML when it is XML; returns (new total, the
     first bytes of the part)."""
+    import codecs
     import pyexpat
 
     is_xml = info.filename.lower().endswith(_XML_SUFFIXES)
     parser = safe_xml_parser() if is_xml else None
+    utf8 = codecs.getincrementaldecoder("utf-8")() if is_xml else None
     size = 0
     head = b""
     try:
@@ -94,10 +98,15 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: 
                 if size > _CHUNK and size > MAX_RATIO * max(info.compress_size, 1):
                     raise WorkbookError(f"{name}: part {info.filename} is compressed more than "
                                         f"{describe('MAX_RATIO')}; refusing to open it (a zip bomb?)")
-                if parser is not None:
+                if parser is not None and utf8 is not None:
+                    utf8.decode(chunk)
                     parser.Parse(chunk, False)
-            if parser is not None:
+            if parser is not None and utf8 is not None:
+                utf8.decode(b"", True)
                 parser.Parse(b"", True)
+    except UnicodeDecodeError:
+        raise WorkbookError(f"{name}: part {info.filename} is not UTF-8 text; workbooks' XML is UTF-8 (save the file "
+                            "again with Excel or LibreOffice)") from None
     except _Refused as exc:
         raise WorkbookError(f"{name}: part {info.filename} holds {exc}; workbooks never do, and xlsector refuses "
                             "XML entity tricks (entity expansion, external files)") from None
@@ -147,6 +156,18 @@ def check_workbook_bytes(data: bytes, name: str) -> None:
         sheets = len(_SHEET_TAG.findall(archive.read("xl/workbook.xml")))
         if sheets > MAX_SHEETS:
             raise WorkbookError(f"{name} has {sheets:,} sheets, over {describe('MAX_SHEETS')}; refusing to open it")
+        _check_sheet_parts(archive, names, name)
+
+
+def _check_sheet_parts(archive: zipfile.ZipFile, names: set[str], name: str) -> None:
+    """The part of every sheet ``xl/workbook.xml`` lists is in the archive (a missing one is a damaged file)."""
+    from xlsector.xlsx import sheet_paths
+
+    if "xl/_rels/workbook.xml.rels" not in names:
+        raise WorkbookError(f"{name} is damaged: it has no xl/_rels/workbook.xml.rels (where its sheets are)")
+    for sheet, member in sheet_paths(archive).items():
+        if member not in names:
+            raise WorkbookError(f"{name} is damaged: sheet {sheet!r} should be in part {member}, which is missing")
 
 
 def read_workbook_bytes(path: str | os.PathLike[str]) -> bytes:

@@ -19,6 +19,7 @@ fails: the target keeps its previous bytes.
 from __future__ import annotations
 
 import io
+import os
 import time
 import warnings
 import zipfile
@@ -100,7 +101,8 @@ def render_workbook(
     cell_errors : the exception types with which a function refuses its arguments; the cell then holds
         ``#VALUE!`` and the message goes to the report's notes (anything else is a bug and propagates).
     data : a price file or source for :func:`xlsector.data.load_prices` instead of the Data sheet.
-    values_only : write the values without the formulas (a copy any spreadsheet program shows as is).
+    values_only : write the values without the formulas (a copy any spreadsheet program shows as is); needs
+        ``out`` other than ``workbook``, whose formulas it would replace.
     progress : stream for one line per stage (None: silent).
     """
     t_import = time.perf_counter()
@@ -108,6 +110,9 @@ def render_workbook(
 
     source = Path(workbook)
     target = Path(out) if out is not None else source
+    if values_only and (out is None or os.path.realpath(target) == os.path.realpath(source)):
+        raise XlsectorError(f"--values writes a copy without formulas: give -o OUT.xlsx (it would replace every "
+                            f"formula of {source} by its value)")
     timings: dict[str, float] = {"import": time.perf_counter() - t_import}
     notice = None if progress is None else (lambda text: _stage(progress, f"render: {text}"))
     with workbook_lock(target, notify=notice):
