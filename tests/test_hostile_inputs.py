@@ -279,6 +279,20 @@ def test_far_away_cell_in_data_is_refused(book_bytes, tmp_path, ref, rule):
     assert_refused(["render", book.name], tmp_path, book, rule)
 
 
+@pytest.mark.parametrize("bad, rule", [("B0", "outside a worksheet"), ("b10", "not a cell reference"),
+                                       ("!!", "not a cell reference")])
+def test_a_data_cell_with_a_broken_reference_is_refused(book_bytes, tmp_path, bad, rule):
+    """A price named B0 landed on the last row of the Data grid (numpy's index -1), silently; a malformed name was
+    read as the cell after the previous one."""
+    member = data_member(book_bytes)
+    xml = part(book_bytes, member).decode()
+    assert '<c r="B10"' in xml
+    broken = xml.replace('<c r="B10"', f'<c r="{bad}"', 1).encode()
+    book = write(tmp_path, "broken.xlsx", replace_parts(book_bytes, {member: broken}))
+    for args in (["signal", book.name], ["tune", "trend-chart", "--prices", book.name]):
+        assert_refused(args, tmp_path, book, rule)
+
+
 def test_declared_dimension_of_the_whole_grid_costs_nothing(book_bytes, tmp_path):
     member = data_member(book_bytes)
     xml = part(book_bytes, member).decode()
@@ -344,6 +358,27 @@ def test_output_to_a_device_or_a_csv_name_is_refused(tmp_path):
     assert_refused(["render", book.name, "-o", "/dev/null"], tmp_path, Path("/dev/null"), "character device")
     assert_refused(["render", book.name, "-o", "out.csv"], tmp_path, tmp_path / "out.csv", "must end in .xlsx")
     assert Path("/dev/null").is_char_device()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_output_on_a_full_disk_is_one_error_line(tmp_path):
+    """stdout on a full disk (/dev/full) ended in an OSError traceback."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "xlsector", "backtest", "--list"], cwd=tmp_path, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == ["Error: No space left on device (writing the output)"]
+
+
+@pytest.mark.parametrize("flag", ["--funds", "--bear"])
+def test_a_ticker_list_naming_no_ticker_is_refused(tmp_path, flag):
+    """``--funds ""`` fell back to the default universe, silently."""
+    for prog, command in (("signal", ["signal"]), ("tune trend-chart", ["tune", "trend-chart"]),
+                          ("sweep", ["sweep", "--choose", "2"])):
+        code, _, err, _, _ = run_cli([*command, flag, " , "], tmp_path)
+        assert code == 1, err
+        assert [line for line in err.splitlines() if line.startswith("Error: ")] == [
+            f"Error: argument {flag}: names no ticker, got ' , ' (see: xlsector {prog} --help)"]
 
 
 def test_values_in_place_is_refused(book_bytes, tmp_path):
@@ -596,12 +631,25 @@ def test_dates_shifted_by_centuries_are_refused(shared_data, tmp_path):
     (b'extends = "sample_momentum_126"\n[params]\nlookback = nan\n', "lookback"),
     (b'extends = "sample_momentum_126"\n[params]\nlookback = "126"\n', "lookback"),
     (b'extends = "sample_momentum_126"\n[params]\nma_filter = -inf\n', "ma_filter"),
+    # were "no decision day ... (lookback 9223372036854775808)", one more than given, and "returns must not
+    # contain NaN": now bounded where they are read
+    (b'extends = "sample_momentum_126"\n[params]\nlookback = 9223372036854775807\n', "lookback must be a whole "
+     "number from 1 to 100000, got 9223372036854775807"),
+    (b'extends = "sample_momentum_126"\n[params]\nleverage = 1e300\n', "leverage must be a number from 0 to 100"),
     (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "malformed TOML"),
 ])
 def test_hostile_profiles(tmp_path, body, rule):
     path = tmp_path / "bad.toml"
     path.write_bytes(body)
     assert_refused(["backtest", "--profile", str(path)], tmp_path, path, rule)
+
+
+@pytest.mark.parametrize("parent", ["/etc/passwd", "../../../../etc/hostname", "~/x", "sample_trend.toml"])
+def test_extends_names_a_profile_never_a_path(tmp_path, parent):
+    """``extends = "/etc/passwd"`` read that file as a profile."""
+    profile = tmp_path / "bad.toml"
+    profile.write_text(f'extends = "{parent}"\n')
+    assert_refused(["backtest", "--profile", str(profile)], tmp_path, profile, "extends must be a profile name")
 
 
 def test_long_extends_chain_is_refused_quickly(tmp_path):

@@ -134,7 +134,7 @@ def test_ma_filter_goes_to_cash_below_the_average():
 
 
 def test_bad_parameters():
-    with pytest.raises(ParameterError, match="lookback must be a whole number >= 1, got 0"):
+    with pytest.raises(ParameterError, match="lookback must be a whole number from 1 to 100000, got 0"):
         run_momentum_backtest(HAND, lookback=0)
     with pytest.raises(ParameterError, match="fund 'Z' is not a column"):
         run_momentum_backtest(HAND, funds=["A", "Z"])
@@ -460,7 +460,7 @@ def test_parameter_spellings_kept_from_before_the_parameter_model():
     with pytest.raises(ParameterError, match=r"leverage_max must be >= leverage_min \(2\), got 1"):
         run_momentum_backtest(HAND, leverage_min=2.0, leverage_max=1.0)
     for bad in (math.nan, math.inf, "126"):
-        with pytest.raises(ParameterError, match="lookback must be a whole number >= 1, got"):
+        with pytest.raises(ParameterError, match="lookback must be a whole number from 1 to 100000, got"):
             run_momentum_backtest(HAND, lookback=bad)
 
 

@@ -87,7 +87,7 @@ def test_profile_parameter_error_names_the_profile(tmp_path):
     (tmp_path / "neg.toml").write_text('strategy = "momentum"\nfunds = ["A", "B"]\n[params]\nlookback = -3\n')
     prices = pd.DataFrame({"A": [1.0, 2, 3], "B": [1.0, 1, 1]}, index=pd.bdate_range("2020-01-01", periods=3))
     with pytest.raises(
-        ParameterError, match=r"profile neg \(.*neg.toml\): lookback must be a whole number >= 1, got -3"
+        ParameterError, match=r"profile neg \(.*neg.toml\): lookback must be a whole number from 1 to 100000, got -3"
     ):
         run_profile(load_profile("neg", [tmp_path]), prices)
 
@@ -252,9 +252,9 @@ def test_profile_names_come_from_the_parameter_model():
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("lookback = inf", "lookback must be a whole number >= 1, got inf"),
-        ("lookback = nan", "lookback must be a whole number >= 1, got nan"),
-        ('leverage = "1.25"', "leverage must be a number >= 0, got '1.25'"),
+        ("lookback = inf", "lookback must be a whole number from 1 to 100000, got inf"),
+        ("lookback = nan", "lookback must be a whole number from 1 to 100000, got nan"),
+        ('leverage = "1.25"', "leverage must be a number from 0 to 100, got '1.25'"),
         ("slippage_bp = -inf", "slippage_bp must be a number from 0 to 10000 (bp), got -inf"),
         ('rebalance = "hourly"', "rebalance must be one of daily, week, month, got 'hourly'"),
         ("vix_bands = [[20, 1.0], [10, 2.0]]", "vix_bands thresholds must increase strictly"),
@@ -297,7 +297,7 @@ def test_with_params_checks_names_and_values():
     assert profile.with_params(lookback=60, ma_filter=0).params["lookback"] == 60
     with pytest.raises(ParameterError, match=r"profile sample_momentum_126 \(.*\): unknown momentum parameter 'tc'"):
         profile.with_params(tc=50)
-    with pytest.raises(ParameterError, match=r"profile sample_momentum_126 \(.*\): leverage must be a number >= 0, "
+    with pytest.raises(ParameterError, match=r"profile sample_momentum_126 \(.*\): leverage must be a number from 0 to 100, "
                                              r"got -1"):
         profile.with_params(leverage=-1)
 
@@ -305,13 +305,13 @@ def test_with_params_checks_names_and_values():
 @pytest.mark.parametrize(
     "phase, message",
     [
-        ('parameter = "lookback"\nvalues = [20, inf]', r"phase 1: values: lookback must be a whole number >= 1, got inf"),
-        ('parameter = "leverage"\nvalues = ["high"]', r"phase 1: values: leverage must be a number >= 0, got 'high'"),
-        ('parameter = "lookback"\nrange = [0, 10, 5]', r"phase 1: range: lookback must be a whole number >= 1, got 0"),
+        ('parameter = "lookback"\nvalues = [20, inf]', r"phase 1: values: lookback must be a whole number from 1 to 100000, got inf"),
+        ('parameter = "leverage"\nvalues = ["high"]', r"phase 1: values: leverage must be a number from 0 to 100, got 'high'"),
+        ('parameter = "lookback"\nrange = [0, 10, 5]', r"phase 1: range: lookback must be a whole number from 1 to 100000, got 0"),
         ('parameter = "lookback"\nrange = [1, inf, 1]', r"phase 1: range must be \[first, last, step\]"),
         ('parameter = "lookback"\nrange = [1, nan, 1]', r"phase 1: range must be \[first, last, step\]"),
         ('parameter = "lookback"\nvalues = [20]\nset = { leverage = nan }',
-         r"phase 1: set: leverage must be a number >= 0, got nan"),
+         r"phase 1: set: leverage must be a number from 0 to 100, got nan"),
     ],
 )
 def test_bad_grid_and_set_values_name_the_file_and_phase(tmp_path, phase, message):

@@ -96,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
+    except OSError as exc:
+        # The machine failed under the command (stdout on a full disk, an I/O error): every file xlsector reads
+        # or writes on its own reports its failures as XlsectorError, so this is the output stream or the system.
+        _quiet_stdout()
+        where = f": {exc.filename}" if exc.filename else " (writing the output)"
+        print(f"Error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130

@@ -362,6 +362,12 @@ DEFAULT_VIX_BANDS: tuple[tuple[float, float], ...] = ((15.0, 1.2), (20.0, 1.0), 
 LEVERAGE_RULES: tuple[str, ...] = ("fixed", "vix_bands", "vix_formula")
 
 
+#: Largest momentum period or moving-average window (market days, ~400 years): a typo, not a strategy, beyond it.
+MAX_PERIOD_DAYS = 100_000
+#: Largest leverage a momentum strategy may ask for: beyond it one bad day is -10,000% and the numbers overflow.
+MAX_LEVERAGE = 100.0
+
+
 @dataclass(frozen=True)
 class MomentumStrategy(Params):
     """Parameters of the momentum rotation (top-k funds by N-day total return, leverage, trend filter).
@@ -375,27 +381,27 @@ class MomentumStrategy(Params):
     kind_name = "momentum parameter"
 
     lookback: int = param(126, "Momentum period N (market days): total return over the last N market days.",
-                          kind="whole", low=1)
+                          kind="whole", low=1, high=MAX_PERIOD_DAYS)
     top_k: int = param(1, "Number of funds held, equal weight.", kind="whole", low=1)
     rebalance: Schedule = param("daily", "Decision days: daily, week or month (last market day).",
                                 kind="choice", choices=SCHEDULES, aliases=MOMENTUM_REBALANCE)
     delay: int = param(1, "Market days between the decision (at a close) and the trade: 0 or 1.",
                        kind="whole", low=0, high=1)
-    leverage: float = param(1.0, "Fixed leverage, or the base of the VIX rules.", low=0)
+    leverage: float = param(1.0, "Fixed leverage, or the base of the VIX rules.", low=0, high=MAX_LEVERAGE)
     leverage_rule: LeverageRule = param("fixed", "Leverage rule: fixed, vix_bands (a band table) or "
                                         "vix_formula (base x 30 / max(VIX, 15)).", kind="choice",
                                         choices=LEVERAGE_RULES)
     vix_bands: tuple[tuple[float, float], ...] = param(
         DEFAULT_VIX_BANDS, "Band table of vix_bands: (VIX below threshold, leverage multiplier) pairs.",
         kind="bands")
-    leverage_min: float = param(0.0, "Lower clip of the leverage.", low=0)
-    leverage_max: float | None = param(None, "Upper clip of the leverage.", low=0, optional=True,
+    leverage_min: float = param(0.0, "Lower clip of the leverage.", low=0, high=MAX_LEVERAGE)
+    leverage_max: float | None = param(None, "Upper clip of the leverage.", low=0, high=MAX_LEVERAGE, optional=True,
                                        blank="no upper clip")
     borrow_rate: float = param(0.0, "Annual borrowing rate paid on exposure above 1x (0.05 = 5%).", low=0,
                                high=1)
     cash_rate: float = param(0.0, "Annual rate earned on the uninvested part (0.02 = 2%).", low=-1, high=1)
     ma_filter: int | None = param(None, "Trend filter: invested only while the benchmark closes above its "
-                                  "N-day simple moving average; 0 or none = off.", kind="whole", low=2,
+                                  "N-day simple moving average; 0 or none = off.", kind="whole", low=2, high=MAX_PERIOD_DAYS,
                                   unit=DAYS, optional=True, blank="off")
     slippage_bp: float = param(10.0, "Slippage per trade, basis points of the traded value.", low=0,
                                high=10_000, unit="bp")

@@ -283,8 +283,9 @@ def _plain_cells(body: str, count: int, cells: _Cells) -> bool:
     keep = ~np.isnan(values)
     if not keep.any():
         return True
-    if rows.max() > _MAX_ROW or cols.max() > _MAX_COL:
-        bad = int(np.argmax((rows > _MAX_ROW) | (cols > _MAX_COL)))
+    outside = (rows > _MAX_ROW) | (rows < 1) | (cols > _MAX_COL)  # row 0 would land on the last row of the grid
+    if outside.any():
+        bad = int(np.argmax(outside))
         cells.add(int(rows[bad]), int(cols[bad]), 0.0)  # raises, naming the cell
     if int(keep.sum()) > cells.limit:
         cells._too_many()
@@ -321,11 +322,18 @@ def _parsed_cells(data: bytes, strings: list[str], cells: _Cells) -> None:
         if event == "start":
             if name == "row":
                 given = element.get("r")
-                row_number = int(given) if given and given.isdigit() else row_number + 1
+                if given is not None and not re.fullmatch(r"[1-9]\d{0,6}", given):
+                    raise DataError(f"{cells.where}: a row is numbered {given[:40]!r}, which is not a row number; "
+                                    "the file is damaged")
+                row_number = int(given) if given else row_number + 1
                 col = 0
             continue
         if name == "c":
-            ref = re.fullmatch(r"([A-Z]{1,3})(\d{1,7})", element.get("r") or "")
+            given = element.get("r")
+            ref = re.fullmatch(r"([A-Z]{1,3})([1-9]\d{0,6})", given) if given is not None else None
+            if given is not None and ref is None:
+                raise DataError(f"{cells.where}: a cell is named {given[:40]!r}, which is not a cell reference "
+                                "(like B7); the file is damaged")
             col = col_number(ref.group(1)) if ref else col + 1
             kind = element.get("t") or "n"
             if kind == "inlineStr":

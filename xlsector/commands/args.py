@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-__all__ = ["add_json", "add_period", "check_period", "date_arg", "print_json"]
+__all__ = ["add_json", "add_period", "check_period", "date_arg", "print_json", "tickers_arg"]
 
 
 def date_arg(text: str) -> str:
@@ -17,6 +17,16 @@ def date_arg(text: str) -> str:
         return dt.date.fromisoformat(text.strip()).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def tickers_arg(text: str) -> str:
+    """argparse ``type`` of a ticker list flag (``--funds A,B``): it names at least one ticker (an empty
+    ``--funds ""`` would otherwise fall back to the default universe, silently)."""
+    from xlsector.contract import split_tickers
+
+    if not split_tickers(text):
+        raise argparse.ArgumentTypeError(f"names no ticker, got {text!r}")
+    return text
 
 
 def add_period(parser: argparse.ArgumentParser, start: str, end: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from xlsector.commands.args import tickers_arg
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
 from xlsector.params import Strategy
@@ -25,10 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("workbook", nargs="?", help="a workbook with Settings and Data (e.g. workbooks/fwpt.xlsx)")
     parser.add_argument("--profile", metavar="NAME|FILE", help="a trend profile (funds, index, bear, parameters)")
-    parser.add_argument("--funds", metavar="A,B,...", help="fund columns (default: the profile's, else every "
+    parser.add_argument("--funds", type=tickers_arg, metavar="A,B,...", help="fund columns (default: the profile's, else every "
                         "column but the index)")
     parser.add_argument("--index", metavar="COLUMN", help="StormGuard index column (default ^GSPC when present)")
-    parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
+    parser.add_argument("--bear", type=tickers_arg, metavar="A,B", help="bear-market funds held in StormGuard's bear state")
     add_profile_dirs(parser)
     add_data_arguments(parser, vix=False)
     add_param_flags(parser, Strategy)

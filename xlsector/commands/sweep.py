@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from xlsector.commands.args import tickers_arg
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
 from xlsector.params import Strategy, TuningParams
@@ -36,13 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_profile_dirs(parser)
     parser.add_argument("--profile", metavar="NAME", help="take funds, index, bear, benchmark and strategy "
                         "parameters from a trend profile; flags override it")
-    parser.add_argument("--funds", metavar="A,B,...", help="candidate funds (default: the profile's)")
+    parser.add_argument("--funds", type=tickers_arg, metavar="A,B,...", help="candidate funds (default: the profile's)")
     parser.add_argument("--choose", metavar="K", help="funds per combination: K, a range K1-K2, or K1,K2")
     parser.add_argument("--sample", metavar="N", help="evaluate N combinations drawn at "
                         "random (without replacement) instead of all")
     parser.add_argument("--seed", metavar="S", help="seed of --sample (default 0)")
     parser.add_argument("--index", metavar="COLUMN", help="StormGuard index column (default: the profile's)")
-    parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
+    parser.add_argument("--bear", type=tickers_arg, metavar="A,B", help="bear-market funds held in StormGuard's bear state")
     parser.add_argument("--benchmark", metavar="COLUMN", help="benchmark column (default: each combination's "
                         "equal-weight buy-and-hold)")
     add_param_flags(parser, Strategy, [n for n in Strategy.names() if n != "tc"])

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from xlsector.commands.args import add_period, check_period
+from xlsector.commands.args import add_period, check_period, tickers_arg
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
 from xlsector.contract import split_tickers
@@ -26,6 +26,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--funds",
+        type=tickers_arg,
         metavar="A,B,...",
         help="fund columns (default: every column except the index, benchmark and bear columns)",
     )
@@ -37,7 +38,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="buy-and-hold benchmark column (default: equal-weight buy-and-hold of the funds)",
     )
-    parser.add_argument("--bear", metavar="A,B", help="bear-market funds held in StormGuard's bear state")
+    parser.add_argument("--bear", type=tickers_arg, metavar="A,B", help="bear-market funds held in StormGuard's bear state")
     add_param_flags(parser, TuningParams, ("tc_min", "tc_max", "tc_step"))
     add_param_flags(parser, Strategy, [n for n in Strategy.names() if n != "tc"])
 

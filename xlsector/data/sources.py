@@ -151,7 +151,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         i, j = divmod(int(bad.argmax()), block.shape[1])
         raise DataError(
             f"{path}: line {i + 2}, column {j + 2} ({block.columns[j]}) holds the text "
-            f"{_shown(block.iat[i, j])}; prices must be numbers"
+            f"{_shown(str(block.iat[i, j]))}; prices must be numbers"
         )
     frame = pd.DataFrame(numbers.reshape(block.shape), columns=[str(c).strip() for c in block.columns])
     frame.index = parse_dates(raw.iloc[:, 0], str(path))

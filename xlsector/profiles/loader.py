@@ -302,8 +302,11 @@ def _read_chain(path: Path, dirs: list | None) -> list[tuple[Path, dict[str, Any
         data = _read_one(current)
         chain.append((current, data))
         parent = data.get("extends")
-        if parent is not None and (not isinstance(parent, str) or not parent):
-            raise ParameterError(f"{current}: extends must be a profile name, got {parent!r}")
+        # a name looked up in the profile folders, never a path: a shared profile must not read other files
+        if parent is not None and (not isinstance(parent, str) or not parent or parent.endswith(".toml")
+                                   or any(sep in parent for sep in "/\\:~")):
+            raise ParameterError(f"{current}: extends must be a profile name (a .toml file of the profile folders, "
+                                 f"named without .toml), got {parent!r}")
         current = None if parent is None else _resolve(parent, list(dirs or []) + [current.parent])
     return chain
 
