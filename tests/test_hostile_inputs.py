@@ -539,6 +539,14 @@ def test_header_only_csv(tmp_path):
         assert_refused(args, tmp_path, path, "no prices")
 
 
+def test_prices_on_one_date_are_refused_naming_the_file(tmp_path):
+    """One row of prices ended in "prices has too few rows", which named no file."""
+    path = tmp_path / "onerow.csv"
+    path.write_text("Date,XLK,XLF\n2020-01-02,1,2\n")
+    for args in (["tune", "trend-chart", "--prices", path.name], ["signal", "--prices", path.name]):
+        assert_refused(args, tmp_path, path, "one date only (2020-01-02)")
+
+
 def test_a_ticker_named_twice_in_the_header_is_refused(tmp_path):
     """pandas renames a second XLK to XLK.1: the file's two columns were read as two funds, silently."""
     path = tmp_path / "twice.csv"

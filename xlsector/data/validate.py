@@ -306,9 +306,12 @@ def _check_dates(index: pd.DatetimeIndex, where: str, issues: list[str]) -> None
 def check_stored(prices: pd.DataFrame, where: str, *, index: pd.Series | None = None) -> pd.DataFrame:
     """Validate prices read from a file or a workbook sheet (every source but a download, which the refresh
     checks): rules 1-5, the jump guard's findings as warnings. Returns the clean frame; no date at all is a
-    DataError."""
+    DataError, and so is one date (no return can be computed from it)."""
     if not len(prices.index):
         raise DataError(f"{where}: no prices, only a header (a price table needs dates in its first column and "
                         "one column of prices per ticker)")
+    if len(prices.index) == 1:
+        raise DataError(f"{where}: prices on one date only ({prices.index[0]:%Y-%m-%d}); a return needs two dates "
+                        "and a backtest months of them")
     frame, _ = validate_prices(prices, index=index, where=where, jump_threshold=JUMP_THRESHOLD)
     return frame
