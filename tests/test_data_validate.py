@@ -25,7 +25,7 @@ def test_clean_frame_passes_unchanged():
 def test_duplicate_dates_are_an_error():
     frame = _frame([[1.0, 2.0], [1.1, 2.1]])
     frame.index = [frame.index[0], frame.index[0]]
-    with pytest.raises(DataError, match="dates must be unique, got 2020-01-01 more than once"):
+    with pytest.raises(DataError, match="dates must be unique; 1 date.s. appear more than once: 2020-01-01"):
         validate_prices(frame)
 
 

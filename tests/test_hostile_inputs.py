@@ -293,6 +293,33 @@ def test_a_data_cell_with_a_broken_reference_is_refused(book_bytes, tmp_path, ba
         assert_refused(args, tmp_path, book, rule)
 
 
+def test_a_data_cell_written_twice_is_refused(book_bytes, tmp_path):
+    """Two <c r="B10"> elements: one of the two prices was kept, silently."""
+    member = data_member(book_bytes)
+    xml = part(book_bytes, member).decode()
+    start = xml.index('<c r="B10"')
+    cell = xml[start:xml.index("</c>", start) + len("</c>")]
+    twice = xml.replace(cell, cell + cell.replace("<v>", "<v>1", 1), 1).encode()
+    book = write(tmp_path, "twice.xlsx", replace_parts(book_bytes, {member: twice}))
+    for args in (["signal", book.name], ["tune", "trend-chart", "--prices", book.name]):
+        assert_refused(args, tmp_path, book, "cell B10 is written twice")
+
+
+def test_intraday_rows_are_refused(book_bytes, tmp_path):
+    """Two rows on one day (a date serial with a time of day, x.5) were read as two market days, silently."""
+    import re
+
+    member = data_member(book_bytes)
+    xml = part(book_bytes, member).decode()
+    serial = re.search(r'<c r="A2"[^>]*><v>([0-9.]+)</v>', xml)
+    assert serial is not None
+    noon = xml.replace(re.search(r'<c r="A3"[^>]*><v>[0-9.]+</v>', xml).group(0),
+                       f'<c r="A3"><v>{float(serial.group(1)) + 0.5}</v>', 1)
+    book = write(tmp_path, "intraday.xlsx", replace_parts(book_bytes, {member: noon.encode()}))
+    assert_refused(["tune", "trend-chart", "--prices", book.name], tmp_path, book,
+                   "one row per date; 1 date(s) have more than one row")
+
+
 def test_declared_dimension_of_the_whole_grid_costs_nothing(book_bytes, tmp_path):
     member = data_member(book_bytes)
     xml = part(book_bytes, member).decode()

@@ -260,6 +260,12 @@ class _Cells:
                 f"blanks included; the farthest is {col_letters(self.cols[far])}{self.rows[far]}), over "
                 f"{describe('MAX_CELLS')}; delete the stray cells far from the table"
             )
+        flat = rows * width + cols
+        counts = np.bincount(flat, minlength=height * width)
+        if counts.max() > 1:  # which of two values would count is a guess: Excel calls such a file damaged
+            twice = int(np.flatnonzero(counts[flat] > 1)[0])
+            raise DataError(f"{self.where}: cell {col_letters(self.cols[twice])}{self.rows[twice]} is written twice; "
+                            "the file is damaged")
         grid = np.full((height, width), None, dtype=object)
         values = np.empty(len(self.values), dtype=object)
         values[:] = self.values

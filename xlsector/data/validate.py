@@ -217,7 +217,13 @@ def validate_prices(
     frame.columns = [str(c) for c in frame.columns]
     if frame.index.has_duplicates:
         dupes = frame.index[frame.index.duplicated()].unique()
-        raise DataError(f"{where}: dates must be unique, got {_dates_text(dupes)} more than once")
+        raise DataError(f"{where}: dates must be unique; {len(dupes):,} date(s) appear more than once: "
+                        f"{_dates_text(dupes)}")
+    days = pd.DatetimeIndex(frame.index).normalize()
+    if days.has_duplicates:  # intraday rows: the daily model (EMA per day, 252 days a year) would not hold
+        twice = days[days.duplicated()].unique()
+        raise DataError(f"{where}: prices are daily closes, one row per date; {len(twice):,} date(s) have more "
+                        f"than one row, at different times of day: {_dates_text(twice)}")
     if not frame.index.is_monotonic_increasing:
         frame = frame.sort_index()
         issues.append(f"{where}: dates were not in increasing order; they were sorted")
