@@ -336,6 +336,10 @@ def cli(tmp_path, monkeypatch, capsys):
     (["--funds", "XLB,XLE", "--choose", "2", "--output", "x.txt"],
      "Error: --output must name a .csv or .parquet file, got 'x.txt'"),
     (["--choose", "2"], "Error: --funds A,B,... is required (the candidate funds), or a --profile with funds"),
+    # was accepted and ignored: the sweep ran without StormGuard
+    (["--funds", "XLB,XLE", "--choose", "2", "--index", "NOPE"],
+     "Error: --index NOPE is StormGuard's index, and StormGuard is off; add --stormguard standard (or quick), or "
+     "leave --index out"),
 ])
 def test_cli_bad_input_is_one_error_line_and_no_store(cli, shared_data, tmp_path, argv, line):
     store = tmp_path / "s.sqlite"

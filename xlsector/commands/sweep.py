@@ -136,6 +136,9 @@ def _spec(args: argparse.Namespace) -> tuple[Any, Any, str]:
     inputs = load_inputs(args.prices)
     index = args.index or (profile.index if profile else None)
     if strategy.get("stormguard") in (None, "off"):
+        if args.index:  # said by the user, and it would change nothing: say so rather than ignore it
+            raise ParameterError(f"--index {args.index} is StormGuard's index, and StormGuard is off; add "
+                                 "--stormguard standard (or quick), or leave --index out")
         index = None
     elif index is None:
         raise ParameterError("--stormguard needs --index COLUMN (the S&P 500 price index)")
