@@ -356,6 +356,12 @@ def test_bad_prices_name_the_rule_and_value():
     bad.iloc[10, 1] = -4.0
     with pytest.raises(DataError, match=r"prices must be > 0; column F1 has -4 on 2001-01-15"):
         xs.run_backtest(bad)
+    bad.iloc[10, 1] = 1e308  # passed the fast path's check, and every later return overflowed
+    with pytest.raises(DataError, match=r"prices must be finite and below 1e\+15; column F1 has 1e\+308 on 2001-01-15"):
+        xs.run_backtest(bad)
+    bad.iloc[10, 1] = np.inf
+    with pytest.raises(DataError, match=r"prices must be finite and below 1e\+15; column F1 has inf on 2001-01-15"):
+        xs.run_backtest(bad)
     with pytest.raises(DataError, match="sorted and unique; unsorted date"):
         xs.run_backtest(prices.iloc[::-1])
     with pytest.raises(DataError, match="duplicate date"):

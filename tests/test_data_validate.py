@@ -37,10 +37,11 @@ def test_unsorted_dates_are_sorted_with_a_warning():
     assert out["A"].tolist() == [1.0, 1.1, 1.2]
 
 
-@pytest.mark.parametrize("bad", [0.0, -1.0, np.inf])
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.inf, 1e308])
 def test_prices_must_be_positive_and_finite(bad):
+    """1e308 passed, and the returns after it overflowed to inf and NaN."""
     frame = _frame([[1.0, 2.0], [1.1, bad]])
-    with pytest.raises(DataError, match=r"finite and > 0, got .* for B on 2020-01-02"):
+    with pytest.raises(DataError, match=r"finite and > 0 \(and below 1e\+15\), got .* for B on 2020-01-02"):
         validate_prices(frame)
 
 

@@ -37,7 +37,7 @@ from xlsector.measures import CASH, DAYS_PER_YEAR
 from xlsector.params import Strategy
 from xlsector.rotation import decision_days, month_ends, stormguard_on_dates
 from xlsector.sides import buy_and_hold_returns, on_price_dates
-from xlsector.trend import ffill, price_array, price_spans, returns_array
+from xlsector.trend import MAX_PRICE, ffill, price_array, price_spans, returns_array
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def _clean_values(frame: pd.DataFrame) -> np.ndarray | None:
     # price <= 0
     low = np.minimum.reduce(values, axis=None)
     high = np.maximum.reduce(values, axis=None)
-    if not (low > 0 and high < np.inf):
+    if not (low > 0 and high < MAX_PRICE):
         return None
     return values
 

@@ -42,11 +42,16 @@ def check_k(k: float) -> float:
     return param_of(Strategy, "k").check(k)
 
 
+#: Largest price the core accepts: no security or index trades near it; beyond it a cell is a typo or damaged, and
+#: the returns and their products overflow to inf and NaN (1e308 in a cell did).
+MAX_PRICE = 1e15
+
+
 def price_array(prices: pd.Series | pd.DataFrame, name: str = "prices") -> np.ndarray:
     """Prices as a 2-D float array (days × columns) after checking the rules every core function relies on.
 
     Rules: a Series or DataFrame; numeric; dates (if a DatetimeIndex) strictly increasing; every price > 0
-    where present. Raises DataError naming the rule, the column and the first offending date.
+    and below :data:`MAX_PRICE` where present. Raises DataError naming the rule, the column and the first offending date.
     """
     if not isinstance(prices, (pd.Series, pd.DataFrame)):
         raise DataError(f"{name} must be a pandas Series or DataFrame, got {type(prices).__name__}")
@@ -73,9 +78,12 @@ def price_array(prices: pd.Series | pd.DataFrame, name: str = "prices") -> np.nd
             f"{name} must be > 0; column {frame.columns[col]!s} has {float(values[row, col]):g} on "
             f"{_label(index[row])}"
         )
-    if np.isinf(values).any():
-        row, col = np.argwhere(np.isinf(values))[0]
-        raise DataError(f"{name} must be finite; column {frame.columns[col]!s} is infinite on {_label(index[row])}")
+    with np.errstate(invalid="ignore"):
+        too_large = values >= MAX_PRICE  # infinity included
+    if too_large.any():
+        row, col = np.argwhere(too_large)[0]
+        raise DataError(f"{name} must be finite and below {MAX_PRICE:g}; column {frame.columns[col]!s} has "
+                        f"{float(values[row, col]):g} on {_label(index[row])}")
     return values
 
 

@@ -8,7 +8,8 @@ Rules (applied in this order by :func:`validate_prices`):
    with a warning. Dates must be plausible for daily prices: none after tomorrow (UTC), and no stretch of more
    than a year without any price (both :class:`DataError`: a typo in a year shifts some rows decades away and
    would make every annualised figure wrong); a stretch of more than a month without any price is a warning.
-3. Prices must be finite and > 0 (otherwise :class:`DataError` naming ticker, date and value).
+3. Prices must be finite, > 0 and below ``MAX_PRICE`` (otherwise :class:`DataError` naming ticker, date and
+   value): 1e308 in a cell passed, and every return after it overflowed to inf and NaN.
 4. Calendar alignment: the calendar is the union of all tickers' dates. A ticker is NaN before its first
    price and after its last price (it had not started / had stopped; a warning says when a ticker stops
    before the others). A gap inside a ticker's history is filled with its last price (a zero return on
@@ -43,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, DataQualityWarning
+from xlsector.trend import MAX_PRICE
 
 __all__ = ["check_stored", "compare_returns", "jump_flags", "validate_prices"]
 
@@ -229,11 +231,11 @@ def validate_prices(
         issues.append(f"{where}: dates were not in increasing order; they were sorted")
     _check_dates(pd.DatetimeIndex(frame.index), where, issues)
     values = frame.to_numpy()
-    bad = ~np.isnan(values) & ~(np.isfinite(values) & (values > 0))
+    bad = ~np.isnan(values) & ~(np.isfinite(values) & (values > 0) & (values < MAX_PRICE))
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(
-            f"{where}: prices must be finite and > 0, got {float(values[i, j])!r} for {frame.columns[j]} "
+            f"{where}: prices must be finite and > 0 (and below {MAX_PRICE:g}), got {float(values[i, j])!r} for {frame.columns[j]} "
             f"on {frame.index[i]:%Y-%m-%d}"
         )
     empty = np.isnan(values).all(axis=1)
