@@ -197,6 +197,34 @@ def test_download_prices_partial_failure_raises(tmp_path, loopback):
     assert list(info.value.failures) == ["NOPE"]
 
 
+def test_a_ticker_lost_to_yfinance_cache_contention_is_asked_again_alone(tmp_path):
+    """yfinance's download threads share its SQLite caches; one lost the race in a full test run ("XLK:
+    OperationalError('database is locked')") and the refresh failed. Such a ticker is asked once more, alone;
+    any other failure is not retried."""
+    days = pd.bdate_range("2021-01-04", periods=20)
+    prices = random_walk(["XLK", "XLF"], days, seed=3)
+    calls: list[list[str]] = []
+
+    def downloader(tickers, start, end, session):
+        calls.append(list(tickers))
+        lost = {"XLK", "NOPE"} if len(calls) == 1 else {"NOPE"}
+        frame = pd.DataFrame({("Adj Close", t): prices[t] for t in tickers if t not in lost})
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+        lines = ["1 Failed download:"] + [
+            f"['{t}']: " + ("OperationalError('database is locked')" if t == "XLK" else "YFTzMissingError('no tz')")
+            for t in tickers if t in lost]
+        return frame, lines
+
+    with pytest.raises(DownloadError, match=r"download failed for 1 ticker\n  NOPE: YFTzMissingError") as info:
+        download_prices(["XLK", "XLF", "NOPE"], "2021-01-01", downloader=downloader, cache=tmp_path)
+    assert calls == [["XLK", "XLF", "NOPE"], ["XLK"]]
+    assert list(info.value.failures) == ["NOPE"]
+    calls.clear()
+    data = download_prices(["XLK", "XLF"], "2021-01-01", downloader=downloader, cache=tmp_path, max_age=None)
+    assert calls == [["XLK", "XLF"], ["XLK"]]
+    np.testing.assert_allclose(data.prices.to_numpy(), prices.to_numpy(), rtol=1e-12)
+
+
 def test_load_prices_yahoo_source(tmp_path, loopback, monkeypatch):
     server, session = loopback
     monkeypatch.setenv("XLSECTOR_CACHE_DIR", str(tmp_path))

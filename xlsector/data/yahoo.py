@@ -151,6 +151,23 @@ def yahoo_download(
     return (frame if frame is not None else pd.DataFrame()), collector.lines
 
 
+def _adj_close_series(frame: pd.DataFrame, ticker: str) -> pd.Series | None:
+    """One ticker's adjusted closes as floats on dates (no time, no zone, no repeated day), None if none."""
+    column = _adj_close(frame, ticker)
+    if column is None:
+        return None
+    column = pd.to_numeric(column, errors="coerce").astype(float)
+    index = pd.DatetimeIndex(column.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    column.index = index.normalize().as_unit("us")
+    column = column[~column.index.duplicated(keep="last")].dropna()
+    if column.empty:
+        return None
+    column.name = ticker
+    return column
+
+
 def _adj_close(frame: pd.DataFrame, ticker: str) -> pd.Series | None:
     """The Adj Close column of one ticker from a yfinance.download frame (MultiIndex or flat)."""
     if frame is None or frame.empty:
@@ -251,33 +268,28 @@ def fetch_adj_close(
                 fetched_at[ticker] = hit.attrs["fetched_at"]
     missing = [t for t in wanted if t not in series]
     failures: dict[str, str] = {}
-    if missing:
-        now = _dt.datetime.now(_dt.UTC).replace(tzinfo=None, microsecond=0)
-        call = downloader or yahoo_download
-        result = call(missing, f"{start_ts:%Y-%m-%d}", None if end is None else str(end), session)
+    now = _dt.datetime.now(_dt.UTC).replace(tzinfo=None, microsecond=0)
+    call = downloader or yahoo_download
+
+    def download(batch: list[str]) -> None:
+        result = call(batch, f"{start_ts:%Y-%m-%d}", None if end is None else str(end), session)
         frame, lines = result if isinstance(result, tuple) else (result, [])
-        for ticker in missing:
-            column = _adj_close(frame, ticker)
+        for ticker in batch:
+            column = _adj_close_series(frame, ticker)
             if column is None:
-                failures[ticker] = (
-                    _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
-                )
+                failures[ticker] = _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
                 continue
-            column = pd.to_numeric(column, errors="coerce").astype(float)
-            index = pd.DatetimeIndex(column.index)
-            if index.tz is not None:
-                index = index.tz_localize(None)
-            column.index = index.normalize().as_unit("us")
-            column = column[~column.index.duplicated(keep="last")].dropna()
-            if column.empty:
-                failures[ticker] = (
-                    _reason_for(ticker, lines) or "no rows came back (offline, or an unknown ticker?)"
-                )
-                continue
-            column.name = ticker
+            failures.pop(ticker, None)
             series[ticker] = column
             fetched_at[ticker] = now
             _write_cache(folder, ticker, column, start_ts, now)
+
+    if missing:
+        download(missing)
+        # yfinance's download threads share its own SQLite caches and sometimes lose the race ("database is
+        # locked", yfinance issue #1689): such a ticker is asked again, alone, once
+        for ticker in [t for t, reason in failures.items() if "database is locked" in reason]:
+            download([ticker])
     return _Fetched(series, fetched_at, failures)
 
 
