@@ -19,14 +19,15 @@ def date_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
 
 
-def tickers_arg(text: str) -> str:
-    """argparse ``type`` of a ticker list flag (``--funds A,B``): it names at least one ticker (an empty
+def tickers_arg(text: str) -> list[str]:
+    """argparse ``type`` of a ticker list flag (``--funds A,B``): the tickers, at least one (an empty
     ``--funds ""`` would otherwise fall back to the default universe, silently)."""
     from xlsector.contract import split_tickers
 
-    if not split_tickers(text):
+    tickers = split_tickers(text)
+    if not tickers:
         raise argparse.ArgumentTypeError(f"names no ticker, got {text!r}")
-    return text
+    return tickers
 
 
 def add_period(parser: argparse.ArgumentParser, start: str, end: str) -> None:

@@ -55,7 +55,6 @@ def _from_workbook(path: str) -> tuple[Any, dict[str, Any], str]:
 
 
 def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
-    from xlsector.contract import split_tickers
     from xlsector.errors import ParameterError
     from xlsector.profiles import load_profile
     from xlsector.profiles.inputs import load_inputs
@@ -67,8 +66,8 @@ def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
     inputs = load_inputs(args.prices)
     prices = inputs.prices
     index = args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
-    bear = split_tickers(args.bear) or list(profile.bear or ()) if profile else split_tickers(args.bear)
-    funds = split_tickers(args.funds) or (list(profile.funds) if profile and profile.funds else None)
+    bear = args.bear or (list(profile.bear or ()) if profile else [])
+    funds = args.funds or (list(profile.funds) if profile and profile.funds else None)
     if funds is None:
         funds = [c for c in prices.columns if c not in {index, *bear}]
     for name in [*funds, *bear, *([index] if index else [])]:

@@ -97,7 +97,6 @@ _WHOLE = {"sample": 1, "seed": 0, "workers": 1, "threads": 1, "batch": 1, "top":
 
 def _spec(args: argparse.Namespace) -> tuple[Any, Any, str]:
     """(prices, SweepSpec, data description) from the arguments; every check that needs no prices first."""
-    from xlsector.contract import split_tickers
     from xlsector.errors import ParameterError
     from xlsector.profiles.inputs import load_inputs
     from xlsector.sweep import SweepSpec, choose_values
@@ -118,7 +117,7 @@ def _spec(args: argparse.Namespace) -> tuple[Any, Any, str]:
         choose = choose_values(args.choose)
     except ParameterError:
         raise ParameterError(f"--choose must be a whole number >= 1 or a range like 3-5, got {args.choose!r}") from None
-    funds = split_tickers(args.funds) or (list(profile.funds) if profile and profile.funds else [])
+    funds = args.funds or (list(profile.funds) if profile and profile.funds else [])
     if not funds:
         raise ParameterError("--funds A,B,... is required (the candidate funds), or a --profile with funds")
     if max(choose) > len(funds):
@@ -142,7 +141,7 @@ def _spec(args: argparse.Namespace) -> tuple[Any, Any, str]:
         index = None
     elif index is None:
         raise ParameterError("--stormguard needs --index COLUMN (the S&P 500 price index)")
-    bear = split_tickers(args.bear) or (list(profile.bear) if profile and profile.bear else [])
+    bear = args.bear or (list(profile.bear) if profile and profile.bear else [])
     benchmark = args.benchmark or (profile.benchmark if profile else None)
     spec = SweepSpec(funds=tuple(funds), choose=choose, sample=args.sample,
                      seed=args.seed if args.seed is not None else (0 if args.sample is not None else None),

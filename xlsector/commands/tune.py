@@ -9,7 +9,6 @@ from typing import Any
 from xlsector.commands.args import add_period, check_period, tickers_arg
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
-from xlsector.contract import split_tickers
 from xlsector.params import Strategy, TuningParams, param_of
 
 
@@ -109,10 +108,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _tickers(text: str | None) -> list[str] | None:
-    return split_tickers(text) or None
-
-
 def _setup(args: argparse.Namespace) -> tuple[Any, dict[str, Any], TuningParams, str]:
     funds, kwargs, tuning, describe, _ = _setup_with_source(args)
     return funds, kwargs, tuning, describe
@@ -139,8 +134,8 @@ def _setup_with_source(args: argparse.Namespace) -> tuple[Any, dict[str, Any], T
         args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
     )
     benchmark = args.benchmark or (profile.benchmark if profile else None)
-    bear = _tickers(args.bear) or (list(profile.bear) if profile and profile.bear else None)
-    funds = _tickers(args.funds) or (list(profile.funds) if profile and profile.funds else None)
+    bear = args.bear or (list(profile.bear) if profile and profile.bear else None)
+    funds = args.funds or (list(profile.funds) if profile and profile.funds else None)
     if funds is None:
         skip = {index, benchmark, *(bear or [])}
         funds = [c for c in prices.columns if c not in skip]
