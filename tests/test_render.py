@@ -535,6 +535,10 @@ def test_cash_rate_setting_reaches_every_table(tmp_path, sample):
     direct = u.BACKTEST_CAGR(cells, 50, None, "^GSPC", "standard", None, None, None, None, None, None, None, None,
                              None, None, "RATE", ",".join(FUNDS))
     assert direct == pytest.approx(metrics["CAGR"][0], rel=1e-12)
+    from xlsector.portfolio import sleeve_from_workbook
+
+    sleeve = sleeve_from_workbook(path)  # Settings and Data read back (xlsector portfolio's workbook: strategies)
+    assert cagr(sleeve.returns.iloc[1:], start=sleeve.returns.index[0]) == pytest.approx(metrics["CAGR"][0], rel=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------- honest evaluation

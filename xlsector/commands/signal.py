@@ -38,20 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _from_workbook(path: str) -> tuple[Any, dict[str, Any], str]:
-    from xlsector.contract import SETTING_NAMES, read_settings
-    from xlsector.data.workbook import read_data_sheet, read_named_values
-    from xlsector.workbook.inputs import split_inputs
+    from xlsector.workbook.inputs import workbook_rotation
 
-    settings = read_settings(read_named_values(path, SETTING_NAMES))
-    table = read_data_sheet(path).prices
-    inputs = split_inputs(table, settings)
-    data = settings.data
-    kwargs: dict[str, Any] = dict(settings.strategy.to_dict())
-    kwargs["index"] = inputs.index if settings.strategy.stormguard else None
-    kwargs["bear"] = table[data.bear_list] if data.bear_list else None
-    if data.cash_rate:
-        kwargs["cash_rate"] = table[data.cash_rate] / 100.0
-    return inputs.funds, kwargs, f"workbook {path}"
+    funds, kwargs = workbook_rotation(path)
+    return funds, kwargs, f"workbook {path}"
 
 
 def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:

@@ -174,19 +174,7 @@ def sleeve_from_workbook(path: str | os.PathLike[str]) -> Sleeve:
     """The strategy of a workbook (its Settings and Data): the rotation with its TrendConstant and settings."""
     from pathlib import Path
 
-    from xlsector.contract import SETTING_NAMES, read_settings
-    from xlsector.data.workbook import read_data_sheet, read_named_values
-    from xlsector.workbook.inputs import split_inputs
+    from xlsector.workbook.inputs import workbook_rotation
 
-    settings = read_settings(read_named_values(path, SETTING_NAMES))
-    table = read_data_sheet(path).prices
-    inputs = split_inputs(table, settings)
-    data = settings.data
-    kwargs: dict[str, Any] = dict(settings.strategy.to_dict())
-    tc = kwargs.pop("tc")
-    index = inputs.index if settings.strategy.stormguard else None
-    bear = table[data.bear_list] if data.bear_list else None
-    if data.cash_rate:
-        kwargs["cash_rate"] = table[data.cash_rate] / 100.0
-    return sleeve_from_rotation(Path(path).stem, inputs.funds, list(inputs.funds.columns), tc=tc, index=index,
-                                bear=bear, source=f"workbook {path}", **kwargs)
+    funds, kwargs = workbook_rotation(path)
+    return sleeve_from_rotation(Path(path).stem, funds, list(funds.columns), source=f"workbook {path}", **kwargs)

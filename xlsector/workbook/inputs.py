@@ -11,7 +11,7 @@ import pandas as pd
 from xlsector.contract import DATA_SHEET, WorkbookSettings
 from xlsector.errors import XlsectorError
 
-__all__ = ["WorkbookInputs", "load_table", "split_inputs"]
+__all__ = ["WorkbookInputs", "load_table", "split_inputs", "workbook_rotation"]
 
 
 @dataclass
@@ -95,3 +95,22 @@ def split_inputs(table: pd.DataFrame, settings: WorkbookSettings, *, source: str
     index = column(data.index, "MarketIndex")
     vix = column(data.vix, "VixTicker") if data.vix else None
     return WorkbookInputs(table=table, funds=funds, index=index, vix=vix)
+
+
+def workbook_rotation(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rotation a workbook's Settings describe, on its Data sheet: (fund prices, keyword arguments of
+    :func:`xlsector.run_backtest` and :func:`xlsector.signal` — the strategy parameters, ``tc`` included, and
+    the ``index`` (None with StormGuard off), ``bear`` and, when the Settings name one, ``cash_rate`` series)."""
+    from xlsector.contract import SETTING_NAMES, read_settings
+    from xlsector.data.workbook import read_data_sheet, read_named_values
+
+    settings = read_settings(read_named_values(path, SETTING_NAMES))
+    table = read_data_sheet(path).prices
+    inputs = split_inputs(table, settings)
+    data = settings.data
+    kwargs: dict[str, Any] = dict(settings.strategy.to_dict())
+    kwargs["index"] = inputs.index if settings.strategy.stormguard else None
+    kwargs["bear"] = table[data.bear_list] if data.bear_list else None
+    if data.cash_rate:
+        kwargs["cash_rate"] = table[data.cash_rate] / 100.0  # the sheet holds percent, as the T-bill series do
+    return inputs.funds, kwargs
