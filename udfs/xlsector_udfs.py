@@ -1319,12 +1319,7 @@ def PORTFOLIO_TABLE(prices, strategies, weights=None, rebalance=None, amount=Non
         return [["", *map(str, corr.columns)]] + [[str(label), *(_cell(v) for v in row)] for label, row in
                                                   corr.iterrows()]
     if view == "equity":
-        growth = pd.DataFrame({"Portfolio": result.equity})
-        for name in result.sleeve_returns.columns:
-            growth[name] = (1.0 + result.sleeve_returns[name]).cumprod()
-        if result.benchmark_returns is not None:
-            growth[f"Benchmark ({result.benchmark_label})"] = (1.0 + result.benchmark_returns).cumprod()
-        return _table_rows(_sample(growth, "week"))
+        return _table_rows(_sample(result.growth(), "week"))
     start, end = result.period
     rows: list[list[Any]] = [["Item", "Value"], ["Period start (start point)", _cell(start)],
                              ["Period end", _cell(end)], ["Rebalance", result.rebalance]]

@@ -100,6 +100,16 @@ class PortfolioResult:
     def equity(self) -> pd.Series:
         return (1.0 + self.returns).cumprod().rename("portfolio")
 
+    def growth(self) -> pd.DataFrame:
+        """Growth of 1 by date: the portfolio ("Portfolio"), each sleeve (its name) and the benchmark
+        ("Benchmark (label)", when there is one), all starting at the period's start point."""
+        growth = pd.DataFrame({"Portfolio": self.equity})
+        for name in self.sleeve_returns.columns:
+            growth[name] = (1.0 + self.sleeve_returns[name]).cumprod()
+        if self.benchmark_returns is not None:
+            growth[f"Benchmark ({self.benchmark_label})"] = (1.0 + self.benchmark_returns).cumprod()
+        return growth
+
     def metrics(self) -> pd.DataFrame:
         """SPEC §5 metrics of the portfolio, each sleeve and the benchmark over the same days, with definitions."""
         from xlsector.measures import metrics_after_start  # the first date is the start point (return 0)

@@ -94,11 +94,7 @@ def write_portfolio_sheet(path: str | Path, result: Any, allocation: Any = None)
                     if number_format:
                         cell.number_format = number_format
         # weekly growth of 1 behind the chart
-        growth = pd.DataFrame({"Portfolio": result.equity})
-        for name in result.sleeve_returns.columns:
-            growth[name] = (1.0 + result.sleeve_returns[name]).cumprod()
-        if result.benchmark_returns is not None:
-            growth[f"Benchmark ({result.benchmark_label})"] = (1.0 + result.benchmark_returns).cumprod()
+        growth = result.growth()
         from xlsector.rotation import decision_days
 
         keep = decision_days(pd.DatetimeIndex(growth.index), "week")
