@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, ParameterError
+from xlsector.measures import DAYS_PER_YEAR
 from xlsector.overfitting import (
     PBO_CONVENTION,
     PboResult,
@@ -59,8 +60,7 @@ __all__ = [
     "trend_chart_report",
 ]
 
-DAYS = 252
-SQRT_DAYS = math.sqrt(DAYS)
+SQRT_DAYS = math.sqrt(DAYS_PER_YEAR)
 
 #: Stated with every report.
 CONVENTIONS = (
@@ -147,7 +147,7 @@ class OverfitReport:
             Stat("dsr", f"DSR (N = {n_text})", self.dsr,
                  "Deflated Sharpe Ratio: PSR against SR0, the probability that the true SR is > 0 once the "
                  "selection among N trials is counted", self.notes.get("dsr", "")),
-            Stat("min_trl_years", "MinTRL at 95 % (years)", self.min_trl / DAYS,
+            Stat("min_trl_years", "MinTRL at 95 % (years)", self.min_trl / DAYS_PER_YEAR,
                  "Minimum Track Record Length for PSR(0) = 0.95: 1 + (1 - skew SR + (kurt - 1)/4 SR^2) (Z(0.95) / "
                  "SR)^2 returns, / 252 (inf: SR <= 0)", self.notes.get("sr", "")),
             Stat("pbo", "PBO", pbo_value, pbo_def, self.pbo_note),

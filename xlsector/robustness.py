@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from xlsector.errors import ParameterError
+from xlsector.measures import DAYS_PER_YEAR
 
 __all__ = [
     "DEFAULT_HYSTERESIS_VALUES",
@@ -209,7 +210,7 @@ def _metric(grid: Any, metric: str) -> np.ndarray:
             return np.full(len(logs), np.nan)
         mean = returns.mean(axis=1)
         std = returns.std(axis=1, ddof=1)
-        return np.where(std > 1e-10 * np.abs(mean), mean / std * math.sqrt(252), np.nan)
+        return np.where(std > 1e-10 * np.abs(mean), mean / std * math.sqrt(DAYS_PER_YEAR), np.nan)
 
 
 def map_tcs(tcs: Sequence[float], chosen: float | None = None, rows: int = MAP_ROWS) -> list[float]:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from xlsector.errors import ParameterError
+from xlsector.measures import CASH
 from xlsector.portfolio.combine import normalise_weights
-from xlsector.portfolio.sleeves import CASH, Sleeve
+from xlsector.portfolio.sleeves import Sleeve
 
 __all__ = ["Allocation", "allocate"]
 

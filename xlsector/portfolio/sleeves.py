@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from xlsector.errors import ParameterError
+from xlsector.measures import CASH
 
 __all__ = [
     "Sleeve",
@@ -31,7 +32,6 @@ __all__ = [
     "sleeve_from_workbook",
 ]
 
-CASH = "CASH"
 
 
 @dataclass(frozen=True)

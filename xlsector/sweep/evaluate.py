@@ -27,7 +27,6 @@ import pandas as pd
 from xlsector.sweep.plan import Combination, SweepSpec
 
 __all__ = [
-    "CASH",
     "BatchResult",
     "SweepData",
     "SweepRow",
@@ -40,7 +39,6 @@ __all__ = [
     "row_fields",
 ]
 
-CASH = "CASH"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from xlsector.errors import DataError, ParameterError
-from xlsector.sweep.evaluate import CASH, returns_from_runs
+from xlsector.measures import CASH, DAYS_PER_YEAR
+from xlsector.sweep.evaluate import returns_from_runs
 
 __all__ = ["DeflatedBest", "PboFigures", "SweepReport", "TrialCount", "build_report", "oos_returns", "rank_rows"]
 
@@ -73,7 +74,7 @@ class DeflatedBest:
     dsr: float  # N trials: P(true SR > 0) after selection
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__) | {"expected_max_sharpe_annualised": self.expected_max_sr * math.sqrt(252)}
+        return dict(self.__dict__) | {"expected_max_sharpe_annualised": self.expected_max_sr * math.sqrt(DAYS_PER_YEAR)}
 
 
 @dataclass(frozen=True)

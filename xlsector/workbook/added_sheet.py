@@ -29,6 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from xlsector.errors import XlsectorError
 from xlsector.fileio import atomic_output, check_writable
 from xlsector.xlsx import (
@@ -46,6 +49,20 @@ _REL = re.compile(r"<Relationship\b([^>]*)/>")
 _ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 _CHART_REF = re.compile(r'<c:chart\b[^>]*?\br:id="([^"]+)"')
 _DRAWING = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing"
+
+
+def cell_value(value: Any) -> Any:
+    """A value as openpyxl writes it into a cell of an added sheet: NaN, infinity and NaT blank, numpy scalars
+    and timestamps as plain Python."""
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def _rels(archive: zipfile.ZipFile, member: str) -> dict[str, tuple[str, str]]:

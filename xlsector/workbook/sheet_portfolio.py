@@ -4,16 +4,14 @@ to hold now) and an equity chart, written into an existing workbook file (values
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from xlsector.workbook import style
-from xlsector.workbook.added_sheet import write_added_sheet
+from xlsector.workbook.added_sheet import cell_value, write_added_sheet
 from xlsector.workbook.charts import date_line_chart
 
 __all__ = ["PORTFOLIO_SHEET", "write_portfolio_sheet"]
@@ -23,16 +21,6 @@ _SERIES_COL = 20  # column T: the weekly equity series behind the chart (right o
 
 _PERCENT_ROWS = {"Total return", "CAGR", "Volatility", "Max drawdown", "Win rate (days)", "Best year", "Worst year",
                  "Exposure", "Win rate (spells)"}
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def write_portfolio_sheet(path: str | Path, result: Any, allocation: Any = None) -> Path:
@@ -65,7 +53,7 @@ def write_portfolio_sheet(path: str | Path, result: Any, allocation: Any = None)
             row += 1
             ws.cell(row=row, column=1, value=str(label))
             for j, column in enumerate(columns, start=2):
-                cell = ws.cell(row=row, column=j, value=_value(values[column]))
+                cell = ws.cell(row=row, column=j, value=cell_value(values[column]))
                 cell.number_format = style.PCT if label in _PERCENT_ROWS else "0.000"
             ws.cell(row=row, column=len(columns) + 2, value=str(values["definition"]))
         row += 2
@@ -76,7 +64,7 @@ def write_portfolio_sheet(path: str | Path, result: Any, allocation: Any = None)
             row += 1
             ws.cell(row=row, column=1, value=str(label))
             for j, value in enumerate(values, start=2):
-                ws.cell(row=row, column=j, value=_value(value)).number_format = "0.00"
+                ws.cell(row=row, column=j, value=cell_value(value)).number_format = "0.00"
         if allocation is not None:
             row += 2
             style.subtitle(ws, f"A{row}", f"Allocation of {allocation.amount:,.2f}: shares to hold now "
@@ -90,7 +78,7 @@ def write_portfolio_sheet(path: str | Path, result: Any, allocation: Any = None)
             for record in allocation.table.to_dict(orient="records"):
                 row += 1
                 for j, (field, number_format) in enumerate(zip(fields, formats), start=1):
-                    cell = ws.cell(row=row, column=j, value=_value(record[field]))
+                    cell = ws.cell(row=row, column=j, value=cell_value(record[field]))
                     if number_format:
                         cell.number_format = number_format
         # weekly growth of 1 behind the chart

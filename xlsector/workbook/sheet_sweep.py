@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from xlsector.measures import DAYS_PER_YEAR
 from xlsector.workbook import style
-from xlsector.workbook.added_sheet import write_added_sheet
+from xlsector.workbook.added_sheet import cell_value, write_added_sheet
 from xlsector.workbook.charts import scatter_chart
 
 __all__ = ["SWEEP_SHEET", "TABLE_COLUMNS", "write_sweep_sheet"]
@@ -68,7 +69,7 @@ def _facts(report: Any, data: str) -> list[tuple[str, Any, str | None]]:
             ("Its Sharpe ratio (annualised)", best.oos_sharpe, "0.000"),
             ("PSR (one trial)", best.psr, "0.000"),
             ("DSR (N trials)", best.dsr, "0.000"),
-            ("Expected max Sharpe of N unskilled trials (annualised)", best.expected_max_sr * math.sqrt(252), "0.000"),
+            ("Expected max Sharpe of N unskilled trials (annualised)", best.expected_max_sr * math.sqrt(DAYS_PER_YEAR), "0.000"),
         ]
     pbo = report.pbo
     if pbo is not None:
@@ -80,16 +81,6 @@ def _facts(report: Any, data: str) -> list[tuple[str, Any, str | None]]:
     rows.append(("Rank correlation in-sample vs out-of-sample Sharpe", report.in_out_correlation, "0.00"))
     rows += [("Note", note, None) for note in report.notes]
     return rows
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def write_sweep_sheet(path: str | Path, report: Any, *, data: str = "", top: int = 25, points: int = 5000) -> Path:
@@ -108,7 +99,7 @@ def write_sweep_sheet(path: str | Path, report: Any, *, data: str = "", top: int
         row = 5
         for label, value, number_format in _facts(report, data):
             ws.cell(row=row, column=1, value=label)
-            cell = ws.cell(row=row, column=2, value=_cell(value))
+            cell = ws.cell(row=row, column=2, value=cell_value(value))
             if number_format:
                 cell.number_format = number_format
             row += 1
@@ -120,7 +111,7 @@ def write_sweep_sheet(path: str | Path, report: Any, *, data: str = "", top: int
             row += 1
             record = values._asdict()
             for j, (field, _, number_format) in enumerate(TABLE_COLUMNS, start=1):
-                cell = ws.cell(row=row, column=j, value=_cell(record[field]))
+                cell = ws.cell(row=row, column=j, value=cell_value(record[field]))
                 if number_format:
                     cell.number_format = number_format
         # scatter data: in-sample (x) against out-of-sample (y) Sharpe of each combination
