@@ -244,7 +244,7 @@ def _text(report: Any, spec: Any, source: str, top: int) -> str:
         lines.append(
             f"Best out of sample: {b.funds}: Sharpe {b.oos_sharpe:.3f} (annualised); PSR {b.psr:.3f} (one trial); "
             f"DSR {b.dsr:.3f} with N = {b.n_trials:,} (expected maximum Sharpe of N unskilled trials "
-            f"{b.expected_max_sr * 252 ** 0.5:.3f} annualised; variance of the combinations' daily Sharpe "
+            f"{b.expected_max_sr_annual:.3f} annualised; variance of the combinations' daily Sharpe "
             f"{b.trials_sr_var:.3g})"
         )
     if report.pbo is not None:

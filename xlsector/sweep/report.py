@@ -73,8 +73,13 @@ class DeflatedBest:
     psr: float  # one trial: P(true SR > 0)
     dsr: float  # N trials: P(true SR > 0) after selection
 
+    @property
+    def expected_max_sr_annual(self) -> float:
+        """The expected maximum Sharpe ratio of N unskilled trials, annualised."""
+        return self.expected_max_sr * math.sqrt(DAYS_PER_YEAR)
+
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__) | {"expected_max_sharpe_annualised": self.expected_max_sr * math.sqrt(DAYS_PER_YEAR)}
+        return dict(self.__dict__) | {"expected_max_sharpe_annualised": self.expected_max_sr_annual}
 
 
 @dataclass(frozen=True)

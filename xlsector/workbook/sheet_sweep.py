@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from xlsector.measures import DAYS_PER_YEAR
 from xlsector.workbook import style
 from xlsector.workbook.added_sheet import cell_value, write_added_sheet
 from xlsector.workbook.charts import scatter_chart
@@ -69,7 +68,7 @@ def _facts(report: Any, data: str) -> list[tuple[str, Any, str | None]]:
             ("Its Sharpe ratio (annualised)", best.oos_sharpe, "0.000"),
             ("PSR (one trial)", best.psr, "0.000"),
             ("DSR (N trials)", best.dsr, "0.000"),
-            ("Expected max Sharpe of N unskilled trials (annualised)", best.expected_max_sr * math.sqrt(DAYS_PER_YEAR), "0.000"),
+            ("Expected max Sharpe of N unskilled trials (annualised)", best.expected_max_sr_annual, "0.000"),
         ]
     pbo = report.pbo
     if pbo is not None:
