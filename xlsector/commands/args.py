@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-__all__ = ["add_json", "add_period", "check_period", "date_arg", "print_json", "tickers_arg"]
+__all__ = ["add_json", "add_period", "check_period", "date_arg", "print_json", "tickers_arg", "trend_universe"]
 
 
 def date_arg(text: str) -> str:
@@ -64,3 +64,22 @@ def print_json(payload: Any) -> None:
     from xlsector.runs import jsonable
 
     print(json.dumps(jsonable(payload), indent=1, allow_nan=False))
+
+
+def trend_universe(args: argparse.Namespace, profile: Any, prices: Any, source: str, *,
+                   benchmark: str | None = None) -> tuple[list[str], str | None, list[str]]:
+    """(funds, StormGuard index column, bear funds) of a trend command: its flags (``--funds``, ``--index``,
+    ``--bear``), else the ``profile``'s, else every column but the index, the ``benchmark`` and the bear funds
+    (funds) and ``^GSPC`` when the prices have it (index). Each must be a column of ``prices`` (from ``source``)."""
+    from xlsector.errors import ParameterError
+
+    index = args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
+    bear = args.bear or (list(profile.bear) if profile and profile.bear else [])
+    funds = args.funds or (list(profile.funds) if profile and profile.funds else None)
+    if funds is None:
+        funds = [c for c in prices.columns if c not in {index, benchmark, *bear}]
+    for name in [*funds, *(c for c in (index, benchmark) if c), *bear]:
+        if name not in prices.columns:
+            raise ParameterError(f"column {name!r} is not in the prices ({source}); columns: "
+                                 f"{', '.join(map(str, prices.columns))}")
+    return funds, index, bear

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from xlsector.commands.args import tickers_arg
+from xlsector.commands.args import tickers_arg, trend_universe
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
 from xlsector.params import Strategy
@@ -55,15 +55,7 @@ def _from_prices(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
                              "profile")
     inputs = load_inputs(args.prices)
     prices = inputs.prices
-    index = args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
-    bear = args.bear or (list(profile.bear or ()) if profile else [])
-    funds = args.funds or (list(profile.funds) if profile and profile.funds else None)
-    if funds is None:
-        funds = [c for c in prices.columns if c not in {index, *bear}]
-    for name in [*funds, *bear, *([index] if index else [])]:
-        if name not in prices.columns:
-            raise ParameterError(f"column {name!r} is not in the prices ({inputs.source}); columns: "
-                                 f"{', '.join(map(str, prices.columns))}")
+    funds, index, bear = trend_universe(args, profile, prices, inputs.source)
     kwargs: dict[str, Any] = dict(profile.params) if profile else {}
     kwargs.update(given_params(args, Strategy))
     if kwargs.get("stormguard") not in (None, "off") and index is None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from xlsector.commands.args import add_period, check_period, tickers_arg
+from xlsector.commands.args import add_period, check_period, tickers_arg, trend_universe
 from xlsector.commands.backtest import add_data_arguments, add_profile_dirs
 from xlsector.commands.params_cli import add_param_flags, given_params
 from xlsector.params import Strategy, TuningParams, param_of
@@ -130,21 +130,8 @@ def _setup_with_source(args: argparse.Namespace) -> tuple[Any, dict[str, Any], T
     inputs = load_inputs(args.prices)
     check_period(inputs.prices.index, args.start, args.end, inputs.source)
     prices = inputs.prices.loc[args.start:args.end] if args.start or args.end else inputs.prices
-    index = (
-        args.index or (profile.index if profile else None) or ("^GSPC" if "^GSPC" in prices.columns else None)
-    )
     benchmark = args.benchmark or (profile.benchmark if profile else None)
-    bear = args.bear or (list(profile.bear) if profile and profile.bear else None)
-    funds = args.funds or (list(profile.funds) if profile and profile.funds else None)
-    if funds is None:
-        skip = {index, benchmark, *(bear or [])}
-        funds = [c for c in prices.columns if c not in skip]
-    for name in funds + [c for c in (index, benchmark) if c] + (bear or []):
-        if name not in prices.columns:
-            raise ParameterError(
-                f"column {name!r} is not in the prices ({inputs.source}); columns: "
-                f"{', '.join(map(str, prices.columns))}"
-            )
+    funds, index, bear = trend_universe(args, profile, prices, inputs.source, benchmark=benchmark)
     strategy: dict[str, Any] = dict(profile.params) if profile else {}
     strategy.pop("tc", None)
     strategy.update(given_params(args, Strategy))
