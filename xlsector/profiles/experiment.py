@@ -43,6 +43,7 @@ from xlsector.measures import CASH
 from xlsector.params import MomentumStrategy, param_of
 from xlsector.profiles.loader import (
     Profile,
+    check_names,
     check_parameter,
     check_values,
     load_profile,
@@ -179,12 +180,7 @@ def _phase_set(raw: dict[str, Any], where: str, strategy: str) -> dict[str, Any]
     settings = raw.get("set", {})
     if not isinstance(settings, dict):
         raise ParameterError(f"{where}: set must be a table of parameters, got {settings!r}")
-    known = parameter_names(strategy)
-    bad = sorted(set(settings) - set(known))
-    if bad:
-        raise ParameterError(
-            f"{where}: unknown parameter {bad[0]!r} in set; known: {', '.join(sorted(known))}"
-        )
+    check_names(strategy, settings, where, " in set")
     check_values(strategy, settings, f"{where}: set")
     return dict(settings)
 

@@ -32,6 +32,7 @@ __all__ = [
     "PROFILES_ENV",
     "Profile",
     "bundled_dir",
+    "check_names",
     "check_parameter",
     "check_values",
     "experiments_dir",
@@ -82,7 +83,9 @@ def check_parameter(strategy: str, name: str, value: Any) -> Any:
     return getattr(parameter_model(strategy).from_kwargs(**{name: value}), name)
 
 
-def _check_names(strategy: str, names: Any, where: str, section: str = "") -> None:
+def check_names(strategy: str, names: Any, where: str, section: str = "") -> None:
+    """Every one of ``names`` is a parameter of ``strategy``; else a ParameterError naming the first unknown one
+    (``section``: where in the file, e.g. " in [params]") and the known ones."""
     known = parameter_names(strategy)
     unknown = sorted(set(names) - set(known))
     if unknown:
@@ -196,7 +199,7 @@ class Profile:
         """A copy with some ``params`` replaced (used by experiment phases): names and values are
         checked by the parameter model, as :func:`load_profile` checks the file's."""
         where = f"profile {self.name} ({self.path})"
-        _check_names(self.strategy, changes, where)
+        check_names(self.strategy, changes, where)
         params = {**self.params, **changes}
         check_values(self.strategy, params, where)
         return Profile(**{**self.__dict__, "params": params})
@@ -328,7 +331,7 @@ def _check_params(strategy: str, chain: list[tuple[Path, dict[str, Any]]], param
     """Every file's [params] by name and rule (errors name that file), then the merged set together."""
     for file, data in chain:
         own = data.get("params", {})
-        _check_names(strategy, own, str(file), " in [params]")
+        check_names(strategy, own, str(file), " in [params]")
         check_values(strategy, own, f"profile {file.stem} ({file})")
     path = chain[0][0]
     check_values(strategy, params, f"profile {path.stem} ({path})")  # together, across extends
