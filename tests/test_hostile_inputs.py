@@ -408,6 +408,19 @@ def test_a_ticker_list_naming_no_ticker_is_refused(tmp_path, flag):
             f"Error: argument {flag}: names no ticker, got ' , ' (see: xlsector {prog} --help)"]
 
 
+def test_refresh_tickers_follow_the_one_ticker_rule(book_bytes, tmp_path):
+    """``refresh --tickers`` split on commas only and an empty list meant every ticker; it reads a list as the
+    other ticker flags and the Settings cells do (split_tickers)."""
+    book = write(tmp_path, "book.xlsx", book_bytes)
+    code, _, err, _, _ = run_cli(["refresh", book.name, "--tickers", " , "], tmp_path)
+    assert code == 1 and book.read_bytes() == book_bytes, err
+    assert [line for line in err.splitlines() if line.startswith("Error: ")] == [
+        "Error: argument --tickers: names no ticker, got ' , ' (see: xlsector refresh --help)"]
+    from xlsector.commands.args import tickers_arg
+
+    assert tickers_arg("XLK; XLE,XLK") == ["XLK", "XLE"]
+
+
 def test_values_in_place_is_refused(book_bytes, tmp_path):
     """--values replaces every formula by its value: only into a copy (-o), never over the workbook itself (it did
     replace the rendered workbook's formulas, the user's own too)."""

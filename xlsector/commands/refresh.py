@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from xlsector.commands.args import add_json, date_arg, print_json
+from xlsector.commands.args import add_json, date_arg, print_json, tickers_arg
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("workbook", help="the .xlsx workbook to refresh")
     parser.add_argument(
-        "--tickers",
+        "--tickers", type=tickers_arg, metavar="A,B,...",
         help="comma-separated Yahoo tickers (default: the Data sheet's columns and the Settings' tickers)",
     )
     parser.add_argument(
@@ -47,13 +47,12 @@ def run(args: argparse.Namespace) -> int:
     from xlsector.data.refresh import refresh_file
     from xlsector.fileio import stderr_notice, workbook_lock
 
-    tickers = [t for t in (args.tickers or "").split(",") if t.strip()] or None
     rendered = None
     # one lock over the refresh and the render after it: no other writer can slip in between (docs/data.md)
     with workbook_lock(args.workbook, notify=stderr_notice):
         report = refresh_file(
             args.workbook,
-            tickers=tickers,
+            tickers=args.tickers,
             start=args.start,
             cache_dir=args.cache_dir,
             accept_jumps=args.accept_jumps,
