@@ -298,9 +298,10 @@ def load_prices(
 
         return load_sample()
     if text.lower().startswith("yahoo:"):
+        from xlsector.contract import split_tickers
         from xlsector.data.yahoo import download_prices
 
-        tickers = [t.strip() for t in text[6:].split(",") if t.strip()]
+        tickers = split_tickers(text[6:])
         if not tickers:
             raise DataError("source 'yahoo:' needs tickers, e.g. 'yahoo:XLK,XLF'")
         return download_prices(tickers, start or "1990-01-01")
