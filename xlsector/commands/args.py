@@ -1,5 +1,6 @@
 """Argument helpers shared by the commands: dates (``--start``/``--end``), the reported period checked against the
-data, and the ``--json`` output of the commands that write files."""
+data, ticker lists (``--funds``, ``--bear``, ``--tickers``) and a trend command's fund universe, and the ``--json``
+output of the commands that write files."""
 
 from __future__ import annotations
 
