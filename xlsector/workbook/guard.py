@@ -79,7 +79,7 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: 
 
     is_xml = info.filename.lower().endswith(_XML_SUFFIXES)
     parser = safe_xml_parser() if is_xml else None
-    utf8 = codecs.getincrementaldecoder("utf-8")() if is_xml else None
+    utf8 = codecs.getincrementaldecoder("utf-8")()  # used with the parser, on XML parts only
     size = 0
     head = b""
     try:
@@ -98,10 +98,10 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, total: 
                 if size > _CHUNK and size > MAX_RATIO * max(info.compress_size, 1):
                     raise WorkbookError(f"{name}: part {info.filename} is compressed more than "
                                         f"{describe('MAX_RATIO')}; refusing to open it (a zip bomb?)")
-                if parser is not None and utf8 is not None:
+                if parser is not None:
                     utf8.decode(chunk)
                     parser.Parse(chunk, False)
-            if parser is not None and utf8 is not None:
+            if parser is not None:
                 utf8.decode(b"", True)
                 parser.Parse(b"", True)
     except UnicodeDecodeError:
